@@ -1,0 +1,130 @@
+package dev.sluice.agent.cli;
+
+import dev.sluice.agent.config.AgentConfig;
+import dev.sluice.agent.config.RegistryUri;
+import dev.sluice.agent.log.AgentLog;
+import dev.sluice.registry.NodeValue;
+import dev.sluice.registry.RegistryPaths;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.RetryNTimes;
+import org.apache.zookeeper.KeeperException;
+
+/**
+ * The operator CLI: {@code java -jar sluice-agent.jar <command> key=value...}. It reads the same
+ * keys as the agent ({@code registry}, {@code namespace}, {@code layout}, {@code app}, {@code
+ * registry.auth}), from the same sources.
+ */
+public final class SluiceCli {
+
+  private static final String USAGE =
+      String.join(
+          "\n",
+          "usage: java -jar sluice-agent.jar <command> [key=value ...]",
+          "  status                 list the registered instances and their values",
+          "  disable <instance-id>  write DISABLED into an instance node",
+          "  enable <instance-id>   write an empty value into an instance node",
+          "keys: registry=zookeeper://host:port[,host:port] namespace=sluice layout=v5|legacy app=NAME",
+          "      (also from -Dsluice.<key>, SLUICE_<KEY> or sluice.config, as for the agent)");
+
+  private SluiceCli() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs one command; returns the process exit code. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    AgentLog.configure("off");
+    List<String> positional = new ArrayList<>();
+    List<String> settings = new ArrayList<>();
+    for (String arg : args) {
+      (arg.contains("=") ? settings : positional).add(arg);
+    }
+    if (positional.isEmpty() || positional.get(0).equals("help")) {
+      out.println(USAGE);
+      return positional.isEmpty() ? 2 : 0;
+    }
+    Map<String, String> props = new HashMap<>();
+    for (String name : System.getProperties().stringPropertyNames()) {
+      props.put(name, System.getProperty(name));
+    }
+    AgentConfig config = AgentConfig.load(String.join(",", settings), props, System.getenv());
+    if (!config.problems().isEmpty()) {
+      config.problems().forEach(p -> err.println("sluice: " + p));
+      return 2;
+    }
+    if (!config.registry().isPresent()) {
+      err.println("sluice: no registry given; add registry=zookeeper://host:port");
+      return 2;
+    }
+    RegistryUri uri = config.registry().get();
+    RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
+    CuratorFrameworkFactory.Builder builder =
+        CuratorFrameworkFactory.builder()
+            .connectString(uri.endpoints())
+            .connectionTimeoutMs(config.registryConnectTimeoutMs())
+            .retryPolicy(new RetryNTimes(2, 500));
+    if (config.registryAuth() != null) {
+      builder.authorization("digest", NodeValue.encode(config.registryAuth()));
+    }
+    try (CuratorFramework client = builder.build()) {
+      client.start();
+      String command = positional.get(0);
+      switch (command) {
+        case "status":
+          return status(client, paths, out);
+        case "disable":
+        case "enable":
+          if (positional.size() != 2) {
+            err.println("sluice: " + command + " takes one instance id\n" + USAGE);
+            return 2;
+          }
+          String path = paths.instancesRoot() + "/" + positional.get(1);
+          String value = command.equals("disable") ? NodeValue.DISABLED_TEXT : "";
+          try {
+            client.setData().forPath(path, NodeValue.encode(value));
+          } catch (KeeperException.NoNodeException e) {
+            err.println("sluice: no instance node " + path);
+            return 1;
+          }
+          out.println(path + " = " + NodeValue.printable(value));
+          return 0;
+        default:
+          err.println("sluice: unknown command '" + command + "'\n" + USAGE);
+          return 2;
+      }
+    } catch (Exception e) {
+      err.println("sluice: registry " + uri + " failed: " + e);
+      return 1;
+    }
+  }
+
+  private static int status(CuratorFramework client, RegistryPaths paths, PrintStream out)
+      throws Exception {
+    List<String> ids;
+    try {
+      ids = new ArrayList<>(client.getChildren().forPath(paths.instancesRoot()));
+    } catch (KeeperException.NoNodeException e) {
+      ids = new ArrayList<>();
+    }
+    Collections.sort(ids);
+    out.println("instances under " + paths.instancesRoot() + ": " + ids.size());
+    for (String id : ids) {
+      String value;
+      try {
+        value = NodeValue.decode(client.getData().forPath(paths.instancesRoot() + "/" + id));
+      } catch (KeeperException.NoNodeException gone) {
+        continue;
+      }
+      out.println("  " + id + "  " + (NodeValue.of(value).disables() ? "DISABLED" : "ENABLED"));
+    }
+    return 0;
+  }
+}

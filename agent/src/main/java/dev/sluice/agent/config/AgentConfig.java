@@ -1,0 +1,487 @@
+package dev.sluice.agent.config;
+
+import dev.sluice.registry.RegistryLayout;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * The agent's configuration, read from (highest first) agent arguments, system properties ({@code
+ * sluice.<key>}), environment ({@code SLUICE_<KEY>}), the properties file named by {@code
+ * sluice.config} / {@code SLUICE_CONFIG}, and defaults.
+ *
+ * <p>Every value is validated here, once. A bad value becomes one problem line naming the key, the
+ * value, where it came from and what is accepted, and the default is used in its place: a typo
+ * never stops the application.
+ */
+public final class AgentConfig {
+
+  /** {@code on-registry-loss}. */
+  public enum RegistryLossPolicy {
+    KEEP,
+    CUT_OFF
+  }
+
+  /** A {@code datasources.<schema>.<name>=host:port[/database]} entry. */
+  public static final class DatasourceMapping {
+    public final String schema;
+    public final String name;
+    public final String hostPort;
+    public final String database;
+
+    DatasourceMapping(String schema, String name, String hostPort, String database) {
+      this.schema = schema;
+      this.name = name;
+      this.hostPort = hostPort;
+      this.database = database;
+    }
+  }
+
+  static final String CONFIG_FILE_KEY = "config";
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
+  private static final Pattern LOG_LEVELS = Pattern.compile("trace|debug|info|warn|error|off");
+
+  private final Map<ConfigKey, String> values = new EnumMap<>(ConfigKey.class);
+  private final Map<ConfigKey, String> origins = new EnumMap<>(ConfigKey.class);
+  private final Map<String, DatasourceMapping> datasources = new LinkedHashMap<>();
+  private final List<String> problems = new ArrayList<>();
+  private final Map<String, String> environment;
+  private final Map<String, String> systemProperties;
+
+  private RegistryUri registry;
+  private RegistryLayout layout;
+  private RegistryLossPolicy onRegistryLoss;
+
+  private AgentConfig(Map<String, String> systemProperties, Map<String, String> environment) {
+    this.systemProperties = systemProperties;
+    this.environment = environment;
+  }
+
+  /** Reads the configuration of this JVM. */
+  public static AgentConfig load(String agentArgs) {
+    Map<String, String> props = new LinkedHashMap<>();
+    for (String name : System.getProperties().stringPropertyNames()) {
+      props.put(name, System.getProperty(name));
+    }
+    return load(agentArgs, props, System.getenv());
+  }
+
+  /** Reads a configuration from the given sources; for tests and the CLI. */
+  public static AgentConfig load(
+      String agentArgs, Map<String, String> systemProperties, Map<String, String> environment) {
+    AgentConfig config = new AgentConfig(systemProperties, environment);
+    config.read(agentArgs == null ? "" : agentArgs);
+    return config;
+  }
+
+  private void read(String agentArgs) {
+    Map<String, String> args = parseAgentArgs(agentArgs);
+    Map<String, String> file = readConfigFile(args);
+    for (String key : args.keySet()) {
+      checkKnown(key, "agent argument");
+    }
+    for (String key : file.keySet()) {
+      checkKnown(key, "config file");
+    }
+    for (String name : systemProperties.keySet()) {
+      if (name.startsWith("sluice.") && !name.equals("sluice." + CONFIG_FILE_KEY)) {
+        checkKnown(name.substring("sluice.".length()), "system property");
+      }
+    }
+    for (ConfigKey key : ConfigKey.values()) {
+      String value;
+      String origin;
+      if (args.containsKey(key.key())) {
+        value = args.get(key.key());
+        origin = "agent argument " + key.key();
+      } else if (systemProperties.containsKey(key.systemProperty())) {
+        value = systemProperties.get(key.systemProperty());
+        origin = "system property " + key.systemProperty();
+      } else if (environment.containsKey(key.environmentVariable())) {
+        value = environment.get(key.environmentVariable());
+        origin = "environment " + key.environmentVariable();
+      } else if (file.containsKey(key.key())) {
+        value = file.get(key.key());
+        origin = "config file";
+      } else {
+        value = key.defaultValue();
+        origin = "default";
+      }
+      if (value != null) {
+        values.put(key, value.trim());
+        origins.put(key, origin);
+      }
+    }
+    readDatasources(args, file);
+    validate();
+  }
+
+  private void checkKnown(String key, String where) {
+    if (ConfigKey.forKey(key) == null
+        && !key.startsWith(ConfigKey.DATASOURCES_PREFIX)
+        && !key.equals(CONFIG_FILE_KEY)) {
+      problems.add("unknown key '" + key + "' (" + where + ") is ignored");
+    }
+  }
+
+  /** {@code k=v,k=v}; a segment without {@code =} continues the previous value. */
+  private Map<String, String> parseAgentArgs(String agentArgs) {
+    Map<String, String> out = new LinkedHashMap<>();
+    String lastKey = null;
+    for (String segment : agentArgs.split(",", -1)) {
+      int eq = segment.indexOf('=');
+      if (eq > 0) {
+        lastKey = segment.substring(0, eq).trim();
+        out.put(lastKey, segment.substring(eq + 1));
+      } else if (lastKey != null) {
+        out.put(lastKey, out.get(lastKey) + "," + segment);
+      } else if (!segment.trim().isEmpty()) {
+        problems.add(
+            "agent argument '" + segment.trim() + "' is ignored: expected key=value pairs");
+      }
+    }
+    return out;
+  }
+
+  private Map<String, String> readConfigFile(Map<String, String> args) {
+    String path = args.get(CONFIG_FILE_KEY);
+    String origin = "agent argument " + CONFIG_FILE_KEY;
+    if (path == null) {
+      path = systemProperties.get("sluice." + CONFIG_FILE_KEY);
+      origin = "system property sluice." + CONFIG_FILE_KEY;
+    }
+    if (path == null) {
+      path = environment.get("SLUICE_CONFIG");
+      origin = "environment SLUICE_CONFIG";
+    }
+    if (path == null || path.trim().isEmpty()) {
+      return Collections.emptyMap();
+    }
+    Properties properties = new Properties();
+    Path file = Paths.get(path.trim());
+    try (InputStream in = Files.newInputStream(file)) {
+      properties.load(new InputStreamReader(in, StandardCharsets.UTF_8));
+    } catch (IOException | IllegalArgumentException e) {
+      problems.add(
+          "config file '"
+              + path.trim()
+              + "' ("
+              + origin
+              + ") cannot be read and is ignored: "
+              + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : " " + e.getMessage()));
+      return Collections.emptyMap();
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String name : properties.stringPropertyNames()) {
+      out.put(name, properties.getProperty(name));
+    }
+    return out;
+  }
+
+  private void readDatasources(Map<String, String> args, Map<String, String> file) {
+    Map<String, String> raw = new LinkedHashMap<>();
+    Map<String, String> rawOrigin = new LinkedHashMap<>();
+    // lowest precedence first, so higher sources overwrite
+    collectDatasources(file, "", "config file", raw, rawOrigin);
+    collectDatasources(systemProperties, "sluice.", "system property", raw, rawOrigin);
+    collectDatasources(args, "", "agent argument", raw, rawOrigin);
+    for (Map.Entry<String, String> e : raw.entrySet()) {
+      String rest = e.getKey().substring(ConfigKey.DATASOURCES_PREFIX.length());
+      int dot = rest.indexOf('.');
+      String value = e.getValue().trim();
+      String origin = rawOrigin.get(e.getKey());
+      String expected = "expected datasources.<schema>.<name>=host:port[/database]";
+      if (dot <= 0
+          || dot == rest.length() - 1
+          || !NAME.matcher(rest.substring(0, dot)).matches()
+          || !NAME.matcher(rest.substring(dot + 1)).matches()) {
+        problems.add(
+            "invalid key '"
+                + e.getKey()
+                + "' ("
+                + origin
+                + "): "
+                + expected
+                + " with schema and name of [A-Za-z0-9._-]; ignored");
+        continue;
+      }
+      int slash = value.indexOf('/');
+      String hostPort = slash < 0 ? value : value.substring(0, slash);
+      String database = slash < 0 ? null : value.substring(slash + 1);
+      try {
+        hostPort = HostPort.parse(hostPort, expected);
+        if (database != null && database.isEmpty()) {
+          throw new IllegalArgumentException(expected);
+        }
+      } catch (IllegalArgumentException bad) {
+        problems.add(
+            "invalid "
+                + e.getKey()
+                + "='"
+                + value
+                + "' ("
+                + origin
+                + "): "
+                + bad.getMessage()
+                + "; ignored");
+        continue;
+      }
+      datasources.put(
+          rest,
+          new DatasourceMapping(
+              rest.substring(0, dot), rest.substring(dot + 1), hostPort, database));
+    }
+  }
+
+  private static void collectDatasources(
+      Map<String, String> source,
+      String prefix,
+      String origin,
+      Map<String, String> raw,
+      Map<String, String> rawOrigin) {
+    for (Map.Entry<String, String> e : source.entrySet()) {
+      String name = e.getKey();
+      if (name.startsWith(prefix + ConfigKey.DATASOURCES_PREFIX)) {
+        String key = name.substring(prefix.length());
+        raw.put(key, e.getValue());
+        rawOrigin.put(key, origin + " " + name);
+      }
+    }
+  }
+
+  private void validate() {
+    registry = check(ConfigKey.REGISTRY, v -> v.isEmpty() ? null : RegistryUri.parse(v), null);
+    check(ConfigKey.NAMESPACE, AgentConfig::name, "a name of [A-Za-z0-9._-]");
+    layout = check(ConfigKey.LAYOUT, RegistryLayout::parse, null);
+    if (values.containsKey(ConfigKey.APP)) {
+      check(ConfigKey.APP, AgentConfig::name, "a name of [A-Za-z0-9._-]");
+    }
+    if (values.containsKey(ConfigKey.INSTANCE_IP)) {
+      check(ConfigKey.INSTANCE_IP, AgentConfig::name, "an IP address or host name");
+    }
+    if (values.containsKey(ConfigKey.REGISTRY_AUTH)) {
+      check(
+          ConfigKey.REGISTRY_AUTH,
+          v -> v.indexOf(':') > 0 ? v : null,
+          "user:password with a non-empty user");
+    }
+    checkMillis(ConfigKey.REGISTRY_CONNECT_TIMEOUT_MS, 100, 600_000);
+    checkMillis(ConfigKey.REGISTRY_SESSION_TIMEOUT_MS, 1_000, 600_000);
+    checkMillis(ConfigKey.REGISTRY_INITIAL_SYNC_MS, 0, 600_000);
+    checkMillis(ConfigKey.REGISTRY_LOSS_GRACE_MS, 0, 86_400_000);
+    checkMillis(ConfigKey.CUTOFF_GRACE_MS, 0, 3_600_000);
+    onRegistryLoss =
+        check(
+            ConfigKey.ON_REGISTRY_LOSS,
+            v -> {
+              switch (v.toLowerCase(Locale.ROOT)) {
+                case "keep":
+                  return RegistryLossPolicy.KEEP;
+                case "cut-off":
+                  return RegistryLossPolicy.CUT_OFF;
+                default:
+                  return null;
+              }
+            },
+            "keep or cut-off");
+    check(
+        ConfigKey.JMX_DOMAIN,
+        v -> v.isEmpty() || v.matches(".*[:*?,=\"\\s].*") ? null : v,
+        "a JMX domain without : * ? , = \" or spaces");
+    check(
+        ConfigKey.LOG_LEVEL,
+        v -> LOG_LEVELS.matcher(v.toLowerCase(Locale.ROOT)).matches() ? v : null,
+        "trace, debug, info, warn, error or off");
+  }
+
+  private static String name(String v) {
+    return NAME.matcher(v).matches() ? v : null;
+  }
+
+  private void checkMillis(ConfigKey key, int min, int max) {
+    check(
+        key,
+        v -> {
+          long n = Long.parseLong(v);
+          return n >= min && n <= max ? n : null;
+        },
+        "a whole number of milliseconds from " + min + " to " + max);
+  }
+
+  /**
+   * Parses the value of {@code key}; on failure records one problem line and falls back to the
+   * default. {@code accepted} describes valid values; {@code null} takes it from the parser's
+   * {@link IllegalArgumentException}.
+   */
+  private <T> T check(ConfigKey key, Function<String, T> parser, String accepted) {
+    String value = values.get(key);
+    if (value == null) {
+      return null;
+    }
+    String why = accepted == null ? null : "expected " + accepted;
+    try {
+      T parsed = parser.apply(value);
+      if (parsed != null || (key == ConfigKey.REGISTRY && value.isEmpty())) {
+        return parsed;
+      }
+    } catch (IllegalArgumentException e) {
+      if (why == null) {
+        why = e.getMessage();
+      }
+    }
+    String shown = key.secret() ? "****" : value;
+    String fallback = key.defaultValue();
+    problems.add(
+        "invalid "
+            + key.key()
+            + "='"
+            + shown
+            + "' ("
+            + origins.get(key)
+            + "): "
+            + why
+            + "; "
+            + (fallback != null
+                ? "using the default " + fallback
+                : key == ConfigKey.REGISTRY ? "running in local mode" : "leaving it unset"));
+    if (fallback == null) {
+      values.remove(key);
+      origins.put(key, "default");
+      return null;
+    }
+    values.put(key, fallback);
+    origins.put(key, "default");
+    return parser.apply(fallback);
+  }
+
+  /** One line per bad or unknown setting, in reading order. */
+  public List<String> problems() {
+    return Collections.unmodifiableList(problems);
+  }
+
+  /** The registry, or empty for local mode. */
+  public Optional<RegistryUri> registry() {
+    return Optional.ofNullable(registry);
+  }
+
+  public String namespace() {
+    return values.get(ConfigKey.NAMESPACE);
+  }
+
+  public RegistryLayout layout() {
+    return layout;
+  }
+
+  /** The configured application name, else the main class or jar name of this JVM. */
+  public String app() {
+    String app = values.get(ConfigKey.APP);
+    if (app != null) {
+      return app;
+    }
+    String command = systemProperties.getOrDefault("sun.java.command", "").trim();
+    String first = command.isEmpty() ? "app" : command.split("\\s+")[0];
+    if (first.endsWith(".jar")) {
+      first = Paths.get(first).getFileName().toString();
+      first = first.substring(0, first.length() - ".jar".length());
+    }
+    String sanitized = first.replaceAll("[^A-Za-z0-9._-]", "_");
+    return sanitized.isEmpty() ? "app" : sanitized;
+  }
+
+  /** The configured instance ip, else the first non-loopback, non-link-local IPv4 address. */
+  public String instanceIp() {
+    String ip = values.get(ConfigKey.INSTANCE_IP);
+    return ip != null ? ip : firstSiteIpv4();
+  }
+
+  /** {@code user:password}, or {@code null}. A secret: never log it. */
+  public String registryAuth() {
+    return values.get(ConfigKey.REGISTRY_AUTH);
+  }
+
+  public int registryConnectTimeoutMs() {
+    return intValue(ConfigKey.REGISTRY_CONNECT_TIMEOUT_MS);
+  }
+
+  public int registrySessionTimeoutMs() {
+    return intValue(ConfigKey.REGISTRY_SESSION_TIMEOUT_MS);
+  }
+
+  public int registryInitialSyncMs() {
+    return intValue(ConfigKey.REGISTRY_INITIAL_SYNC_MS);
+  }
+
+  public RegistryLossPolicy onRegistryLoss() {
+    return onRegistryLoss;
+  }
+
+  public int registryLossGraceMs() {
+    return intValue(ConfigKey.REGISTRY_LOSS_GRACE_MS);
+  }
+
+  public int cutoffGraceMs() {
+    return intValue(ConfigKey.CUTOFF_GRACE_MS);
+  }
+
+  public String jmxDomain() {
+    return values.get(ConfigKey.JMX_DOMAIN);
+  }
+
+  public String logLevel() {
+    return values.get(ConfigKey.LOG_LEVEL).toLowerCase(Locale.ROOT);
+  }
+
+  /** Configured datasources by {@code <schema>.<name>}. */
+  public Map<String, DatasourceMapping> datasources() {
+    return Collections.unmodifiableMap(datasources);
+  }
+
+  /** Where the value of {@code key} came from, e.g. {@code system property sluice.layout}. */
+  public String origin(ConfigKey key) {
+    return origins.getOrDefault(key, "default");
+  }
+
+  private int intValue(ConfigKey key) {
+    return Integer.parseInt(values.get(key));
+  }
+
+  private static String firstSiteIpv4() {
+    try {
+      for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+        if (!nic.isUp() || nic.isLoopback()) {
+          continue;
+        }
+        for (InetAddress address : Collections.list(nic.getInetAddresses())) {
+          if (address instanceof Inet4Address
+              && !address.isLoopbackAddress()
+              && !address.isLinkLocalAddress()) {
+            return address.getHostAddress();
+          }
+        }
+      }
+    } catch (SocketException e) {
+      // fall through to loopback
+    }
+    return "127.0.0.1";
+  }
+}

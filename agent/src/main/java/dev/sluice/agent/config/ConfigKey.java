@@ -1,0 +1,66 @@
+package dev.sluice.agent.config;
+
+import java.util.Locale;
+
+/** The fixed configuration keys of SPEC section 2, with their defaults. */
+public enum ConfigKey {
+  REGISTRY("registry", null),
+  NAMESPACE("namespace", "sluice"),
+  LAYOUT("layout", "v5"),
+  APP("app", null),
+  INSTANCE_IP("instance.ip", null),
+  REGISTRY_AUTH("registry.auth", null),
+  REGISTRY_CONNECT_TIMEOUT_MS("registry.connect-timeout-ms", "5000"),
+  REGISTRY_SESSION_TIMEOUT_MS("registry.session-timeout-ms", "15000"),
+  REGISTRY_INITIAL_SYNC_MS("registry.initial-sync-ms", "3000"),
+  ON_REGISTRY_LOSS("on-registry-loss", "keep"),
+  REGISTRY_LOSS_GRACE_MS("registry.loss-grace-ms", "30000"),
+  CUTOFF_GRACE_MS("cutoff.grace-ms", "0"),
+  JMX_DOMAIN("jmx.domain", "sluice"),
+  LOG_LEVEL("log.level", "info");
+
+  /** The prefix of {@code datasources.<schema>.<name>} keys. */
+  public static final String DATASOURCES_PREFIX = "datasources.";
+
+  private final String key;
+  private final String defaultValue;
+
+  ConfigKey(String key, String defaultValue) {
+    this.key = key;
+    this.defaultValue = defaultValue;
+  }
+
+  /** The key as written in agent arguments and properties files. */
+  public String key() {
+    return key;
+  }
+
+  /** The default, or {@code null} when the key is unset by default. */
+  public String defaultValue() {
+    return defaultValue;
+  }
+
+  /** {@code sluice.<key>}. */
+  public String systemProperty() {
+    return "sluice." + key;
+  }
+
+  /** {@code SLUICE_<KEY>} with dots and dashes as underscores. */
+  public String environmentVariable() {
+    return "SLUICE_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+  }
+
+  /** Whether this key holds a secret that must never be printed. */
+  public boolean secret() {
+    return this == REGISTRY_AUTH;
+  }
+
+  public static ConfigKey forKey(String key) {
+    for (ConfigKey k : values()) {
+      if (k.key.equals(key)) {
+        return k;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,68 @@
+package dev.sluice.agent.log;
+
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.Locale;
+
+/**
+ * The agent's own log output: one line per event on standard error, prefixed {@code [sluice]}. It
+ * never touches the application's logging. The agent's loggers follow {@code log.level}; the
+ * relocated third-party libraries (ZooKeeper, Curator) are silent unless {@code log.level} is
+ * {@code debug} or {@code trace}, since the agent reports connection changes itself.
+ */
+public final class AgentLog {
+
+  /** Levels in increasing severity. */
+  public enum Level {
+    TRACE,
+    DEBUG,
+    INFO,
+    WARN,
+    ERROR,
+    OFF
+  }
+
+  private static volatile Level ownThreshold = Level.INFO;
+  private static volatile Level thirdPartyThreshold = Level.OFF;
+  private static volatile PrintStream out = System.err;
+
+  private AgentLog() {}
+
+  /** Applies {@code log.level}. */
+  public static void configure(String level) {
+    Level own = Level.valueOf(level.toUpperCase(Locale.ROOT));
+    ownThreshold = own;
+    thirdPartyThreshold = own.compareTo(Level.DEBUG) <= 0 ? own : Level.OFF;
+  }
+
+  static boolean enabled(String loggerName, Level level) {
+    Level threshold =
+        loggerName.startsWith("dev.sluice.") && !loggerName.startsWith("dev.sluice.shaded.")
+            ? ownThreshold
+            : thirdPartyThreshold;
+    return level.compareTo(threshold) >= 0 && level != Level.OFF;
+  }
+
+  static void write(String loggerName, Level level, String message, Throwable t) {
+    StringBuilder line = new StringBuilder(128);
+    line.append(Instant.now())
+        .append(" [sluice] ")
+        .append(level)
+        .append(' ')
+        .append(shortName(loggerName))
+        .append(" - ")
+        .append(message);
+    PrintStream stream = out;
+    synchronized (stream) {
+      stream.println(line);
+      if (t != null) {
+        t.printStackTrace(stream);
+      }
+    }
+  }
+
+  private static String shortName(String loggerName) {
+    int dot = loggerName.lastIndexOf('.');
+    return dot < 0 ? loggerName : loggerName.substring(dot + 1);
+  }
+}

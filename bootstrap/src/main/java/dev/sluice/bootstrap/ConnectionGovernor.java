@@ -1,0 +1,26 @@
+package dev.sluice.bootstrap;
+
+/**
+ * What the instrumented JDBC code asks before and after it opens a connection. Implemented by the
+ * agent (in its own class loader) and published through {@link SluiceBridge}.
+ *
+ * <p>This interface lives on the bootstrap class loader, which cannot see {@code java.sql}: its
+ * signatures use {@code java.base} types only. A refusal is returned, not thrown, and is a {@code
+ * java.sql.SQLTransientConnectionException}; a connection is a {@code java.sql.Connection}.
+ *
+ * <p>Implementations must be fast on the allow path (one volatile read, no allocation).
+ */
+public interface ConnectionGovernor {
+
+  /** Before a driver opens a physical connection to {@code url}: the refusal, or {@code null}. */
+  Throwable checkConnect(String url);
+
+  /** After a driver opened {@code connection} (a {@code java.sql.Connection}) to {@code url}. */
+  void connected(String url, Object connection);
+
+  /** Before a {@code javax.sql.DataSource} hands out a connection: the refusal, or {@code null}. */
+  Throwable checkBorrow(Object dataSource);
+
+  /** Reports a fault of the governor itself; the application goes on as if it were absent. */
+  void fault(String where, Throwable fault);
+}

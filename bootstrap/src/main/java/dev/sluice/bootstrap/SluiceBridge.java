@@ -1,0 +1,126 @@
+package dev.sluice.bootstrap;
+
+/**
+ * The one entry point of inlined advice. It lives on the bootstrap class loader so that advice in
+ * any class loader can reach it, and so it may use {@code java.base} types only. It holds no logic
+ * of its own: it forwards to the {@link ConnectionGovernor} the agent installed, guards against
+ * re-entry (a wrapping driver or data source and the one under it are governed once), and turns
+ * every fault of the governor into "allow" so that the agent can never break the application.
+ *
+ * <p>Protocol for advice: {@code enter*} returns either the refusal (a {@link Throwable}; the
+ * advice skips the method) or a {@link Boolean} telling whether this call is the outermost; the
+ * matching {@code exit*} gets that value back and returns the refusal to throw, or {@code null}.
+ */
+public final class SluiceBridge {
+
+  private static final ConnectionGovernor ALLOW_ALL =
+      new ConnectionGovernor() {
+        @Override
+        public Throwable checkConnect(String url) {
+          return null;
+        }
+
+        @Override
+        public void connected(String url, Object connection) {}
+
+        @Override
+        public Throwable checkBorrow(Object dataSource) {
+          return null;
+        }
+
+        @Override
+        public void fault(String where, Throwable fault) {}
+      };
+
+  private static volatile ConnectionGovernor governor = ALLOW_ALL;
+
+  // Depth of nested Driver.connect / DataSource.getConnection calls on this thread.
+  private static final ThreadLocal<int[]> CONNECT_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+  private static final ThreadLocal<int[]> BORROW_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
+  private SluiceBridge() {}
+
+  /** Installs the governor; {@code null} restores allow-all. */
+  public static void install(ConnectionGovernor newGovernor) {
+    governor = newGovernor == null ? ALLOW_ALL : newGovernor;
+  }
+
+  /** Entered at the start of {@code Driver.connect}. */
+  public static Object enterConnect(String url) {
+    int[] depth = CONNECT_DEPTH.get();
+    if (depth[0] == 0) {
+      ConnectionGovernor g = governor;
+      try {
+        Throwable refused = g.checkConnect(url);
+        if (refused != null) {
+          return refused;
+        }
+      } catch (Throwable fault) {
+        report(g, "Driver.connect", fault);
+      }
+    }
+    return ++depth[0] == 1 ? Boolean.TRUE : Boolean.FALSE;
+  }
+
+  /** Exited at the end of {@code Driver.connect}, normally or not. */
+  public static Throwable exitConnect(Object entered, String url, Object connection) {
+    if (entered instanceof Throwable) {
+      return (Throwable) entered;
+    }
+    if (entered == null) {
+      return null; // the enter advice itself failed; stay out of the way
+    }
+    int[] depth = CONNECT_DEPTH.get();
+    if (depth[0] > 0) {
+      depth[0]--;
+    }
+    if (entered == Boolean.TRUE && connection != null) {
+      ConnectionGovernor g = governor;
+      try {
+        g.connected(url, connection);
+      } catch (Throwable fault) {
+        report(g, "Driver.connect", fault);
+      }
+    }
+    return null;
+  }
+
+  /** Entered at the start of {@code DataSource.getConnection}. */
+  public static Object enterBorrow(Object dataSource) {
+    int[] depth = BORROW_DEPTH.get();
+    if (depth[0] == 0) {
+      ConnectionGovernor g = governor;
+      try {
+        Throwable refused = g.checkBorrow(dataSource);
+        if (refused != null) {
+          return refused;
+        }
+      } catch (Throwable fault) {
+        report(g, "DataSource.getConnection", fault);
+      }
+    }
+    return ++depth[0] == 1 ? Boolean.TRUE : Boolean.FALSE;
+  }
+
+  /** Exited at the end of {@code DataSource.getConnection}, normally or not. */
+  public static Throwable exitBorrow(Object entered) {
+    if (entered instanceof Throwable) {
+      return (Throwable) entered;
+    }
+    if (entered != null) {
+      int[] depth = BORROW_DEPTH.get();
+      if (depth[0] > 0) {
+        depth[0]--;
+      }
+    }
+    return null;
+  }
+
+  private static void report(ConnectionGovernor g, String where, Throwable fault) {
+    try {
+      g.fault(where, fault);
+    } catch (Throwable ignored) {
+      // Nothing is left to tell; the application must go on.
+    }
+  }
+}

@@ -1,0 +1,184 @@
+package dev.sluice.instrumentation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sluice.bootstrap.ConnectionGovernor;
+import dev.sluice.bootstrap.SluiceBridge;
+import java.lang.instrument.ClassFileTransformer;
+import java.lang.instrument.Instrumentation;
+import java.security.ProtectionDomain;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import net.bytebuddy.agent.ByteBuddyAgent;
+import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
+import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class JdbcInstrumentationTest {
+
+  private static Instrumentation inst;
+  private static ResettableClassFileTransformer transformer;
+  private static final List<String> errors = new CopyOnWriteArrayList<>();
+
+  /** A governor whose verdicts each test sets. */
+  static final class TestGovernor implements ConnectionGovernor {
+    volatile SQLException refusal;
+    volatile RuntimeException fault;
+    final AtomicInteger checks = new AtomicInteger();
+    final List<Connection> connected = new CopyOnWriteArrayList<>();
+    final List<Throwable> faults = new CopyOnWriteArrayList<>();
+
+    @Override
+    public Throwable checkConnect(String url) {
+      return check();
+    }
+
+    @Override
+    public void connected(String url, Object connection) {
+      connected.add((Connection) connection);
+    }
+
+    @Override
+    public Throwable checkBorrow(Object dataSource) {
+      return check();
+    }
+
+    private SQLException check() {
+      checks.incrementAndGet();
+      if (fault != null) {
+        throw fault;
+      }
+      return refusal;
+    }
+
+    @Override
+    public void fault(String where, Throwable fault) {
+      faults.add(fault);
+    }
+  }
+
+  private final TestGovernor governor = new TestGovernor();
+
+  @BeforeAll
+  static void install() throws Exception {
+    // Loaded before the agent: instrumenting it needs a retransformation, which the JVM refuses
+    // if the advice changed the class shape.
+    Class.forName("org.h2.Driver");
+    inst = ByteBuddyAgent.install();
+    transformer =
+        JdbcInstrumentation.install(
+            inst, (type, e) -> errors.add(type + ": " + e), (type, loader) -> {});
+  }
+
+  @AfterAll
+  static void uninstall() {
+    transformer.reset(
+        inst, net.bytebuddy.agent.builder.AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+  }
+
+  @AfterEach
+  void clear() {
+    SluiceBridge.install(null);
+  }
+
+  @Test
+  void refusedConnectThrowsTheGovernorsExceptionWithoutReachingTheDriver() {
+    governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
+    SluiceBridge.install(governor);
+
+    SQLException e =
+        assertThrows(
+            SQLException.class,
+            () -> new org.h2.Driver().connect("jdbc:h2:mem:refused", new Properties()));
+    assertSame(governor.refusal, e);
+    assertTrue(governor.connected.isEmpty());
+    assertTrue(errors.isEmpty(), errors::toString);
+  }
+
+  @Test
+  void refusalSurfacesThroughDriverManager() {
+    governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
+    SluiceBridge.install(governor);
+
+    SQLException e =
+        assertThrows(SQLException.class, () -> DriverManager.getConnection("jdbc:h2:mem:dm"));
+    assertEquals("08004", e.getSQLState());
+  }
+
+  @Test
+  void allowedConnectIsTrackedOnce() throws Exception {
+    SluiceBridge.install(governor);
+    try (Connection c = DriverManager.getConnection("jdbc:h2:mem:allowed")) {
+      assertNotNull(c);
+      assertEquals(List.of(c), governor.connected);
+    }
+  }
+
+  @Test
+  void aFaultyGovernorLetsTheApplicationConnect() throws Exception {
+    governor.fault = new IllegalStateException("agent bug");
+    SluiceBridge.install(governor);
+    try (Connection c = DriverManager.getConnection("jdbc:h2:mem:faulty")) {
+      assertNotNull(c);
+    }
+    assertEquals(1, governor.faults.size());
+  }
+
+  @Test
+  void dataSourceBorrowIsGoverned() throws Exception {
+    JdbcDataSource ds = new JdbcDataSource();
+    ds.setURL("jdbc:h2:mem:ds");
+    governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
+    SluiceBridge.install(governor);
+    assertSame(governor.refusal, assertThrows(SQLException.class, ds::getConnection));
+
+    governor.refusal = null;
+    try (Connection c = ds.getConnection()) {
+      assertNotNull(c);
+    }
+  }
+
+  @Test
+  void instrumentedClassesCanBeRetransformedByAnotherAgent() throws Exception {
+    AtomicInteger seen = new AtomicInteger();
+    ClassFileTransformer other =
+        new ClassFileTransformer() {
+          @Override
+          public byte[] transform(
+              ClassLoader loader,
+              String name,
+              Class<?> redefined,
+              ProtectionDomain domain,
+              byte[] bytes) {
+            if ("org/h2/Driver".equals(name)) {
+              seen.incrementAndGet();
+            }
+            return null;
+          }
+        };
+    inst.addTransformer(other, true);
+    try {
+      inst.retransformClasses(org.h2.Driver.class, JdbcDataSource.class);
+    } finally {
+      inst.removeTransformer(other);
+    }
+    assertEquals(1, seen.get());
+    // and the advice is still in force afterwards
+    governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
+    SluiceBridge.install(governor);
+    assertThrows(SQLException.class, () -> DriverManager.getConnection("jdbc:h2:mem:again"));
+  }
+}

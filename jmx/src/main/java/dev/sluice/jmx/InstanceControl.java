@@ -1,0 +1,23 @@
+package dev.sluice.jmx;
+
+/** What the {@link Instance} bean reads and drives; implemented by the agent. */
+public interface InstanceControl {
+
+  String id();
+
+  boolean disabled();
+
+  boolean registryMode();
+
+  boolean registryConnected();
+
+  String registryPath();
+
+  /**
+   * Sets the instance state through the registry (or in memory in local mode) and returns once it
+   * is applied.
+   *
+   * @throws IllegalStateException naming the registry problem when the write did not go through
+   */
+  void setDisabled(boolean disabled);
+}

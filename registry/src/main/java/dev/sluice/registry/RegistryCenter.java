@@ -1,0 +1,44 @@
+package dev.sluice.registry;
+
+import java.io.Closeable;
+
+/**
+ * A registry center holding this instance's node. Life cycle as a Curator recipe: {@code LATENT →
+ * STARTED → CLOSED}; {@link #start()} once, {@link #close()} idempotent.
+ */
+public interface RegistryCenter extends Closeable {
+
+  /**
+   * Starts connecting in the background; never blocks on the registry. {@code listener} hears every
+   * change from then on, on the registry's own thread.
+   */
+  void start(RegistryListener listener);
+
+  /** Waits at most {@code timeoutMs} for the first full read of the watched nodes. */
+  boolean awaitInitialSync(long timeoutMs) throws InterruptedException;
+
+  /** Point-in-time: whether a registry session is usable now. */
+  boolean isConnected();
+
+  /** Point-in-time: the session (ZooKeeper) or lease (etcd) id, or empty when there is none. */
+  String sessionId();
+
+  /** {@code ZOOKEEPER} or {@code ETCD}. */
+  String backend();
+
+  /** The endpoints as configured, e.g. {@code h1:2181,h2:2181}. */
+  String endpoints();
+
+  /** The path of this instance's node. */
+  String instancePath();
+
+  /**
+   * Writes this instance's node and returns once this agent has seen its own write come back
+   * through its watch, or fails with a message naming the registry problem.
+   */
+  void writeInstanceValue(String value, long timeoutMs) throws RegistryException;
+
+  /** Closes the session, which removes the instance node. Idempotent. */
+  @Override
+  void close();
+}

@@ -1,0 +1,40 @@
+package dev.sluice.registry;
+
+/** The node paths of one namespace and application, under one {@link RegistryLayout}. */
+public final class RegistryPaths {
+
+  private final RegistryLayout layout;
+  private final String instancesRoot;
+  private final String datasourcesRoot;
+
+  RegistryPaths(RegistryLayout layout, String namespace, String app) {
+    this.layout = layout;
+    String root = "/" + namespace;
+    if (layout == RegistryLayout.V5) {
+      instancesRoot = root + "/states/proxynodes";
+      datasourcesRoot = root + "/states/datanodes";
+    } else {
+      instancesRoot = root + "/" + app + "/state/instances";
+      datasourcesRoot = root + "/" + app + "/state/datasources";
+    }
+  }
+
+  public RegistryLayout layout() {
+    return layout;
+  }
+
+  /** The parent of all instance nodes. */
+  public String instancesRoot() {
+    return instancesRoot;
+  }
+
+  /** The ephemeral node of one instance. */
+  public String instancePath(InstanceId id) {
+    return instancesRoot + "/" + id.format(layout);
+  }
+
+  /** The parent of all datasource nodes. */
+  public String datasourcesRoot() {
+    return datasourcesRoot;
+  }
+}

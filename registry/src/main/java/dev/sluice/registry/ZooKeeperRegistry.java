@@ -1,0 +1,374 @@
+package dev.sluice.registry;
+
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.cache.ChildData;
+import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.state.ConnectionState;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.client.ZKClientConfig;
+import org.apache.zookeeper.data.Stat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This instance's node in ZooKeeper, kept present and watched.
+ *
+ * <p>The node is ephemeral. Whenever a session becomes usable the node is created with the value
+ * this instance last knew, so an instance that was {@code DISABLED} stays disabled across a lost
+ * session, under the same id. The node is watched with a {@link CuratorCache} (one persistent
+ * recursive watch on this node only); other instances' nodes are never watched, so the load on
+ * ZooKeeper grows linearly with the number of instances.
+ *
+ * <p>A deletion of the node while this session still owns it is an operator's deletion and means
+ * "enabled"; the node is then re-created empty. A deletion caused by the loss of the session
+ * changes nothing. Limits: while no session is usable the agent knows nothing newer than its last
+ * read, and a value written and overwritten while this instance was partitioned away is not seen.
+ *
+ * <p>All registry work runs on one daemon thread; nothing here blocks the application.
+ */
+public final class ZooKeeperRegistry implements RegistryCenter {
+
+  private static final Logger log = LoggerFactory.getLogger(ZooKeeperRegistry.class);
+
+  private enum State {
+    LATENT,
+    STARTED,
+    CLOSED
+  }
+
+  /** How to reach ZooKeeper. */
+  public static final class Settings {
+    final String connectString;
+    final int connectTimeoutMs;
+    final int sessionTimeoutMs;
+    final String digestAuth;
+
+    /**
+     * @param connectString {@code h1:2181,h2:2181}
+     * @param digestAuth {@code user:password} for ZooKeeper digest authentication, or {@code null}
+     */
+    public Settings(
+        String connectString, int connectTimeoutMs, int sessionTimeoutMs, String digestAuth) {
+      this.connectString = Objects.requireNonNull(connectString, "connectString");
+      this.connectTimeoutMs = connectTimeoutMs;
+      this.sessionTimeoutMs = sessionTimeoutMs;
+      this.digestAuth = digestAuth;
+    }
+  }
+
+  private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
+  private final Settings settings;
+  private final String instancePath;
+  private volatile RegistryListener listener;
+  private final ExecutorService worker;
+  private final CuratorFramework client;
+  private final CuratorCache instanceCache;
+  private final CountDownLatch initialSync = new CountDownLatch(1);
+  private final Object seen = new Object();
+
+  // Written on the worker thread only.
+  private volatile String lastKnownValue = "";
+  private volatile long lastSeenMzxid = -1;
+  private volatile boolean connected;
+  private String lastUnrecognised;
+
+  public ZooKeeperRegistry(Settings settings, String instancePath) {
+    this.settings = settings;
+    this.instancePath = instancePath;
+    this.worker =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "sluice-registry");
+              t.setDaemon(true);
+              return t;
+            });
+    ZKClientConfig zkConfig = new ZKClientConfig();
+    // The application's JAAS or socket settings for its own ZooKeeper client are not ours.
+    zkConfig.setProperty(ZKClientConfig.ENABLE_CLIENT_SASL_KEY, "false");
+    zkConfig.setProperty(
+        ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET,
+        org.apache.zookeeper.ClientCnxnSocketNIO.class.getName());
+    CuratorFrameworkFactory.Builder builder =
+        CuratorFrameworkFactory.builder()
+            .connectString(settings.connectString)
+            .connectionTimeoutMs(settings.connectTimeoutMs)
+            .sessionTimeoutMs(settings.sessionTimeoutMs)
+            .retryPolicy(new ExponentialBackoffRetry(100, 5, 1000))
+            .zkClientConfig(zkConfig)
+            .threadFactory(
+                r -> {
+                  Thread t = new Thread(r, "sluice-curator");
+                  t.setDaemon(true);
+                  return t;
+                });
+    if (settings.digestAuth != null) {
+      builder.authorization("digest", NodeValue.encode(settings.digestAuth));
+    }
+    this.client = builder.build();
+    this.instanceCache = CuratorCache.build(client, instancePath);
+  }
+
+  @Override
+  public void start(RegistryListener listener) {
+    if (!state.compareAndSet(State.LATENT, State.STARTED)) {
+      throw new IllegalStateException("already started or closed");
+    }
+    this.listener = Objects.requireNonNull(listener, "listener");
+    client.getConnectionStateListenable().addListener((c, s) -> connectionChanged(s), worker);
+    instanceCache
+        .listenable()
+        .addListener(
+            CuratorCacheListener.builder()
+                .forAll(this::instanceEvent)
+                .forInitialized(initialSync::countDown)
+                .build(),
+            worker);
+    client.start();
+    instanceCache.start();
+    log.info("connecting to ZooKeeper {} for {}", settings.connectString, instancePath);
+  }
+
+  @Override
+  public boolean awaitInitialSync(long timeoutMs) throws InterruptedException {
+    return initialSync.await(timeoutMs, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public boolean isConnected() {
+    return connected && state.get() == State.STARTED;
+  }
+
+  @Override
+  public String sessionId() {
+    if (!isConnected()) {
+      return "";
+    }
+    try {
+      return "0x" + Long.toHexString(client.getZookeeperClient().getZooKeeper().getSessionId());
+    } catch (Exception e) {
+      return "";
+    }
+  }
+
+  @Override
+  public String backend() {
+    return "ZOOKEEPER";
+  }
+
+  @Override
+  public String endpoints() {
+    return settings.connectString;
+  }
+
+  @Override
+  public String instancePath() {
+    return instancePath;
+  }
+
+  @Override
+  public void writeInstanceValue(String value, long timeoutMs) throws RegistryException {
+    if (!isConnected()) {
+      throw new RegistryException(
+          "ZooKeeper "
+              + settings.connectString
+              + " is not connected; "
+              + instancePath
+              + " was not written");
+    }
+    long mzxid;
+    try {
+      Stat stat;
+      try {
+        stat = client.setData().forPath(instancePath, NodeValue.encode(value));
+      } catch (KeeperException.NoNodeException absent) {
+        client
+            .create()
+            .creatingParentsIfNeeded()
+            .withMode(CreateMode.EPHEMERAL)
+            .forPath(instancePath, NodeValue.encode(value));
+        stat = client.checkExists().forPath(instancePath);
+        if (stat == null) {
+          throw new RegistryException(instancePath + " vanished right after it was written");
+        }
+      }
+      mzxid = stat.getMzxid();
+    } catch (KeeperException e) {
+      throw new RegistryException(
+          "ZooKeeper " + settings.connectString + " refused writing " + instancePath + ": " + e, e);
+    } catch (RegistryException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new RegistryException(
+          "writing " + instancePath + " to ZooKeeper " + settings.connectString + " failed: " + e,
+          e);
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+    synchronized (seen) {
+      while (lastSeenMzxid < mzxid) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (left <= 0) {
+          throw new RegistryException(
+              "wrote "
+                  + instancePath
+                  + " but its watch did not report the write within "
+                  + timeoutMs
+                  + " ms (ZooKeeper "
+                  + settings.connectString
+                  + ")");
+        }
+        try {
+          seen.wait(left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new RegistryException("interrupted while waiting for " + instancePath, e);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    if (state.getAndSet(State.CLOSED) != State.STARTED) {
+      return;
+    }
+    // Closing the session makes ZooKeeper delete the ephemeral instance node before close returns.
+    try {
+      instanceCache.close();
+    } catch (RuntimeException e) {
+      log.debug("closing the watch failed", e);
+    }
+    try {
+      client.close();
+    } catch (RuntimeException e) {
+      log.warn("closing the ZooKeeper session failed: {}", e.toString());
+    }
+    worker.shutdownNow();
+  }
+
+  private void connectionChanged(ConnectionState newState) {
+    switch (newState) {
+      case CONNECTED:
+      case RECONNECTED:
+        connected = true;
+        log.info("ZooKeeper {} connected (session {})", settings.connectString, sessionId());
+        listener.connection(true);
+        ensureInstanceNode();
+        break;
+      case SUSPENDED:
+        connected = false;
+        log.warn(
+            "ZooKeeper {} connection suspended; going on with the last known state",
+            settings.connectString);
+        listener.connection(false);
+        break;
+      case LOST:
+        connected = false;
+        log.warn(
+            "ZooKeeper session lost; {} will be re-created with its last known value {}",
+            instancePath,
+            NodeValue.printable(lastKnownValue));
+        listener.connection(false);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private void instanceEvent(CuratorCacheListener.Type type, ChildData oldData, ChildData data) {
+    if (state.get() != State.STARTED) {
+      return;
+    }
+    if (type == CuratorCacheListener.Type.NODE_DELETED) {
+      if (!instancePath.equals(oldData.getPath())) {
+        return;
+      }
+      if (oldData.getStat().getEphemeralOwner() == currentSession()) {
+        log.info("{} was deleted: instance enabled; re-creating it empty", instancePath);
+        lastKnownValue = "";
+        listener.instanceValue(null);
+      }
+      ensureInstanceNode();
+      return;
+    }
+    if (!instancePath.equals(data.getPath())) {
+      return;
+    }
+    String value = NodeValue.decode(data.getData());
+    if (NodeValue.of(value) == NodeValue.UNRECOGNISED && !value.equals(lastUnrecognised)) {
+      lastUnrecognised = value;
+      log.warn(
+          "{} holds the unrecognised value {}; treating it as enabled (accepted: DISABLED,"
+              + " ENABLED or empty)",
+          instancePath,
+          NodeValue.printable(value));
+    }
+    lastKnownValue = value;
+    listener.instanceValue(value);
+    synchronized (seen) {
+      lastSeenMzxid = Math.max(lastSeenMzxid, data.getStat().getMzxid());
+      seen.notifyAll();
+    }
+  }
+
+  private long currentSession() {
+    try {
+      return client.getZookeeperClient().getZooKeeper().getSessionId();
+    } catch (Exception e) {
+      return 0;
+    }
+  }
+
+  /** Creates the instance node with the last known value unless this session already owns it. */
+  private void ensureInstanceNode() {
+    if (!isConnected()) {
+      return;
+    }
+    String value = lastKnownValue;
+    try {
+      try {
+        client
+            .create()
+            .creatingParentsIfNeeded()
+            .withMode(CreateMode.EPHEMERAL)
+            .forPath(instancePath, NodeValue.encode(value));
+        log.info("registered {} with value {}", instancePath, NodeValue.printable(value));
+      } catch (KeeperException.NodeExistsException exists) {
+        Stat stat = new Stat();
+        byte[] data = client.getData().storingStatIn(stat).forPath(instancePath);
+        if (stat.getEphemeralOwner() != currentSession()) {
+          // Left by an earlier session of ours, or written by an operator: its value is the
+          // newest word on this instance, so keep it and take the node over.
+          String current = NodeValue.decode(data);
+          client.delete().withVersion(stat.getVersion()).forPath(instancePath);
+          client
+              .create()
+              .creatingParentsIfNeeded()
+              .withMode(CreateMode.EPHEMERAL)
+              .forPath(instancePath, NodeValue.encode(current));
+          log.info("took over {} with value {}", instancePath, NodeValue.printable(current));
+        }
+      }
+    } catch (KeeperException.NodeExistsException
+        | KeeperException.BadVersionException
+        | KeeperException.NoNodeException raced) {
+      // The node changed between our read and our write (an operator, or the expiry of our old
+      // session); the watch reports that change and its event runs this check again.
+      log.debug("{} changed while being registered: {}", instancePath, raced.toString());
+    } catch (Exception e) {
+      log.warn(
+          "could not register {}: {}; retrying when the session is back",
+          instancePath,
+          e.toString());
+    }
+  }
+}

@@ -1,0 +1,87 @@
+package dev.sluice.testapp.jdbc;
+
+import dev.sluice.testapp.support.CommandLoop;
+import java.io.File;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.sql.Connection;
+import java.sql.Driver;
+import java.sql.DriverManager;
+import java.util.Properties;
+
+/**
+ * Plain JDBC. {@code JdbcApp <url> [user [password]]} connects through {@code DriverManager}; with
+ * {@code --driver-jar <jar> --driver-class <class>} first, the driver is loaded by a child-first
+ * class loader (as in an application server) and used directly.
+ */
+public final class JdbcApp {
+
+  public static void main(String[] args) throws Exception {
+    int i = 0;
+    Driver isolatedDriver = null;
+    if (args.length > 4 && args[0].equals("--driver-jar")) {
+      URL jar = new File(args[1]).toURI().toURL();
+      ClassLoader loader =
+          new ChildFirstClassLoader(new URL[] {jar}, JdbcApp.class.getClassLoader());
+      isolatedDriver =
+          (Driver) Class.forName(args[3], true, loader).getDeclaredConstructor().newInstance();
+      i = 4;
+    }
+    String url = args[i];
+    Properties props = new Properties();
+    if (args.length > i + 1) {
+      props.setProperty("user", args[i + 1]);
+    }
+    if (args.length > i + 2) {
+      props.setProperty("password", args[i + 2]);
+    }
+    Driver driver = isolatedDriver;
+    CommandLoop loop = new CommandLoop().withHeldConnections();
+    Opener opener =
+        () -> driver != null ? driver.connect(url, props) : DriverManager.getConnection(url, props);
+    loop.on(
+            "connect",
+            a -> {
+              try (Connection c = opener.open()) {
+                return "connected " + CommandLoop.query(c, "SELECT 1");
+              }
+            })
+        .on("open", a -> loop.hold(a.trim(), opener.open()))
+        .on(
+            "loader",
+            a -> driver == null ? "DriverManager" : driver.getClass().getClassLoader().toString())
+        .run();
+  }
+
+  private interface Opener {
+    Connection open() throws Exception;
+  }
+
+  /** Loads its own classes first, like a web application's class loader. */
+  static final class ChildFirstClassLoader extends URLClassLoader {
+    ChildFirstClassLoader(URL[] urls, ClassLoader parent) {
+      super("child-first", urls, parent);
+    }
+
+    @Override
+    protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+      synchronized (getClassLoadingLock(name)) {
+        Class<?> c = findLoadedClass(name);
+        if (c == null && !name.startsWith("java.")) {
+          try {
+            c = findClass(name);
+          } catch (ClassNotFoundException notHere) {
+            // fall back to the parent
+          }
+        }
+        if (c == null) {
+          c = super.loadClass(name, false);
+        }
+        if (resolve) {
+          resolveClass(c);
+        }
+        return c;
+      }
+    }
+  }
+}
