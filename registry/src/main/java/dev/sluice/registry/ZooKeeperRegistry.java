@@ -29,10 +29,11 @@ import org.slf4j.LoggerFactory;
  * recursive watch on this node only); other instances' nodes are never watched, so the load on
  * ZooKeeper grows linearly with the number of instances.
  *
- * <p>A deletion of the node while this session still owns it is an operator's deletion and means
- * "enabled"; the node is then re-created empty. A deletion caused by the loss of the session
- * changes nothing. Limits: while no session is usable the agent knows nothing newer than its last
- * read, and a value written and overwritten while this instance was partitioned away is not seen.
+ * <p>A deletion of the node while this session is alive is an operator's deletion and means
+ * "enabled"; the node is then re-created empty. A deletion caused by the loss or expiry of the
+ * session changes nothing: the last known value stays in force and the node comes back with it.
+ * Limits: while no session is usable the agent knows nothing newer than its last read, and a
+ * value written and overwritten while this instance was partitioned away is not seen.
  *
  * <p>All registry work runs on one daemon thread; nothing here blocks the application.
  */
@@ -292,7 +293,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       if (!instancePath.equals(oldData.getPath())) {
         return;
       }
-      if (oldData.getStat().getEphemeralOwner() == currentSession()) {
+      if (sessionStillAlive(oldData.getStat().getEphemeralOwner())) {
         log.info("{} was deleted: instance enabled; re-creating it empty", instancePath);
         lastKnownValue = "";
         listener.instanceValue(null);
@@ -317,6 +318,25 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     synchronized (seen) {
       lastSeenMzxid = Math.max(lastSeenMzxid, data.getStat().getMzxid());
       seen.notifyAll();
+    }
+  }
+
+  /**
+   * Whether the session that owned the deleted node is still alive. When ZooKeeper expires a
+   * session it deletes the session's ephemeral nodes and tells the still-open connection so
+   * before closing it; that deletion is no operator's word. One raw round trip (no Curator retry,
+   * which would quietly open a new session) tells the two apart: on a closed session it fails.
+   */
+  private boolean sessionStillAlive(long owner) {
+    try {
+      org.apache.zookeeper.ZooKeeper zk = client.getZookeeperClient().getZooKeeper();
+      if (zk.getSessionId() != owner) {
+        return false;
+      }
+      zk.exists(instancePath, false);
+      return zk.getSessionId() == owner && zk.getState().isConnected();
+    } catch (Exception e) {
+      return false;
     }
   }
 

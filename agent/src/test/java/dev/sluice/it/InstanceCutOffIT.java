@@ -1,0 +1,308 @@
+package dev.sluice.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Pattern;
+import javax.management.AttributeChangeNotification;
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The instance kill switch, end to end: an unmodified plain-JDBC application against an H2 server,
+ * governed through a real ZooKeeper by an operator's plain ZooKeeper client and by JMX.
+ */
+class InstanceCutOffIT {
+
+  static final String INSTANCES = "/sluice/states/proxynodes";
+  static final Pattern V5_ID =
+      Pattern.compile("\\d+\\.\\d+\\.\\d+\\.\\d+@\\d+@[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+  static ZooKeeperFixture zk;
+  static H2TcpServer h2;
+
+  @BeforeAll
+  static void start() throws Exception {
+    zk = new ZooKeeperFixture();
+    h2 = new H2TcpServer();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    h2.close();
+    zk.close();
+  }
+
+  static String registryArgs() {
+    return "registry=zookeeper://" + zk.connectString() + ",registry.session-timeout-ms=4000";
+  }
+
+  static AppProcess.Builder app() {
+    return AppProcess.jdbcApp(h2.url("orders")).agentArgs(registryArgs());
+  }
+
+  static String instanceNode(ZooKeeperFixture zk, AppProcess app) {
+    return INSTANCES + "/" + zk.awaitChild(INSTANCES, "@" + app.pid() + "@");
+  }
+
+  /**
+   * Repeats {@code command} until the agent refuses it. (A connect that passed the check just
+   * before the cut-off is opened and then aborted at once; such a failure is not the refusal.)
+   */
+  static AppProcess.Reply awaitRefused(AppProcess app, String command) {
+    return Await.until(
+        "a refused " + command,
+        Duration.ofSeconds(10),
+        () -> send(app, command),
+        r -> !r.ok && r.exception().equals("java.sql.SQLTransientConnectionException"));
+  }
+
+  /** Repeats {@code command} until it fails in any way (an aborted connection fails with the driver's own exception). */
+  static AppProcess.Reply awaitFailure(AppProcess app, String command) {
+    return Await.until("a failed " + command, Duration.ofSeconds(10), () -> send(app, command), r -> !r.ok);
+  }
+
+  static AppProcess.Reply awaitAllowed(AppProcess app, String command) {
+    return Await.until("an allowed " + command, Duration.ofSeconds(10), () -> send(app, command), r -> r.ok);
+  }
+
+  static AppProcess.Reply send(AppProcess app, String command) {
+    try {
+      return app.send(command);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static void assertRefusal(AppProcess.Reply reply, String id, String path) {
+    assertFalse(reply.ok, reply::toString);
+    assertEquals("java.sql.SQLTransientConnectionException", reply.exception(), reply::toString);
+    assertEquals("08004", reply.sqlState(), reply::toString);
+    assertTrue(
+        reply.text.endsWith("Sluice: instance " + id + " is DISABLED (" + path + ")"), reply::toString);
+  }
+
+  @Test
+  void operatorCutsTheInstanceOffAndRestoresItThroughItsNode() throws Exception {
+    try (AppProcess app = app().start()) {
+      String path = instanceNode(zk, app);
+      String id = path.substring(INSTANCES.length() + 1);
+      assertTrue(V5_ID.matcher(id).matches(), id);
+      assertEquals("", zk.get(path));
+      assertTrue(app.send("connect").ok);
+      assertTrue(app.send("open held").ok);
+      assertTrue(app.send("query held SELECT 1").ok);
+
+      zk.set(path, "DISABLED");
+      assertRefusal(awaitRefused(app, "connect"), id, path);
+      // the connection opened before the cut-off is aborted, not left to run
+      AppProcess.Reply aborted = awaitFailure(app, "query held SELECT 1");
+      assertNotEquals("java.sql.SQLTransientConnectionException", aborted.exception(), aborted::toString);
+
+      zk.set(path, "  enabled ");
+      awaitAllowed(app, "connect");
+
+      zk.set(path, " disabled\n"); // trimmed, any letter case
+      assertRefusal(awaitRefused(app, "connect"), id, path);
+
+      zk.delete(path); // a deleted node means enabled; the agent registers again
+      awaitAllowed(app, "connect");
+      Await.until("the node re-created empty", Duration.ofSeconds(10), () -> "".equals(get(path)));
+
+      zk.set(path, "maintenance");
+      zk.set(path, "maintenance");
+      assertTrue(app.send("connect").ok, "an unrecognised value enables");
+      Await.until(
+          "the unrecognised value logged",
+          Duration.ofSeconds(5),
+          () -> countLines(app, "unrecognised value 'maintenance'") == 1);
+
+      assertEquals(0, app.exit());
+      assertNull(zk.get(path), "the instance node is deleted on normal exit");
+      assertEquals(1, countLines(app, "unrecognised value 'maintenance'"), "logged once per value");
+    }
+  }
+
+  @Test
+  void theNodeComesBackDisabledUnderTheSameIdAfterTheSessionExpires() throws Exception {
+    try (AppProcess app = app().start()) {
+      String path = instanceNode(zk, app);
+      String id = path.substring(INSTANCES.length() + 1);
+      zk.set(path, "DISABLED");
+      assertRefusal(awaitRefused(app, "connect"), id, path);
+      long session = zk.stat(path).getEphemeralOwner();
+
+      zk.expireSession(session);
+      assertRefusal(app.send("connect"), id, path);
+
+      Await.until(
+          "the node re-created by a new session",
+          Duration.ofSeconds(20),
+          () -> {
+            try {
+              var stat = zk.stat(path);
+              return stat != null && stat.getEphemeralOwner() != session;
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+          });
+      assertEquals("DISABLED", zk.get(path));
+      assertRefusal(app.send("connect"), id, path);
+
+      zk.set(path, "");
+      awaitAllowed(app, "connect");
+    }
+  }
+
+  @Test
+  void jmxOperationsWriteThroughToZooKeeper() throws Exception {
+    try (AppProcess app = app().jmx().start()) {
+      String path = instanceNode(zk, app);
+      String id = path.substring(INSTANCES.length() + 1);
+      MBeanServerConnection jmx = app.jmx();
+      ObjectName instance = new ObjectName("sluice:type=Instance");
+      ObjectName registry = new ObjectName("sluice:type=Registry");
+      Await.until("registry connected", Duration.ofSeconds(10), () -> attr(jmx, registry, "Connected"));
+
+      assertEquals(id, jmx.getAttribute(instance, "Id"));
+      assertEquals("ENABLED", jmx.getAttribute(instance, "State"));
+      assertEquals(false, jmx.getAttribute(instance, "Disabled"));
+      assertEquals("REGISTRY", jmx.getAttribute(instance, "Mode"));
+      assertEquals(true, jmx.getAttribute(instance, "RegistryConnected"));
+      assertEquals(path, jmx.getAttribute(instance, "RegistryPath"));
+      assertEquals("ZOOKEEPER", jmx.getAttribute(registry, "Backend"));
+      assertEquals(zk.connectString(), jmx.getAttribute(registry, "Endpoints"));
+      assertEquals("sluice", jmx.getAttribute(registry, "Namespace"));
+      assertEquals("v5", jmx.getAttribute(registry, "Layout"));
+      assertEquals(
+          "0x" + Long.toHexString(zk.stat(path).getEphemeralOwner()),
+          jmx.getAttribute(registry, "SessionId"));
+
+      List<AttributeChangeNotification> changes = new CopyOnWriteArrayList<>();
+      jmx.addNotificationListener(
+          instance, (n, handback) -> changes.add((AttributeChangeNotification) n), null, null);
+
+      jmx.invoke(instance, "disable", null, null);
+      // returned once applied: no waiting needed from here on
+      assertEquals("DISABLED", zk.get(path));
+      assertEquals("DISABLED", jmx.getAttribute(instance, "State"));
+      assertRefusal(app.send("connect"), id, path);
+
+      jmx.invoke(instance, "enable", null, null);
+      assertEquals("", zk.get(path));
+      assertTrue(app.send("connect").ok);
+
+      Await.until("two notifications", Duration.ofSeconds(10), () -> changes.size() == 2);
+      assertEquals("State", changes.get(0).getAttributeName());
+      assertEquals("ENABLED", changes.get(0).getOldValue());
+      assertEquals("DISABLED", changes.get(0).getNewValue());
+      assertEquals("ENABLED", changes.get(1).getNewValue());
+
+      // With the registry unreachable the operation fails, naming the problem, and changes nothing.
+      zk.stop();
+      try {
+        Await.until("registry disconnected", Duration.ofSeconds(20), () -> !attr(jmx, registry, "Connected"));
+        Exception failed = assertThrows(Exception.class, () -> jmx.invoke(instance, "disable", null, null));
+        assertTrue(String.valueOf(rootMessage(failed)).contains("not connected"), () -> rootMessage(failed));
+        assertEquals("ENABLED", jmx.getAttribute(instance, "State"));
+        assertTrue(app.send("connect").ok, "the last known state stays in force");
+      } finally {
+        zk.restart();
+      }
+      Await.until("registry connected again", Duration.ofSeconds(20), () -> attr(jmx, registry, "Connected"));
+    }
+  }
+
+  @Test
+  void legacyLayoutKeysTheNodeByApplicationName() throws Exception {
+    try (AppProcess app =
+        AppProcess.jdbcApp(h2.url("orders")).agentArgs(registryArgs() + ",layout=legacy,app=orders").start()) {
+      String parent = "/sluice/orders/state/instances";
+      String id = zk.awaitChild(parent, "@-@" + app.pid());
+      assertTrue(id.matches("\\d+\\.\\d+\\.\\d+\\.\\d+@-@" + app.pid()), id);
+      String path = parent + "/" + id;
+      zk.set(path, "DISABLED");
+      assertRefusal(awaitRefused(app, "connect"), id, path);
+      zk.set(path, "");
+      awaitAllowed(app, "connect");
+    }
+  }
+
+  @Test
+  void aDriverInAChildFirstClassLoaderIsGoverned() throws Exception {
+    String h2Jar = Paths.get(org.h2.Driver.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    try (AppProcess app =
+        AppProcess.jdbcApp("--driver-jar", h2Jar, "--driver-class", "org.h2.Driver", h2.url("orders"))
+            .agentArgs(registryArgs())
+            .start()) {
+      assertTrue(app.send("loader").text.contains("ChildFirstClassLoader"));
+      String path = instanceNode(zk, app);
+      assertTrue(app.send("connect").ok);
+      assertTrue(app.send("open held").ok);
+      zk.set(path, "DISABLED");
+      assertRefusal(awaitRefused(app, "connect"), path.substring(INSTANCES.length() + 1), path);
+      awaitFailure(app, "query held SELECT 1");
+      zk.set(path, "");
+      awaitAllowed(app, "connect");
+    }
+  }
+
+  @Test
+  void aRegistryThatIsDownNeverStopsTheAppAndIsUsedOnceItIsUp() throws Exception {
+    int port = FreePort.next();
+    try (AppProcess app =
+        AppProcess.jdbcApp(h2.url("orders"))
+            .agentArgs("registry=zookeeper://127.0.0.1:" + port + ",registry.initial-sync-ms=1500")
+            .start()) {
+      AppProcess.Reply first = app.send("connect");
+      assertTrue(first.ok, first::toString);
+      assertTrue(first.ms >= 1400, "the first connect waits for the registry: " + first);
+      assertTrue(first.ms < 10_000, "but not longer than configured: " + first);
+      assertTrue(app.send("connect").ok);
+      try (ZooKeeperFixture late = new ZooKeeperFixture(port)) {
+        String path = instanceNode(late, app);
+        late.set(path, "DISABLED");
+        awaitRefused(app, "connect");
+      }
+    }
+  }
+
+  static boolean attr(MBeanServerConnection jmx, ObjectName name, String attribute) {
+    try {
+      return (Boolean) jmx.getAttribute(name, attribute);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static String get(String path) {
+    try {
+      return zk.get(path);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static long countLines(AppProcess app, String text) {
+    return app.agentLog().stream().filter(l -> l.contains(text)).count();
+  }
+
+  static String rootMessage(Throwable t) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      all.append(c).append(" / ");
+    }
+    return all.toString();
+  }
+}

@@ -1,0 +1,162 @@
+package dev.sluice.it;
+
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.test.TestingServer;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Watcher;
+import org.apache.zookeeper.ZooDefs;
+import org.apache.zookeeper.ZooKeeper;
+import org.apache.zookeeper.data.Stat;
+
+/**
+ * A real ZooKeeper server (Curator's {@link TestingServer}) and a plain ZooKeeper client acting as
+ * the operator, the way {@code zkCli} does.
+ */
+final class ZooKeeperFixture implements AutoCloseable {
+
+  private final TestingServer server;
+  private final ZooKeeper operator;
+
+  ZooKeeperFixture() throws Exception {
+    this(FreePort.next());
+  }
+
+  ZooKeeperFixture(int port) throws Exception {
+    server = new TestingServer(port, true);
+    CountDownLatch connected = new CountDownLatch(1);
+    operator =
+        new ZooKeeper(
+            server.getConnectString(),
+            30_000,
+            e -> {
+              if (e.getState() == Watcher.Event.KeeperState.SyncConnected) {
+                connected.countDown();
+              }
+            });
+    if (!connected.await(10, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("operator client did not connect");
+    }
+  }
+
+  String connectString() {
+    return server.getConnectString();
+  }
+
+  int port() {
+    return server.getPort();
+  }
+
+  /** The node's value, or {@code null} when it does not exist. */
+  String get(String path) throws Exception {
+    try {
+      byte[] data = operator.getData(path, false, null);
+      return data == null ? "" : new String(data, StandardCharsets.UTF_8);
+    } catch (KeeperException.NoNodeException e) {
+      return null;
+    }
+  }
+
+  Stat stat(String path) throws Exception {
+    return operator.exists(path, false);
+  }
+
+  void set(String path, String value) throws Exception {
+    operator.setData(path, value.getBytes(StandardCharsets.UTF_8), -1);
+  }
+
+  void create(String path, String value) throws Exception {
+    operator.create(
+        path, value.getBytes(StandardCharsets.UTF_8), ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+  }
+
+  void delete(String path) throws Exception {
+    operator.delete(path, -1);
+  }
+
+  List<String> children(String path) throws Exception {
+    try {
+      return operator.getChildren(path, false);
+    } catch (KeeperException.NoNodeException e) {
+      return List.of();
+    }
+  }
+
+  /** Waits for the one child of {@code parent} whose name contains {@code part}. */
+  String awaitChild(String parent, String part) {
+    return Await.until(
+        "a node under " + parent + " containing " + part,
+        Duration.ofSeconds(20),
+        () -> {
+          try {
+            return children(parent).stream().filter(c -> c.contains(part)).findFirst().orElse(null);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        },
+        c -> c != null);
+  }
+
+  /**
+   * Expires a session on the server, as ZooKeeper does when a client is silent past its timeout:
+   * the server closes it and deletes its ephemeral nodes, and the client is told its session
+   * expired when it next talks to the server.
+   */
+  void expireSession(long sessionId) throws Exception {
+    Object testingZooKeeperServer = call(server, "getTestingZooKeeperServer");
+    Object main = call(testingZooKeeperServer, "getMain");
+    // Curator embeds ZooKeeper through one of two adapters, depending on the ZooKeeper version.
+    Object zooKeeperServer =
+        hasMethod(main, "getServerCnxnFactory")
+            ? call(call(main, "getServerCnxnFactory"), "getZooKeeperServer")
+            : call(main, "getZkServer");
+    zooKeeperServer.getClass().getMethod("closeSession", long.class).invoke(zooKeeperServer, sessionId);
+  }
+
+  private static boolean hasMethod(Object target, String method) {
+    for (Class<?> type = target.getClass(); type != null; type = type.getSuperclass()) {
+      for (Method m : type.getDeclaredMethods()) {
+        if (m.getName().equals(method) && m.getParameterCount() == 0) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static Object call(Object target, String method) throws Exception {
+    Class<?> type = target.getClass();
+    while (type != null) {
+      try {
+        Method m = type.getDeclaredMethod(method);
+        m.setAccessible(true);
+        return m.invoke(target);
+      } catch (NoSuchMethodException e) {
+        type = type.getSuperclass();
+      }
+    }
+    throw new NoSuchMethodException(method);
+  }
+
+  void stop() throws Exception {
+    server.stop();
+  }
+
+  void restart() throws Exception {
+    server.restart();
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      operator.close();
+    } finally {
+      server.close();
+    }
+  }
+}
