@@ -45,7 +45,25 @@ class InstanceCutOffIT {
   }
 
   static String registryArgs() {
+    return registryArgsFor(zk);
+  }
+
+  static String registryArgsFor(ZooKeeperFixture zk) {
     return "registry=zookeeper://" + zk.connectString() + ",registry.session-timeout-ms=4000";
+  }
+
+  /** MBeans are registered by the agent's start thread, shortly after {@code main} begins. */
+  static void awaitMBean(MBeanServerConnection jmx, ObjectName name) {
+    Await.until(
+        name + " registered",
+        Duration.ofSeconds(10),
+        () -> {
+          try {
+            return jmx.isRegistered(name);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
   }
 
   static AppProcess.Builder app() {
@@ -173,6 +191,7 @@ class InstanceCutOffIT {
       MBeanServerConnection jmx = app.jmx();
       ObjectName instance = new ObjectName("sluice:type=Instance");
       ObjectName registry = new ObjectName("sluice:type=Registry");
+      awaitMBean(jmx, registry);
       Await.until("registry connected", Duration.ofSeconds(10), () -> attr(jmx, registry, "Connected"));
 
       assertEquals(id, jmx.getAttribute(instance, "Id"));

@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * The value rules of SPEC section 3: after trimming, {@code DISABLED} in any letter case disables;
+ * The value rules of SPEC section 3: after trimming white space, {@code DISABLED} in any letter case disables;
  * an empty value, {@code ENABLED} or a missing node enables; anything else enables and is
  * unrecognised.
  */
@@ -22,7 +22,7 @@ public enum NodeValue {
     if (data == null) {
       return ENABLED;
     }
-    String v = data.trim().toUpperCase(Locale.ROOT);
+    String v = data.strip().toUpperCase(Locale.ROOT);
     if (v.isEmpty() || v.equals("ENABLED")) {
       return ENABLED;
     }

@@ -38,6 +38,16 @@ public final class BundledLibsApp {
                     + org.apache.zookeeper.Version.getFullVersion().split("[ ,-]")[0])
         .on("zk", BundledLibsApp::useZooKeeper)
         .on(
+            "class",
+            name -> {
+              try {
+                Class.forName(name.trim());
+                return "found " + name.trim();
+              } catch (ClassNotFoundException e) {
+                return "absent " + name.trim();
+              }
+            })
+        .on(
             "connect",
             url -> {
               try (Connection c = DriverManager.getConnection(url.trim())) {

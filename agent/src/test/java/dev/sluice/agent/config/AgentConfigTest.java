@@ -1,0 +1,142 @@
+package dev.sluice.agent.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sluice.registry.RegistryLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AgentConfigTest {
+
+  @Test
+  void defaults() {
+    AgentConfig c = AgentConfig.load("", Map.of(), Map.of());
+    assertTrue(c.problems().isEmpty(), c.problems()::toString);
+    assertFalse(c.registry().isPresent());
+    assertEquals("sluice", c.namespace());
+    assertEquals(RegistryLayout.V5, c.layout());
+    assertEquals(5000, c.registryConnectTimeoutMs());
+    assertEquals(3000, c.registryInitialSyncMs());
+    assertEquals(AgentConfig.RegistryLossPolicy.KEEP, c.onRegistryLoss());
+    assertEquals(30000, c.registryLossGraceMs());
+    assertEquals(0, c.cutoffGraceMs());
+    assertEquals("sluice", c.jmxDomain());
+    assertEquals("info", c.logLevel());
+  }
+
+  @Test
+  void agentArgumentsBeatSystemPropertiesBeatEnvironmentBeatTheFile(@TempDir Path dir)
+      throws Exception {
+    Path file = dir.resolve("sluice.properties");
+    Files.writeString(file, "namespace=from-file\nlayout=legacy\napp=file-app\ncutoff.grace-ms=7\n");
+    Map<String, String> props =
+        Map.of("sluice.config", file.toString(), "sluice.namespace", "from-props", "sluice.app", "props-app");
+    Map<String, String> env = Map.of("SLUICE_NAMESPACE", "from-env", "SLUICE_APP", "env-app", "SLUICE_LAYOUT", "v5");
+
+    assertEquals("from-args", AgentConfig.load("namespace=from-args", props, env).namespace());
+    assertEquals("from-props", AgentConfig.load("", props, env).namespace());
+    assertEquals("from-env", AgentConfig.load("", Map.of("sluice.config", file.toString()), env).namespace());
+    AgentConfig fileOnly = AgentConfig.load("", Map.of("sluice.config", file.toString()), Map.of());
+    assertEquals("from-file", fileOnly.namespace());
+    assertEquals(RegistryLayout.LEGACY, fileOnly.layout());
+    assertEquals("file-app", fileOnly.app());
+    assertEquals(7, fileOnly.cutoffGraceMs());
+    assertEquals("props-app", AgentConfig.load("", props, env).app());
+    assertEquals(RegistryLayout.V5, AgentConfig.load("", props, env).layout(), "env beats the file");
+    assertEquals("system property sluice.namespace", AgentConfig.load("", props, env).origin(ConfigKey.NAMESPACE));
+  }
+
+  @Test
+  void configFileFromTheEnvironment(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("s.properties");
+    Files.writeString(file, "registry=zookeeper://zk:2181\n");
+    AgentConfig c = AgentConfig.load("", Map.of(), Map.of("SLUICE_CONFIG", file.toString()));
+    assertEquals("zk:2181", c.registry().get().endpoints());
+  }
+
+  @Test
+  void aSegmentWithoutEqualsContinuesThePreviousValue() {
+    AgentConfig c = AgentConfig.load("registry=zookeeper://h1:2181,h2:2181,namespace=prod", Map.of(), Map.of());
+    assertTrue(c.problems().isEmpty(), c.problems()::toString);
+    assertEquals("h1:2181,h2:2181", c.registry().get().endpoints());
+    assertEquals("prod", c.namespace());
+  }
+
+  @Test
+  void aBadValueIsOneLineNamingKeyValueSourceAndWhatIsAccepted() {
+    AgentConfig c =
+        AgentConfig.load("registry.connect-timeout-ms=abc", Map.of("sluice.layout", "sideways"), Map.of());
+    List<String> problems = c.problems();
+    assertEquals(2, problems.size(), problems::toString);
+    assertEquals(
+        "invalid layout='sideways' (system property sluice.layout): expected v5 or legacy; using the default v5",
+        problems.get(0));
+    assertEquals(
+        "invalid registry.connect-timeout-ms='abc' (agent argument registry.connect-timeout-ms): expected a whole"
+            + " number of milliseconds from 100 to 600000; using the default 5000",
+        problems.get(1));
+    assertEquals(5000, c.registryConnectTimeoutMs());
+    assertEquals(RegistryLayout.V5, c.layout());
+  }
+
+  @Test
+  void badRegistryFallsBackToLocalMode() {
+    for (String bad : List.of("zk1:2181", "zookeeper://", "zookeeper://h:0", "zookeeper://h:x", "http://h:1")) {
+      AgentConfig c = AgentConfig.load("registry=" + bad, Map.of(), Map.of());
+      assertFalse(c.registry().isPresent(), bad);
+      assertEquals(1, c.problems().size(), bad);
+      assertTrue(c.problems().get(0).contains("registry='" + bad + "'"), c.problems()::toString);
+      assertTrue(c.problems().get(0).contains("zookeeper://host:port"), c.problems()::toString);
+      assertTrue(c.problems().get(0).endsWith("running in local mode"), c.problems()::toString);
+    }
+  }
+
+  @Test
+  void secretsAreNeverRepeated() {
+    AgentConfig c = AgentConfig.load("registry.auth=hunter2", Map.of(), Map.of());
+    assertEquals(1, c.problems().size());
+    assertFalse(c.problems().get(0).contains("hunter2"), c.problems().get(0));
+    assertTrue(c.problems().get(0).contains("registry.auth='****'"), c.problems().get(0));
+  }
+
+  @Test
+  void unknownKeysAndUnreadableFilesAreReported() {
+    AgentConfig c =
+        AgentConfig.load("regsitry=zookeeper://h:1,config=/nonexistent/sluice.properties", Map.of(), Map.of());
+    assertEquals(2, c.problems().size(), c.problems()::toString);
+    assertTrue(c.problems().get(0).startsWith("config file '/nonexistent/sluice.properties'"), c.problems()::toString);
+    assertTrue(c.problems().get(1).contains("unknown key 'regsitry'"), c.problems()::toString);
+  }
+
+  @Test
+  void datasourceMappings() {
+    AgentConfig c =
+        AgentConfig.load(
+            "datasources.orders.primary=db1:3306/orders,datasources.orders.replica=[::1]:5432,datasources.bad=x:1",
+            Map.of(),
+            Map.of());
+    assertEquals(1, c.problems().size(), c.problems()::toString);
+    AgentConfig.DatasourceMapping primary = c.datasources().get("orders.primary");
+    assertEquals("db1:3306", primary.hostPort);
+    assertEquals("orders", primary.database);
+    assertEquals("[::1]:5432", c.datasources().get("orders.replica").hostPort);
+  }
+
+  @Test
+  void appDefaultsToTheMainClassOrJarName() {
+    assertEquals("com.acme.Main", AgentConfig.load("", Map.of("sun.java.command", "com.acme.Main --x"), Map.of()).app());
+    assertEquals("orders-service", AgentConfig.load("", Map.of("sun.java.command", "/opt/app/orders-service.jar"), Map.of()).app());
+  }
+
+  @Test
+  void theEnvironmentNamesOfTheKeys() {
+    assertEquals("SLUICE_REGISTRY_CONNECT_TIMEOUT_MS", ConfigKey.REGISTRY_CONNECT_TIMEOUT_MS.environmentVariable());
+    assertEquals("SLUICE_ON_REGISTRY_LOSS", ConfigKey.ON_REGISTRY_LOSS.environmentVariable());
+  }
+}

@@ -1,0 +1,38 @@
+package dev.sluice.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import org.junit.jupiter.api.Test;
+
+/** With no registry configured the same JMX operations work on the state in memory. */
+class LocalModeIT {
+
+  @Test
+  void jmxDisablesAndEnablesInMemory() throws Exception {
+    try (H2TcpServer h2 = new H2TcpServer();
+        AppProcess app = AppProcess.jdbcApp(h2.url("local")).jmx().start()) {
+      MBeanServerConnection jmx = app.jmx();
+      ObjectName instance = new ObjectName("sluice:type=Instance");
+      InstanceCutOffIT.awaitMBean(jmx, instance);
+      assertEquals("LOCAL", jmx.getAttribute(instance, "Mode"));
+      assertEquals("", jmx.getAttribute(instance, "RegistryPath"));
+      assertEquals(false, jmx.getAttribute(instance, "RegistryConnected"));
+      assertTrue(jmx.queryNames(new ObjectName("sluice:type=Registry"), null).isEmpty());
+      String id = (String) jmx.getAttribute(instance, "Id");
+      assertTrue(id.contains("@" + app.pid() + "@"), id);
+
+      assertTrue(app.send("open held").ok);
+      jmx.invoke(instance, "disable", null, null);
+      AppProcess.Reply refused = app.send("connect");
+      InstanceCutOffIT.assertRefusal(refused, id, "local mode; JMX sluice:type=Instance");
+      InstanceCutOffIT.awaitFailure(app, "query held SELECT 1");
+
+      jmx.invoke(instance, "enable", null, null);
+      assertTrue(app.send("connect").ok);
+      assertEquals("ENABLED", jmx.getAttribute(instance, "State"));
+    }
+  }
+}
