@@ -31,6 +31,8 @@ public final class SluiceAgent {
 
   private static final Logger log = LoggerFactory.getLogger(SluiceAgent.class);
 
+  private static final String BYTE_BUDDY_SAFE = "net.bytebuddy.safe";
+
   private SluiceAgent() {}
 
   /** Called by the launcher from {@code premain} or {@code agentmain}. */
@@ -51,6 +53,12 @@ public final class SluiceAgent {
               }
             });
     SluiceBridge.install(governor);
+    // Byte Buddy needs no sun.misc.Unsafe here; keeping it off spares the application the JDK's
+    // deprecation warnings. The property name is relocated with Byte Buddy, so it concerns the
+    // agent's copy only, never the application's own Byte Buddy.
+    if (System.getProperty(BYTE_BUDDY_SAFE) == null) {
+      System.setProperty(BYTE_BUDDY_SAFE, "true");
+    }
     JdbcInstrumentation.install(
         inst,
         (type, e) -> log.warn("could not instrument {}; it is not governed: {}", type, e),

@@ -127,7 +127,8 @@ final class AppProcess implements AutoCloseable {
   }
 
   static Path agentJar() {
-    return Paths.get(System.getProperty("sluice.agent.jar", "target/sluice-agent.jar")).toAbsolutePath();
+    return Paths.get(System.getProperty("sluice.agent.jar", "target/sluice-agent.jar"))
+        .toAbsolutePath();
   }
 
   static Path testAppsDir() {
@@ -172,7 +173,8 @@ final class AppProcess implements AutoCloseable {
       throw new IllegalStateException("test app not built: " + appDir.resolve(b.app + ".jar"));
     }
     cmd.add("-cp");
-    cmd.add(appDir.resolve(b.app + ".jar") + java.io.File.pathSeparator + appDir.resolve("lib") + "/*");
+    cmd.add(
+        appDir.resolve(b.app + ".jar") + java.io.File.pathSeparator + appDir.resolve("lib") + "/*");
     cmd.add(b.mainClass);
     cmd.addAll(b.args);
     ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -193,7 +195,8 @@ final class AppProcess implements AutoCloseable {
     Thread t =
         new Thread(
             () -> {
-              try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+              try (BufferedReader r =
+                  new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                   output.append(stdout ? "out| " : "err| ").append(line).append('\n');
                   if (stdout && line.startsWith("REPLY ")) {
@@ -212,7 +215,8 @@ final class AppProcess implements AutoCloseable {
   private Reply awaitReply(long seconds) throws InterruptedException {
     String line = replies.poll(seconds, TimeUnit.SECONDS);
     if (line == null) {
-      throw new AssertionError("no reply from the app within " + seconds + " s; output:\n" + output);
+      throw new AssertionError(
+          "no reply from the app within " + seconds + " s; output:\n" + output);
     }
     if (line.equals("READY") || line.equals("BYE")) {
       return new Reply("OK 0");
@@ -276,7 +280,8 @@ final class AppProcess implements AutoCloseable {
   /** A remote JMX connection to the app, as JConsole makes one. */
   MBeanServerConnection jmx() throws Exception {
     if (jmxConnector == null) {
-      JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + jmxPort + "/jmxrmi");
+      JMXServiceURL url =
+          new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + jmxPort + "/jmxrmi");
       jmxConnector = JMXConnectorFactory.connect(url);
     }
     return jmxConnector.getMBeanServerConnection();

@@ -31,7 +31,8 @@ final class Await {
       }
     }
     AssertionError failure =
-        new AssertionError("timed out after " + timeout + " waiting for " + what + "; last: " + last);
+        new AssertionError(
+            "timed out after " + timeout + " waiting for " + what + "; last: " + last);
     if (lastError != null) {
       failure.initCause(lastError);
     }

@@ -36,9 +36,11 @@ class ConfigurationIT {
           app.agentLog().stream().filter(l -> l.contains(" ERROR ")).collect(Collectors.toList());
       assertEquals(1, errors.size(), errors::toString);
       assertTrue(
-          errors.get(0).endsWith(
-              "configuration: invalid cutoff.grace-ms='-5' (agent argument cutoff.grace-ms): expected a"
-                  + " whole number of milliseconds from 0 to 3600000; using the default 0"),
+          errors
+              .get(0)
+              .endsWith(
+                  "configuration: invalid cutoff.grace-ms='-5' (agent argument cutoff.grace-ms): expected a"
+                      + " whole number of milliseconds from 0 to 3600000; using the default 0"),
           errors.get(0));
 
       zk.set(parent + "/" + id, "DISABLED");

@@ -12,7 +12,11 @@ final class H2TcpServer implements AutoCloseable {
 
   /** A URL for an in-memory database of that name, kept while the server runs. */
   String url(String database) {
-    return "jdbc:h2:tcp://127.0.0.1:" + server.getPort() + "/mem:" + database + ";DB_CLOSE_DELAY=-1";
+    return "jdbc:h2:tcp://127.0.0.1:"
+        + server.getPort()
+        + "/mem:"
+        + database
+        + ";DB_CLOSE_DELAY=-1";
   }
 
   @Override

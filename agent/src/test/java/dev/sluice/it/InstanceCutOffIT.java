@@ -27,7 +27,8 @@ class InstanceCutOffIT {
 
   static final String INSTANCES = "/sluice/states/proxynodes";
   static final Pattern V5_ID =
-      Pattern.compile("\\d+\\.\\d+\\.\\d+\\.\\d+@\\d+@[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+      Pattern.compile(
+          "\\d+\\.\\d+\\.\\d+\\.\\d+@\\d+@[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
   static ZooKeeperFixture zk;
   static H2TcpServer h2;
@@ -86,13 +87,18 @@ class InstanceCutOffIT {
         r -> !r.ok && r.exception().equals("java.sql.SQLTransientConnectionException"));
   }
 
-  /** Repeats {@code command} until it fails in any way (an aborted connection fails with the driver's own exception). */
+  /**
+   * Repeats {@code command} until it fails in any way (an aborted connection fails with the
+   * driver's own exception).
+   */
   static AppProcess.Reply awaitFailure(AppProcess app, String command) {
-    return Await.until("a failed " + command, Duration.ofSeconds(10), () -> send(app, command), r -> !r.ok);
+    return Await.until(
+        "a failed " + command, Duration.ofSeconds(10), () -> send(app, command), r -> !r.ok);
   }
 
   static AppProcess.Reply awaitAllowed(AppProcess app, String command) {
-    return Await.until("an allowed " + command, Duration.ofSeconds(10), () -> send(app, command), r -> r.ok);
+    return Await.until(
+        "an allowed " + command, Duration.ofSeconds(10), () -> send(app, command), r -> r.ok);
   }
 
   static AppProcess.Reply send(AppProcess app, String command) {
@@ -108,7 +114,8 @@ class InstanceCutOffIT {
     assertEquals("java.sql.SQLTransientConnectionException", reply.exception(), reply::toString);
     assertEquals("08004", reply.sqlState(), reply::toString);
     assertTrue(
-        reply.text.endsWith("Sluice: instance " + id + " is DISABLED (" + path + ")"), reply::toString);
+        reply.text.endsWith("Sluice: instance " + id + " is DISABLED (" + path + ")"),
+        reply::toString);
   }
 
   @Test
@@ -126,7 +133,8 @@ class InstanceCutOffIT {
       assertRefusal(awaitRefused(app, "connect"), id, path);
       // the connection opened before the cut-off is aborted, not left to run
       AppProcess.Reply aborted = awaitFailure(app, "query held SELECT 1");
-      assertNotEquals("java.sql.SQLTransientConnectionException", aborted.exception(), aborted::toString);
+      assertNotEquals(
+          "java.sql.SQLTransientConnectionException", aborted.exception(), aborted::toString);
 
       zk.set(path, "  enabled ");
       awaitAllowed(app, "connect");
@@ -192,7 +200,8 @@ class InstanceCutOffIT {
       ObjectName instance = new ObjectName("sluice:type=Instance");
       ObjectName registry = new ObjectName("sluice:type=Registry");
       awaitMBean(jmx, registry);
-      Await.until("registry connected", Duration.ofSeconds(10), () -> attr(jmx, registry, "Connected"));
+      Await.until(
+          "registry connected", Duration.ofSeconds(10), () -> attr(jmx, registry, "Connected"));
 
       assertEquals(id, jmx.getAttribute(instance, "Id"));
       assertEquals("ENABLED", jmx.getAttribute(instance, "State"));
@@ -231,22 +240,33 @@ class InstanceCutOffIT {
       // With the registry unreachable the operation fails, naming the problem, and changes nothing.
       zk.stop();
       try {
-        Await.until("registry disconnected", Duration.ofSeconds(20), () -> !attr(jmx, registry, "Connected"));
-        Exception failed = assertThrows(Exception.class, () -> jmx.invoke(instance, "disable", null, null));
-        assertTrue(String.valueOf(rootMessage(failed)).contains("not connected"), () -> rootMessage(failed));
+        Await.until(
+            "registry disconnected",
+            Duration.ofSeconds(20),
+            () -> !attr(jmx, registry, "Connected"));
+        Exception failed =
+            assertThrows(Exception.class, () -> jmx.invoke(instance, "disable", null, null));
+        assertTrue(
+            String.valueOf(rootMessage(failed)).contains("not connected"),
+            () -> rootMessage(failed));
         assertEquals("ENABLED", jmx.getAttribute(instance, "State"));
         assertTrue(app.send("connect").ok, "the last known state stays in force");
       } finally {
         zk.restart();
       }
-      Await.until("registry connected again", Duration.ofSeconds(20), () -> attr(jmx, registry, "Connected"));
+      Await.until(
+          "registry connected again",
+          Duration.ofSeconds(20),
+          () -> attr(jmx, registry, "Connected"));
     }
   }
 
   @Test
   void legacyLayoutKeysTheNodeByApplicationName() throws Exception {
     try (AppProcess app =
-        AppProcess.jdbcApp(h2.url("orders")).agentArgs(registryArgs() + ",layout=legacy,app=orders").start()) {
+        AppProcess.jdbcApp(h2.url("orders"))
+            .agentArgs(registryArgs() + ",layout=legacy,app=orders")
+            .start()) {
       String parent = "/sluice/orders/state/instances";
       String id = zk.awaitChild(parent, "@-@" + app.pid());
       assertTrue(id.matches("\\d+\\.\\d+\\.\\d+\\.\\d+@-@" + app.pid()), id);
@@ -260,9 +280,12 @@ class InstanceCutOffIT {
 
   @Test
   void aDriverInAChildFirstClassLoaderIsGoverned() throws Exception {
-    String h2Jar = Paths.get(org.h2.Driver.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    String h2Jar =
+        Paths.get(org.h2.Driver.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+            .toString();
     try (AppProcess app =
-        AppProcess.jdbcApp("--driver-jar", h2Jar, "--driver-class", "org.h2.Driver", h2.url("orders"))
+        AppProcess.jdbcApp(
+                "--driver-jar", h2Jar, "--driver-class", "org.h2.Driver", h2.url("orders"))
             .agentArgs(registryArgs())
             .start()) {
       assertTrue(app.send("loader").text.contains("ChildFirstClassLoader"));

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * An application that bundles its own, different versions of Curator, ZooKeeper, Guava and SLF4J
- * with Logback runs unaffected by the agent's copies, with its logging configuration untouched,
- * and is governed all the same.
+ * with Logback runs unaffected by the agent's copies, with its logging configuration untouched, and
+ * is governed all the same.
  */
 class IsolationIT {
 
@@ -35,7 +35,8 @@ class IsolationIT {
       assertTrue(libs.text.contains("curator=curator-framework-5.5.0.jar"), libs::toString);
       assertTrue(libs.text.contains("guava=guava-32.1.3-jre.jar"), libs::toString);
       assertTrue(libs.text.contains("slf4j=slf4j-api-1.7.36.jar"), libs::toString);
-      assertTrue(libs.text.contains("loggerFactory=ch.qos.logback.classic.LoggerContext"), libs::toString);
+      assertTrue(
+          libs.text.contains("loggerFactory=ch.qos.logback.classic.LoggerContext"), libs::toString);
       assertTrue(libs.text.contains("zookeeperVersion=3.7.2"), libs::toString);
 
       // the app's own ZooKeeper client works next to the agent's
@@ -60,7 +61,9 @@ class IsolationIT {
       assertEquals(0, app.exit());
 
       String log = Files.readString(appLog);
-      assertTrue(log.contains("BUNDLED-APP INFO BundledLibsApp - wrote and read /bundled-app/check-"), log);
+      assertTrue(
+          log.contains("BUNDLED-APP INFO BundledLibsApp - wrote and read /bundled-app/check-"),
+          log);
       assertTrue(log.contains("BUNDLED-APP INFO BundledLibsApp - connected to"), log);
       assertFalse(log.contains("sluice"), "the agent writes nothing into the app's log: " + log);
       assertFalse(app.output().contains("SLF4J"), "no SLF4J binding warnings: " + app.output());

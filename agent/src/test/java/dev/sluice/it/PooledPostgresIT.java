@@ -47,12 +47,15 @@ class PooledPostgresIT {
       zk.set(path, "DISABLED");
       AppProcess.Reply inFlight = app.reply(25);
       assertFalse(inFlight.ok, inFlight::toString);
-      assertTrue(inFlight.exception().startsWith("org.postgresql."), "the driver's own exception: " + inFlight);
+      assertTrue(
+          inFlight.exception().startsWith("org.postgresql."),
+          "the driver's own exception: " + inFlight);
       assertTrue(inFlight.ms < 20_000, "aborted, not run to its end: " + inFlight);
 
       AppProcess.Reply borrow = app.send("borrow");
       InstanceCutOffIT.assertRefusal(borrow, id, path);
-      assertTrue(borrow.ms < 1_000, "failed at once, not after connectionTimeout=10000 ms: " + borrow);
+      assertTrue(
+          borrow.ms < 1_000, "failed at once, not after connectionTimeout=10000 ms: " + borrow);
 
       zk.set(path, "");
       AppProcess.Reply back = InstanceCutOffIT.awaitAllowed(app, "borrow");

@@ -34,7 +34,8 @@ final class PostgresServer implements AutoCloseable {
   private final Path dataRoot;
   private final PostgreSQLContainer<?> container;
 
-  private PostgresServer(String jdbcUrl, Process process, Path dataRoot, PostgreSQLContainer<?> container) {
+  private PostgresServer(
+      String jdbcUrl, Process process, Path dataRoot, PostgreSQLContainer<?> container) {
     this.jdbcUrl = jdbcUrl;
     this.process = process;
     this.dataRoot = dataRoot;
@@ -48,7 +49,9 @@ final class PostgresServer implements AutoCloseable {
     }
     if (dockerAvailable()) {
       PostgreSQLContainer<?> c =
-          new PostgreSQLContainer<>("postgres:16-alpine").withUsername("postgres").withPassword("postgres");
+          new PostgreSQLContainer<>("postgres:16-alpine")
+              .withUsername("postgres")
+              .withPassword("postgres");
       c.start();
       return new PostgresServer(c.getJdbcUrl(), null, null, c);
     }
@@ -71,8 +74,15 @@ final class PostgresServer implements AutoCloseable {
     try (Stream<Path> versions = Files.list(root)) {
       return versions
           .map(v -> v.resolve("bin"))
-          .filter(b -> Files.isExecutable(b.resolve("postgres")) && Files.isExecutable(b.resolve("initdb")))
-          .max(Comparator.comparing(b -> Integer.parseInt(b.getParent().getFileName().toString().replaceAll("\\D", "0"))))
+          .filter(
+              b ->
+                  Files.isExecutable(b.resolve("postgres"))
+                      && Files.isExecutable(b.resolve("initdb")))
+          .max(
+              Comparator.comparing(
+                  b ->
+                      Integer.parseInt(
+                          b.getParent().getFileName().toString().replaceAll("\\D", "0"))))
           .orElse(null);
     }
   }
@@ -86,19 +96,41 @@ final class PostgresServer implements AutoCloseable {
       run(List.of("chown", "-R", "postgres:postgres", root.toString()), false);
     }
     run(
-        List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--no-sync"),
+        List.of(
+            bin.resolve("initdb").toString(),
+            "-D",
+            data.toString(),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync"),
         asRoot);
     List<String> cmd =
         new ArrayList<>(
             Arrays.asList(
-                bin.resolve("postgres").toString(), "-D", data.toString(), "-p", String.valueOf(port),
-                "-k", root.toString(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                "-c", "full_page_writes=off", "-c", "max_connections=300"));
-    Process p = new ProcessBuilder(asPostgres(cmd, asRoot))
-        .redirectErrorStream(true)
-        .redirectOutput(root.resolve("server.log").toFile())
-        .start();
+                bin.resolve("postgres").toString(),
+                "-D",
+                data.toString(),
+                "-p",
+                String.valueOf(port),
+                "-k",
+                root.toString(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300"));
+    Process p =
+        new ProcessBuilder(asPostgres(cmd, asRoot))
+            .redirectErrorStream(true)
+            .redirectOutput(root.resolve("server.log").toFile())
+            .start();
     String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
     PostgresServer server = new PostgresServer(url, p, root, null);
     try {
@@ -134,13 +166,16 @@ final class PostgresServer implements AutoCloseable {
     if (!asRoot) {
       return cmd;
     }
-    List<String> out = new ArrayList<>(List.of("setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"));
+    List<String> out =
+        new ArrayList<>(
+            List.of("setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"));
     out.addAll(cmd);
     return out;
   }
 
   private static void run(List<String> cmd, boolean asPostgresUser) throws Exception {
-    Process p = new ProcessBuilder(asPostgres(cmd, asPostgresUser)).redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(asPostgres(cmd, asPostgresUser)).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
     if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
       throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);

@@ -72,7 +72,10 @@ final class ZooKeeperFixture implements AutoCloseable {
 
   void create(String path, String value) throws Exception {
     operator.create(
-        path, value.getBytes(StandardCharsets.UTF_8), ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        path,
+        value.getBytes(StandardCharsets.UTF_8),
+        ZooDefs.Ids.OPEN_ACL_UNSAFE,
+        CreateMode.PERSISTENT);
   }
 
   void delete(String path) throws Exception {
@@ -115,7 +118,10 @@ final class ZooKeeperFixture implements AutoCloseable {
         hasMethod(main, "getServerCnxnFactory")
             ? call(call(main, "getServerCnxnFactory"), "getZooKeeperServer")
             : call(main, "getZkServer");
-    zooKeeperServer.getClass().getMethod("closeSession", long.class).invoke(zooKeeperServer, sessionId);
+    zooKeeperServer
+        .getClass()
+        .getMethod("closeSession", long.class)
+        .invoke(zooKeeperServer, sessionId);
   }
 
   private static boolean hasMethod(Object target, String method) {

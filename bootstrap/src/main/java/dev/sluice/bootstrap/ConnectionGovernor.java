@@ -21,6 +21,13 @@ public interface ConnectionGovernor {
   /** Before a {@code javax.sql.DataSource} hands out a connection: the refusal, or {@code null}. */
   Throwable checkBorrow(Object dataSource);
 
+  /**
+   * After a {@code javax.sql.DataSource} handed out {@code connection}: the connection to give the
+   * application instead (the same one, unless it is one the agent aborted), or the {@code
+   * java.sql.SQLException} to throw.
+   */
+  Object borrowed(Object dataSource, Object connection);
+
   /** Reports a fault of the governor itself; the application goes on as if it were absent. */
   void fault(String where, Throwable fault);
 }

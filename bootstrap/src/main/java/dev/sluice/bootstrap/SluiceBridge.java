@@ -29,6 +29,11 @@ public final class SluiceBridge {
         }
 
         @Override
+        public Object borrowed(Object dataSource, Object connection) {
+          return connection;
+        }
+
+        @Override
         public void fault(String where, Throwable fault) {}
       };
 
@@ -102,18 +107,35 @@ public final class SluiceBridge {
     return ++depth[0] == 1 ? Boolean.TRUE : Boolean.FALSE;
   }
 
-  /** Exited at the end of {@code DataSource.getConnection}, normally or not. */
-  public static Throwable exitBorrow(Object entered) {
+  /**
+   * Exited at the end of {@code DataSource.getConnection}, normally or not. Returns the refusal to
+   * throw (a {@link Throwable}), or else the connection to return: the one the data source handed
+   * out, or a fresh one in place of a connection the agent aborted.
+   */
+  public static Object exitBorrow(Object entered, Object dataSource, Object connection) {
     if (entered instanceof Throwable) {
-      return (Throwable) entered;
+      return entered;
     }
-    if (entered != null) {
-      int[] depth = BORROW_DEPTH.get();
+    if (entered == null) {
+      return connection; // the enter advice itself failed; stay out of the way
+    }
+    int[] depth = BORROW_DEPTH.get();
+    try {
+      if (entered == Boolean.TRUE && connection != null) {
+        // Still counted as inside the borrow: a repeated borrow below is not governed twice.
+        ConnectionGovernor g = governor;
+        try {
+          return g.borrowed(dataSource, connection);
+        } catch (Throwable fault) {
+          report(g, "DataSource.getConnection", fault);
+        }
+      }
+      return connection;
+    } finally {
       if (depth[0] > 0) {
         depth[0]--;
       }
     }
-    return null;
   }
 
   private static void report(ConnectionGovernor g, String where, Throwable fault) {

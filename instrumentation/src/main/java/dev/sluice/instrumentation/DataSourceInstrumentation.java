@@ -9,6 +9,7 @@ import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.sluice.bootstrap.SluiceBridge;
+import java.sql.Connection;
 import net.bytebuddy.asm.Advice;
 import net.bytebuddy.description.method.MethodDescription;
 import net.bytebuddy.description.type.TypeDescription;
@@ -50,10 +51,15 @@ public final class DataSourceInstrumentation implements TypeInstrumentation {
 
     @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
     public static void exit(
-        @Advice.Enter Object entered, @Advice.Thrown(readOnly = false) Throwable thrown) {
-      Throwable refused = SluiceBridge.exitBorrow(entered);
-      if (refused != null) {
-        thrown = refused;
+        @Advice.Enter Object entered,
+        @Advice.This Object dataSource,
+        @Advice.Return(readOnly = false) Connection connection,
+        @Advice.Thrown(readOnly = false) Throwable thrown) {
+      Object result = SluiceBridge.exitBorrow(entered, dataSource, connection);
+      if (result instanceof Throwable) {
+        thrown = (Throwable) result;
+      } else {
+        connection = (Connection) result;
       }
     }
   }

@@ -64,6 +64,13 @@ class JdbcInstrumentationTest {
       return refusal;
     }
 
+    volatile Object replacement;
+
+    @Override
+    public Object borrowed(Object dataSource, Object connection) {
+      return replacement != null ? replacement : connection;
+    }
+
     @Override
     public void fault(String where, Throwable fault) {
       faults.add(fault);
@@ -148,6 +155,20 @@ class JdbcInstrumentationTest {
     governor.refusal = null;
     try (Connection c = ds.getConnection()) {
       assertNotNull(c);
+    }
+  }
+
+  @Test
+  void theGovernorCanReplaceABorrowedConnectionOrFailTheBorrow() throws Exception {
+    JdbcDataSource ds = new JdbcDataSource();
+    ds.setURL("jdbc:h2:mem:replace");
+    SluiceBridge.install(governor);
+    try (Connection fresh = DriverManager.getConnection("jdbc:h2:mem:replace")) {
+      governor.replacement = fresh;
+      assertSame(fresh, ds.getConnection());
+      SQLException gone = new SQLException("pool exhausted", "08001");
+      governor.replacement = gone;
+      assertSame(gone, assertThrows(SQLException.class, ds::getConnection));
     }
   }
 

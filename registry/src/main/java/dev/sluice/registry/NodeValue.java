@@ -4,9 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * The value rules of SPEC section 3: after trimming white space, {@code DISABLED} in any letter case disables;
- * an empty value, {@code ENABLED} or a missing node enables; anything else enables and is
- * unrecognised.
+ * The value rules of SPEC section 3: after trimming white space, {@code DISABLED} in any letter
+ * case disables; an empty value, {@code ENABLED} or a missing node enables; anything else enables
+ * and is unrecognised.
  */
 public enum NodeValue {
   ENABLED,

@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * <p>A deletion of the node while this session is alive is an operator's deletion and means
  * "enabled"; the node is then re-created empty. A deletion caused by the loss or expiry of the
  * session changes nothing: the last known value stays in force and the node comes back with it.
- * Limits: while no session is usable the agent knows nothing newer than its last read, and a
- * value written and overwritten while this instance was partitioned away is not seen.
+ * Limits: while no session is usable the agent knows nothing newer than its last read, and a value
+ * written and overwritten while this instance was partitioned away is not seen.
  *
  * <p>All registry work runs on one daemon thread; nothing here blocks the application.
  */
@@ -323,9 +323,9 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   /**
    * Whether the session that owned the deleted node is still alive. When ZooKeeper expires a
-   * session it deletes the session's ephemeral nodes and tells the still-open connection so
-   * before closing it; that deletion is no operator's word. One raw round trip (no Curator retry,
-   * which would quietly open a new session) tells the two apart: on a closed session it fails.
+   * session it deletes the session's ephemeral nodes and tells the still-open connection so before
+   * closing it; that deletion is no operator's word. One raw round trip (no Curator retry, which
+   * would quietly open a new session) tells the two apart: on a closed session it fails.
    */
   private boolean sessionStillAlive(long owner) {
     try {

@@ -9,7 +9,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class NodeValueTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"DISABLED", "disabled", "Disabled", " DISABLED", "DISABLED\n", "\t dIsAbLeD \r\n"})
+  @ValueSource(
+      strings = {"DISABLED", "disabled", "Disabled", " DISABLED", "DISABLED\n", "\t dIsAbLeD \r\n"})
   void disabledInAnyCaseAfterTrimming(String value) {
     assertEquals(NodeValue.DISABLED, NodeValue.of(value));
   }
@@ -33,7 +34,10 @@ class NodeValueTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"v5,/ns/states/proxynodes/10.0.0.5@42@u-1", "legacy,/ns/orders/state/instances/10.0.0.5@-@42"})
+  @CsvSource({
+    "v5,/ns/states/proxynodes/10.0.0.5@42@u-1",
+    "legacy,/ns/orders/state/instances/10.0.0.5@-@42"
+  })
   void instancePaths(String layout, String path) {
     RegistryPaths paths = RegistryLayout.parse(layout).paths("ns", "orders");
     assertEquals(path, paths.instancePath(new InstanceId("10.0.0.5", 42, "u-1")));

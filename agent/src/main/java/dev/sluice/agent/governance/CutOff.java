@@ -10,6 +10,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,8 +26,13 @@ final class CutOff implements AutoCloseable {
 
   private final ScheduledExecutorService timer;
   private final ExecutorService aborters;
+  private final Consumer<Connection> onAborted;
 
-  CutOff() {
+  /**
+   * @param onAborted told of every connection this aborted
+   */
+  CutOff(Consumer<Connection> onAborted) {
+    this.onAborted = onAborted;
     AtomicInteger n = new AtomicInteger();
     timer =
         new ScheduledThreadPoolExecutor(
@@ -82,11 +88,12 @@ final class CutOff implements AutoCloseable {
     aborters.execute(() -> abort(c));
   }
 
-  private static void abort(Connection c) {
+  private void abort(Connection c) {
     try {
       if (c.isClosed()) {
         return;
       }
+      onAborted.accept(c);
       c.abort(Runnable::run);
       if (!c.isClosed()) {
         c.close();

@@ -29,8 +29,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   private final long initialSyncMs;
   private final long cutoffGraceMs;
-  private final OpenConnections open = new OpenConnections();
-  private final CutOff cutOff = new CutOff();
+  private final WeakIdentitySet<Connection> open = new WeakIdentitySet<>();
+  private final StaleConnections stale = new StaleConnections();
+  private final CutOff cutOff = new CutOff(stale::aborted);
   private final CountDownLatch initialSync = new CountDownLatch(1);
   private final AtomicBoolean faultReported = new AtomicBoolean();
   private final BiConsumer<GovernanceState, GovernanceState> onChange;
@@ -115,6 +116,11 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (state.cutOff()) {
       cutOff.abortNow(c);
     }
+  }
+
+  @Override
+  public Object borrowed(Object dataSource, Object connection) {
+    return stale.replaceIfStale(dataSource, connection);
   }
 
   @Override

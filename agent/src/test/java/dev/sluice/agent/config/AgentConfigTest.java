@@ -34,22 +34,35 @@ class AgentConfigTest {
   void agentArgumentsBeatSystemPropertiesBeatEnvironmentBeatTheFile(@TempDir Path dir)
       throws Exception {
     Path file = dir.resolve("sluice.properties");
-    Files.writeString(file, "namespace=from-file\nlayout=legacy\napp=file-app\ncutoff.grace-ms=7\n");
+    Files.writeString(
+        file, "namespace=from-file\nlayout=legacy\napp=file-app\ncutoff.grace-ms=7\n");
     Map<String, String> props =
-        Map.of("sluice.config", file.toString(), "sluice.namespace", "from-props", "sluice.app", "props-app");
-    Map<String, String> env = Map.of("SLUICE_NAMESPACE", "from-env", "SLUICE_APP", "env-app", "SLUICE_LAYOUT", "v5");
+        Map.of(
+            "sluice.config",
+            file.toString(),
+            "sluice.namespace",
+            "from-props",
+            "sluice.app",
+            "props-app");
+    Map<String, String> env =
+        Map.of("SLUICE_NAMESPACE", "from-env", "SLUICE_APP", "env-app", "SLUICE_LAYOUT", "v5");
 
     assertEquals("from-args", AgentConfig.load("namespace=from-args", props, env).namespace());
     assertEquals("from-props", AgentConfig.load("", props, env).namespace());
-    assertEquals("from-env", AgentConfig.load("", Map.of("sluice.config", file.toString()), env).namespace());
+    assertEquals(
+        "from-env",
+        AgentConfig.load("", Map.of("sluice.config", file.toString()), env).namespace());
     AgentConfig fileOnly = AgentConfig.load("", Map.of("sluice.config", file.toString()), Map.of());
     assertEquals("from-file", fileOnly.namespace());
     assertEquals(RegistryLayout.LEGACY, fileOnly.layout());
     assertEquals("file-app", fileOnly.app());
     assertEquals(7, fileOnly.cutoffGraceMs());
     assertEquals("props-app", AgentConfig.load("", props, env).app());
-    assertEquals(RegistryLayout.V5, AgentConfig.load("", props, env).layout(), "env beats the file");
-    assertEquals("system property sluice.namespace", AgentConfig.load("", props, env).origin(ConfigKey.NAMESPACE));
+    assertEquals(
+        RegistryLayout.V5, AgentConfig.load("", props, env).layout(), "env beats the file");
+    assertEquals(
+        "system property sluice.namespace",
+        AgentConfig.load("", props, env).origin(ConfigKey.NAMESPACE));
   }
 
   @Test
@@ -62,7 +75,8 @@ class AgentConfigTest {
 
   @Test
   void aSegmentWithoutEqualsContinuesThePreviousValue() {
-    AgentConfig c = AgentConfig.load("registry=zookeeper://h1:2181,h2:2181,namespace=prod", Map.of(), Map.of());
+    AgentConfig c =
+        AgentConfig.load("registry=zookeeper://h1:2181,h2:2181,namespace=prod", Map.of(), Map.of());
     assertTrue(c.problems().isEmpty(), c.problems()::toString);
     assertEquals("h1:2181,h2:2181", c.registry().get().endpoints());
     assertEquals("prod", c.namespace());
@@ -71,7 +85,8 @@ class AgentConfigTest {
   @Test
   void aBadValueIsOneLineNamingKeyValueSourceAndWhatIsAccepted() {
     AgentConfig c =
-        AgentConfig.load("registry.connect-timeout-ms=abc", Map.of("sluice.layout", "sideways"), Map.of());
+        AgentConfig.load(
+            "registry.connect-timeout-ms=abc", Map.of("sluice.layout", "sideways"), Map.of());
     List<String> problems = c.problems();
     assertEquals(2, problems.size(), problems::toString);
     assertEquals(
@@ -87,7 +102,8 @@ class AgentConfigTest {
 
   @Test
   void badRegistryFallsBackToLocalMode() {
-    for (String bad : List.of("zk1:2181", "zookeeper://", "zookeeper://h:0", "zookeeper://h:x", "http://h:1")) {
+    for (String bad :
+        List.of("zk1:2181", "zookeeper://", "zookeeper://h:0", "zookeeper://h:x", "http://h:1")) {
       AgentConfig c = AgentConfig.load("registry=" + bad, Map.of(), Map.of());
       assertFalse(c.registry().isPresent(), bad);
       assertEquals(1, c.problems().size(), bad);
@@ -108,9 +124,12 @@ class AgentConfigTest {
   @Test
   void unknownKeysAndUnreadableFilesAreReported() {
     AgentConfig c =
-        AgentConfig.load("regsitry=zookeeper://h:1,config=/nonexistent/sluice.properties", Map.of(), Map.of());
+        AgentConfig.load(
+            "regsitry=zookeeper://h:1,config=/nonexistent/sluice.properties", Map.of(), Map.of());
     assertEquals(2, c.problems().size(), c.problems()::toString);
-    assertTrue(c.problems().get(0).startsWith("config file '/nonexistent/sluice.properties'"), c.problems()::toString);
+    assertTrue(
+        c.problems().get(0).startsWith("config file '/nonexistent/sluice.properties'"),
+        c.problems()::toString);
     assertTrue(c.problems().get(1).contains("unknown key 'regsitry'"), c.problems()::toString);
   }
 
@@ -130,13 +149,20 @@ class AgentConfigTest {
 
   @Test
   void appDefaultsToTheMainClassOrJarName() {
-    assertEquals("com.acme.Main", AgentConfig.load("", Map.of("sun.java.command", "com.acme.Main --x"), Map.of()).app());
-    assertEquals("orders-service", AgentConfig.load("", Map.of("sun.java.command", "/opt/app/orders-service.jar"), Map.of()).app());
+    assertEquals(
+        "com.acme.Main",
+        AgentConfig.load("", Map.of("sun.java.command", "com.acme.Main --x"), Map.of()).app());
+    assertEquals(
+        "orders-service",
+        AgentConfig.load("", Map.of("sun.java.command", "/opt/app/orders-service.jar"), Map.of())
+            .app());
   }
 
   @Test
   void theEnvironmentNamesOfTheKeys() {
-    assertEquals("SLUICE_REGISTRY_CONNECT_TIMEOUT_MS", ConfigKey.REGISTRY_CONNECT_TIMEOUT_MS.environmentVariable());
+    assertEquals(
+        "SLUICE_REGISTRY_CONNECT_TIMEOUT_MS",
+        ConfigKey.REGISTRY_CONNECT_TIMEOUT_MS.environmentVariable());
     assertEquals("SLUICE_ON_REGISTRY_LOSS", ConfigKey.ON_REGISTRY_LOSS.environmentVariable());
   }
 }
