@@ -1,7 +1,6 @@
 package dev.sluice.agent;
 
 import dev.sluice.agent.config.AgentConfig;
-import dev.sluice.agent.config.RegistryUri;
 import dev.sluice.agent.governance.Governor;
 import dev.sluice.agent.log.AgentLog;
 import dev.sluice.bootstrap.SluiceBridge;
@@ -96,36 +95,23 @@ public final class SluiceAgent {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
     String domain = config.jmxDomain();
 
-    if (!config.registry().isPresent()) {
-      InstanceSwitch local =
-          new InstanceSwitch(
-              idText,
-              "local mode; JMX " + domain + ":type=Instance",
-              governor,
-              null,
-              config.onRegistryLoss(),
-              config.registryLossGraceMs(),
-              timer);
-      bean[0] = new Instance(local);
-      register(server, bean[0], domain + ":type=Instance");
-      log.info("started in local mode (no registry configured); instance {}", idText);
-      return;
+    RegistryCenter registry = null;
+    String refusalTarget = "local mode; JMX " + domain + ":type=Instance";
+    if (config.registry().isPresent()) {
+      refusalTarget = paths.instancePath(id);
+      registry =
+          new ZooKeeperRegistry(
+              new ZooKeeperRegistry.Settings(
+                  config.registry().get().endpoints(),
+                  config.registryConnectTimeoutMs(),
+                  config.registrySessionTimeoutMs(),
+                  config.registryAuth()),
+              refusalTarget);
     }
-
-    RegistryUri uri = config.registry().get();
-    String instancePath = paths.instancePath(id);
-    RegistryCenter registry =
-        new ZooKeeperRegistry(
-            new ZooKeeperRegistry.Settings(
-                uri.endpoints(),
-                config.registryConnectTimeoutMs(),
-                config.registrySessionTimeoutMs(),
-                config.registryAuth()),
-            instancePath);
     InstanceSwitch instance =
         new InstanceSwitch(
             idText,
-            instancePath,
+            refusalTarget,
             governor,
             registry,
             config.onRegistryLoss(),
@@ -133,6 +119,11 @@ public final class SluiceAgent {
             timer);
     bean[0] = new Instance(instance);
     register(server, bean[0], domain + ":type=Instance");
+    if (registry == null) {
+      log.info("started in local mode (no registry configured); instance {}", idText);
+      return;
+    }
+
     register(
         server,
         new Registry(
@@ -149,8 +140,8 @@ public final class SluiceAgent {
     log.info(
         "started: instance {} at {} in {} ({} layout)",
         idText,
-        instancePath,
-        uri,
+        registry.instancePath(),
+        config.registry().get(),
         config.layout().configValue());
     if (registry.awaitInitialSync(Long.MAX_VALUE)) {
       governor.initialSyncDone();

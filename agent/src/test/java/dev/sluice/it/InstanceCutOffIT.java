@@ -192,6 +192,31 @@ class InstanceCutOffIT {
   }
 
   @Test
+  void aNodeCreatedHoldingDisabledDisablesAndTheAgentTakesItOver() throws Exception {
+    try (AppProcess app = app().start()) {
+      String path = instanceNode(zk, app);
+      long session = zk.stat(path).getEphemeralOwner();
+      zk.recreate(path, "DISABLED"); // an operator's persistent node, in place of the agent's
+      assertRefusal(awaitRefused(app, "connect"), path.substring(INSTANCES.length() + 1), path);
+      Await.until(
+          "the agent's ephemeral node again, keeping the value",
+          Duration.ofSeconds(10),
+          () -> {
+            try {
+              var stat = zk.stat(path);
+              return stat != null && stat.getEphemeralOwner() == session;
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+          });
+      assertEquals("DISABLED", zk.get(path));
+      assertRefusal(app.send("connect"), path.substring(INSTANCES.length() + 1), path);
+      assertEquals(0, app.exit());
+      assertNull(zk.get(path), "an ephemeral node again: gone with the JVM");
+    }
+  }
+
+  @Test
   void jmxOperationsWriteThroughToZooKeeper() throws Exception {
     try (AppProcess app = app().jmx().start()) {
       String path = instanceNode(zk, app);

@@ -78,6 +78,18 @@ final class ZooKeeperFixture implements AutoCloseable {
         CreateMode.PERSISTENT);
   }
 
+  /** Deletes the node and creates it again holding {@code value}, in one transaction. */
+  void recreate(String path, String value) throws Exception {
+    operator.multi(
+        List.of(
+            org.apache.zookeeper.Op.delete(path, -1),
+            org.apache.zookeeper.Op.create(
+                path,
+                value.getBytes(StandardCharsets.UTF_8),
+                ZooDefs.Ids.OPEN_ACL_UNSAFE,
+                CreateMode.PERSISTENT)));
+  }
+
   void delete(String path) throws Exception {
     operator.delete(path, -1);
   }

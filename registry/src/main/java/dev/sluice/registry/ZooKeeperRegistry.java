@@ -192,11 +192,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       try {
         stat = client.setData().forPath(instancePath, NodeValue.encode(value));
       } catch (KeeperException.NoNodeException absent) {
-        client
-            .create()
-            .creatingParentsIfNeeded()
-            .withMode(CreateMode.EPHEMERAL)
-            .forPath(instancePath, NodeValue.encode(value));
+        createInstanceNode(value);
         stat = client.checkExists().forPath(instancePath);
         if (stat == null) {
           throw new RegistryException(instancePath + " vanished right after it was written");
@@ -319,6 +315,11 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       lastSeenMzxid = Math.max(lastSeenMzxid, data.getStat().getMzxid());
       seen.notifyAll();
     }
+    if (data.getStat().getEphemeralOwner() != currentSession()) {
+      // An operator replaced the node (a delete and create may reach us as one change): keep
+      // the value, but make the node ephemeral again, so it still goes away with this JVM.
+      ensureInstanceNode();
+    }
   }
 
   /**
@@ -348,6 +349,14 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     }
   }
 
+  private void createInstanceNode(String value) throws Exception {
+    client
+        .create()
+        .creatingParentsIfNeeded()
+        .withMode(CreateMode.EPHEMERAL)
+        .forPath(instancePath, NodeValue.encode(value));
+  }
+
   /** Creates the instance node with the last known value unless this session already owns it. */
   private void ensureInstanceNode() {
     if (!isConnected()) {
@@ -356,11 +365,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     String value = lastKnownValue;
     try {
       try {
-        client
-            .create()
-            .creatingParentsIfNeeded()
-            .withMode(CreateMode.EPHEMERAL)
-            .forPath(instancePath, NodeValue.encode(value));
+        createInstanceNode(value);
         log.info("registered {} with value {}", instancePath, NodeValue.printable(value));
       } catch (KeeperException.NodeExistsException exists) {
         Stat stat = new Stat();
@@ -370,11 +375,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
           // newest word on this instance, so keep it and take the node over.
           String current = NodeValue.decode(data);
           client.delete().withVersion(stat.getVersion()).forPath(instancePath);
-          client
-              .create()
-              .creatingParentsIfNeeded()
-              .withMode(CreateMode.EPHEMERAL)
-              .forPath(instancePath, NodeValue.encode(current));
+          createInstanceNode(current);
           log.info("took over {} with value {}", instancePath, NodeValue.printable(current));
         }
       }
