@@ -1,0 +1,381 @@
+package dev.sluice.agent.datasource;
+
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Finds the endpoint a JDBC URL connects to, for MySQL, MariaDB, PostgreSQL, H2, SQL Server and
+ * Oracle thin URLs, and generically for {@code jdbc:<x>://host:port/database} URLs.
+ *
+ * <p>A URL that lists several hosts (failover, load balancing, replication) is the datasource of
+ * its <em>first</em> host: the agent governs connects, and a connect is one decision about one URL,
+ * before the driver picks a host.
+ */
+public final class JdbcUrls {
+
+  private JdbcUrls() {}
+
+  /** Thrown for a URL that looks like JDBC but none of the parsers understands. */
+  public static final class UnparseableUrlException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    UnparseableUrlException(String why) {
+      super(why);
+    }
+  }
+
+  private static final Pattern ORACLE_DESCRIPTION_HOST =
+      Pattern.compile("\\(\\s*HOST\\s*=\\s*([^)\\s]+)\\s*\\)", Pattern.CASE_INSENSITIVE);
+  private static final Pattern ORACLE_DESCRIPTION_PORT =
+      Pattern.compile("\\(\\s*PORT\\s*=\\s*(\\d+)\\s*\\)", Pattern.CASE_INSENSITIVE);
+  private static final Pattern ORACLE_DESCRIPTION_SERVICE =
+      Pattern.compile(
+          "\\(\\s*(?:SERVICE_NAME|SID)\\s*=\\s*([^)\\s]+)\\s*\\)", Pattern.CASE_INSENSITIVE);
+  private static final Pattern KEY_VALUE_HOST =
+      Pattern.compile("\\(\\s*host\\s*=\\s*([^)\\s]+)\\s*\\)", Pattern.CASE_INSENSITIVE);
+  private static final Pattern KEY_VALUE_PORT =
+      Pattern.compile("\\(\\s*port\\s*=\\s*(\\d+)\\s*\\)", Pattern.CASE_INSENSITIVE);
+  private static final Pattern MYSQL_BRACKET_HOST =
+      Pattern.compile("host\\s*=\\s*([^,)\\s]+)", Pattern.CASE_INSENSITIVE);
+  private static final Pattern MYSQL_BRACKET_PORT =
+      Pattern.compile("port\\s*=\\s*(\\d+)", Pattern.CASE_INSENSITIVE);
+
+  /**
+   * The endpoint of {@code url}.
+   *
+   * @throws UnparseableUrlException when no parser understands it
+   */
+  public static Endpoint parse(String url) {
+    if (url == null) {
+      throw new UnparseableUrlException("no URL");
+    }
+    String u = url.trim();
+    String lower = u.toLowerCase(Locale.ROOT);
+    if (!lower.startsWith("jdbc:")) {
+      throw new UnparseableUrlException("not a jdbc: URL");
+    }
+    if (lower.startsWith("jdbc:mysql") || lower.startsWith("jdbc:mariadb")) {
+      return mysqlFamily(u, 3306);
+    }
+    if (lower.startsWith("jdbc:postgresql:")) {
+      return postgresql(u);
+    }
+    if (lower.startsWith("jdbc:h2:")) {
+      return h2(u);
+    }
+    if (lower.startsWith("jdbc:sqlserver:")) {
+      return sqlServer(u);
+    }
+    if (lower.startsWith("jdbc:oracle:thin:")) {
+      return oracleThin(u);
+    }
+    return generic(u);
+  }
+
+  /** MySQL Connector/J and MariaDB Connector/J, every host syntax they accept. */
+  private static Endpoint mysqlFamily(String url, int defaultPort) {
+    int scheme = url.indexOf("://");
+    if (scheme < 0) {
+      throw new UnparseableUrlException("expected jdbc:mysql://host... or jdbc:mariadb://host...");
+    }
+    String rest = url.substring(scheme + 3);
+    String hosts = authority(rest, "/?");
+    String database = pathDatabase(rest.substring(hosts.length()));
+    String first = firstHost(hosts);
+    if (first.toLowerCase(Locale.ROOT).startsWith("address=")) {
+      String host = group(KEY_VALUE_HOST, first, "localhost");
+      String port = group(KEY_VALUE_PORT, first, String.valueOf(defaultPort));
+      return Endpoint.network(host, Integer.parseInt(port), database);
+    }
+    if (first.startsWith("(")) {
+      String host = group(MYSQL_BRACKET_HOST, first, "localhost");
+      String port = group(MYSQL_BRACKET_PORT, first, String.valueOf(defaultPort));
+      return Endpoint.network(host, Integer.parseInt(port), database);
+    }
+    return hostPort(withoutUserInfo(first), defaultPort, database);
+  }
+
+  private static Endpoint postgresql(String url) {
+    String rest = url.substring("jdbc:postgresql:".length());
+    if (!rest.startsWith("//")) {
+      // jdbc:postgresql:database  or  jdbc:postgresql:/  (localhost, default port)
+      String db = rest.startsWith("/") ? rest.substring(1) : rest;
+      return Endpoint.network("localhost", 5432, cutParams(db, "?"));
+    }
+    rest = rest.substring(2);
+    String hosts = authority(rest, "/?");
+    String database = pathDatabase(rest.substring(hosts.length()));
+    String first = firstHost(hosts);
+    if (first.isEmpty()) {
+      first = "localhost";
+    }
+    return hostPort(withoutUserInfo(first), 5432, database);
+  }
+
+  private static Endpoint h2(String url) {
+    String rest = url.substring("jdbc:h2:".length());
+    String lower = rest.toLowerCase(Locale.ROOT);
+    if (lower.startsWith("tcp://") || lower.startsWith("ssl://")) {
+      String r = rest.substring(6);
+      String hosts = authority(r, "/");
+      String path = cutParams(r.substring(hosts.length()), ";");
+      return hostPort(firstHost(hosts), 9092, lastSegment(path));
+    }
+    if (lower.startsWith("mem:")) {
+      return Endpoint.inProcess("h2_mem", cutParams(rest.substring(4), ";"));
+    }
+    if (lower.startsWith("zip:") || lower.startsWith("split:") || lower.startsWith("nio")) {
+      return Endpoint.inProcess("h2_file", lastSegment(cutParams(rest, ";")));
+    }
+    String path = lower.startsWith("file:") ? rest.substring(5) : rest;
+    return Endpoint.inProcess("h2_file", lastSegment(cutParams(path, ";")));
+  }
+
+  private static Endpoint sqlServer(String url) {
+    String rest = url.substring("jdbc:sqlserver:".length());
+    if (!rest.startsWith("//")) {
+      throw new UnparseableUrlException("expected jdbc:sqlserver://");
+    }
+    rest = rest.substring(2);
+    int semi = rest.indexOf(';');
+    String server = semi < 0 ? rest : rest.substring(0, semi);
+    String props = semi < 0 ? "" : rest.substring(semi + 1);
+    String database = property(props, "databaseName");
+    if (database == null) {
+      database = property(props, "database");
+    }
+    if (server.isEmpty()) {
+      server = property(props, "serverName");
+      if (server == null) {
+        server = "localhost";
+      }
+      String port = property(props, "portNumber");
+      if (port != null) {
+        server = server + ":" + port;
+      }
+    }
+    int backslash = server.indexOf('\\');
+    if (backslash >= 0) {
+      // host\instance[:port]; a named instance without a port is found through the browser
+      String instancePart = server.substring(backslash + 1);
+      int colon = instancePart.indexOf(':');
+      server = server.substring(0, backslash) + (colon >= 0 ? instancePart.substring(colon) : "");
+    }
+    return hostPort(server, 1433, database);
+  }
+
+  private static Endpoint oracleThin(String url) {
+    String rest = url.substring("jdbc:oracle:thin:".length());
+    int at = rest.indexOf('@');
+    if (at < 0) {
+      throw new UnparseableUrlException("expected jdbc:oracle:thin:@...");
+    }
+    String target = rest.substring(at + 1).trim();
+    if (target.startsWith("(")) {
+      String host = group(ORACLE_DESCRIPTION_HOST, target, null);
+      if (host == null) {
+        throw new UnparseableUrlException("no HOST in the connect descriptor");
+      }
+      String port = group(ORACLE_DESCRIPTION_PORT, target, "1521");
+      return Endpoint.network(
+          host, Integer.parseInt(port), group(ORACLE_DESCRIPTION_SERVICE, target, null));
+    }
+    if (target.startsWith("//")) {
+      target = target.substring(2);
+    }
+    String lowerTarget = target.toLowerCase(Locale.ROOT);
+    if (lowerTarget.startsWith("ldap") || target.indexOf(':') < 0 && target.indexOf('/') < 0) {
+      throw new UnparseableUrlException("a TNS alias or directory name names no host");
+    }
+    target = cutParams(target, "?");
+    // host:port:SID  |  host:port/service  |  host/service  |  [v6]:port/service
+    String hostPart;
+    String database = null;
+    int slash = target.indexOf('/');
+    if (slash >= 0) {
+      hostPart = target.substring(0, slash);
+      database = target.substring(slash + 1);
+    } else {
+      int last = target.lastIndexOf(':');
+      int bracket = target.lastIndexOf(']');
+      int firstColon = target.indexOf(':', bracket < 0 ? 0 : bracket);
+      if (firstColon >= 0 && last > firstColon) {
+        hostPart = target.substring(0, last);
+        database = target.substring(last + 1);
+      } else {
+        hostPart = target;
+      }
+    }
+    return hostPort(hostPart, 1521, database);
+  }
+
+  /** {@code jdbc:<anything>://host[:port][/database]...}; a port is required. */
+  private static Endpoint generic(String url) {
+    int scheme = url.indexOf("://");
+    if (scheme < 0) {
+      throw new UnparseableUrlException("no //host in the URL");
+    }
+    String rest = url.substring(scheme + 3);
+    String hosts = authority(rest, "/?;");
+    String first = withoutUserInfo(firstHost(hosts));
+    int colon = first.lastIndexOf(':');
+    if (colon < 0 || first.endsWith("]")) {
+      throw new UnparseableUrlException("no port in the URL, and no default known for it");
+    }
+    return hostPort(first, -1, pathDatabase(rest.substring(hosts.length())));
+  }
+
+  /** The authority part: up to the first of {@code terminators} outside brackets/parentheses. */
+  private static String authority(String rest, String terminators) {
+    int depth = 0;
+    for (int i = 0; i < rest.length(); i++) {
+      char c = rest.charAt(i);
+      if (c == '[' || c == '(') {
+        depth++;
+      } else if (c == ']' || c == ')') {
+        depth--;
+      } else if (depth == 0 && terminators.indexOf(c) >= 0) {
+        return rest.substring(0, i);
+      }
+    }
+    return rest;
+  }
+
+  /** The first of comma-separated hosts, commas inside brackets or parentheses not counting. */
+  private static String firstHost(String hosts) {
+    String h = hosts.trim();
+    if (h.startsWith("[") && (h.contains("(") || h.indexOf(',') < h.indexOf(']'))) {
+      // MySQL's bracketed host list: [host1:3306,host2] or [(host=..),(..)]
+      int end = h.lastIndexOf(']');
+      String inner = h.substring(1, end < 0 ? h.length() : end);
+      if (inner.contains("(") || inner.contains(",") || !looksLikeIpv6(inner)) {
+        return firstHost(inner);
+      }
+    }
+    int depth = 0;
+    for (int i = 0; i < h.length(); i++) {
+      char c = h.charAt(i);
+      if (c == '[' || c == '(') {
+        depth++;
+      } else if (c == ']' || c == ')') {
+        depth--;
+      } else if (c == ',' && depth == 0) {
+        return h.substring(0, i).trim();
+      }
+    }
+    return h;
+  }
+
+  private static boolean looksLikeIpv6(String s) {
+    return s.indexOf(':') != s.lastIndexOf(':');
+  }
+
+  private static String withoutUserInfo(String host) {
+    int at = host.lastIndexOf('@');
+    return at < 0 ? host : host.substring(at + 1);
+  }
+
+  /** {@code host}, {@code host:port}, {@code [v6]}, {@code [v6]:port}. */
+  private static Endpoint hostPort(String hostPort, int defaultPort, String database) {
+    String s = hostPort.trim();
+    String host;
+    String port = null;
+    if (s.startsWith("[")) {
+      int end = s.indexOf(']');
+      if (end < 0) {
+        throw new UnparseableUrlException("unclosed [ in the host");
+      }
+      host = s.substring(0, end + 1);
+      if (s.length() > end + 1) {
+        if (s.charAt(end + 1) != ':') {
+          throw new UnparseableUrlException("unexpected text after the IPv6 address");
+        }
+        port = s.substring(end + 2);
+      }
+    } else if (looksLikeIpv6(s)) {
+      host = s; // a bare IPv6 literal without a port
+    } else {
+      int colon = s.indexOf(':');
+      host = colon < 0 ? s : s.substring(0, colon);
+      port = colon < 0 ? null : s.substring(colon + 1);
+    }
+    if (host.isEmpty()) {
+      host = "localhost";
+    }
+    int p;
+    if (port == null || port.isEmpty()) {
+      if (defaultPort < 0) {
+        throw new UnparseableUrlException("no port");
+      }
+      p = defaultPort;
+    } else {
+      try {
+        p = Integer.parseInt(port);
+      } catch (NumberFormatException e) {
+        throw new UnparseableUrlException("port '" + port + "' is not a number");
+      }
+      if (p < 1 || p > 65535) {
+        throw new UnparseableUrlException("port " + p + " out of range");
+      }
+    }
+    return Endpoint.network(host, p, database);
+  }
+
+  /** {@code /database?params} or {@code /database;params}: the database, or null. */
+  private static String pathDatabase(String path) {
+    if (!path.startsWith("/")) {
+      return null;
+    }
+    String db = cutParams(path.substring(1), "?;");
+    return db.isEmpty() ? null : db;
+  }
+
+  private static String cutParams(String s, String separators) {
+    for (int i = 0; i < s.length(); i++) {
+      if (separators.indexOf(s.charAt(i)) >= 0) {
+        return s.substring(0, i);
+      }
+    }
+    return s;
+  }
+
+  private static String lastSegment(String path) {
+    String p = path;
+    while (p.endsWith("/") || p.endsWith("\\")) {
+      p = p.substring(0, p.length() - 1);
+    }
+    int cut = Math.max(p.lastIndexOf('/'), Math.max(p.lastIndexOf('\\'), p.lastIndexOf(':')));
+    return p.substring(cut + 1);
+  }
+
+  /** A {@code key=value} from SQL Server's {@code ;}-separated properties, key case-insensitive. */
+  private static String property(String props, String key) {
+    for (String pair : props.split(";")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase(key)) {
+        return pair.substring(eq + 1).trim();
+      }
+    }
+    return null;
+  }
+
+  private static String group(Pattern p, String s, String fallback) {
+    Matcher m = p.matcher(s);
+    return m.find() ? m.group(1) : fallback;
+  }
+
+  /**
+   * The URL with credentials removed, for log lines: user info before {@code @}, {@code password=}
+   * / {@code pwd=} parameters, Oracle's {@code user/password@}.
+   */
+  public static String redact(String url) {
+    if (url == null) {
+      return "null";
+    }
+    String r = url.replaceAll("(?i)((?:password|pwd|passwd)\\s*=)[^;&)]*", "$1***");
+    r = r.replaceAll("(?i)(jdbc:oracle:thin:)[^@]*@", "$1***@");
+    r = r.replaceAll("//[^/@?;]*@", "//***@");
+    return r;
+  }
+}

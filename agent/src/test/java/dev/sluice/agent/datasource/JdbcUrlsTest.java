@@ -1,0 +1,131 @@
+package dev.sluice.agent.datasource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class JdbcUrlsTest {
+
+  /** url | host:port/database as shown to operators. */
+  @ParameterizedTest(name = "[{index}] {0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        // MySQL Connector/J
+        "jdbc:mysql://db1:3306/orders | db1:3306/orders",
+        "jdbc:mysql://db1/orders?useSSL=false&serverTimezone=UTC | db1:3306/orders",
+        "jdbc:mysql://DB1.Example.COM:3307 | db1.example.com:3307",
+        "jdbc:mysql://db1:3306,db2:3306/orders?failOverReadOnly=false | db1:3306/orders",
+        "jdbc:mysql:loadbalance://db1:3306,db2:3307/orders | db1:3306/orders",
+        "jdbc:mysql:replication://primary:3306,replica:3306/orders | primary:3306/orders",
+        "jdbc:mysql://address=(protocol=tcp)(host=db9)(port=3310)/orders | db9:3310/orders",
+        "jdbc:mysql://[(host=db7,port=3311,user=u),(host=db8,port=3312)]/orders | db7:3311/orders",
+        "jdbc:mysql://[db5:3306,db6:3306]/orders | db5:3306/orders",
+        "jdbc:mysql://user:secret@db1:3306/orders | db1:3306/orders",
+        "jdbc:mysql://[::1]:3306/orders | [::1]:3306/orders",
+        "jdbc:mysql://[2001:db8::7]/orders | [2001:db8::7]:3306/orders",
+        "jdbc:mysql://localhost | localhost:3306",
+        // MariaDB Connector/J
+        "jdbc:mariadb://db1:3306/shop | db1:3306/shop",
+        "jdbc:mariadb://db1/shop?user=a&password=b | db1:3306/shop",
+        "jdbc:mariadb:replication://primary:3306,replica1,replica2/shop | primary:3306/shop",
+        "jdbc:mariadb:sequential://db1:3307,db2/shop | db1:3307/shop",
+        "jdbc:mariadb://address=(host=db3)(port=3308)(type=primary),address=(host=db4)/shop | db3:3308/shop",
+        "jdbc:mariadb://127.0.0.1:40123/test?sslMode=disable | 127.0.0.1:40123/test",
+        // PostgreSQL
+        "jdbc:postgresql://pg1:5432/billing | pg1:5432/billing",
+        "jdbc:postgresql://pg1/billing?sslmode=require | pg1:5432/billing",
+        "jdbc:postgresql://pg1:5433,pg2:5434/billing?targetServerType=primary | pg1:5433/billing",
+        "jdbc:postgresql://[::1]:5432/billing | [::1]:5432/billing",
+        "jdbc:postgresql://[fe80::1%eth0]:5432/billing | [fe80::1%eth0]:5432/billing",
+        "jdbc:postgresql://pg1:5432/ | pg1:5432",
+        "jdbc:postgresql://pg1 | pg1:5432",
+        "jdbc:postgresql:billing | localhost:5432/billing",
+        "jdbc:postgresql:/ | localhost:5432",
+        "jdbc:postgresql:///billing | localhost:5432/billing",
+        // H2 server mode
+        "jdbc:h2:tcp://h2host:9093/~/test | h2host:9093/test",
+        "jdbc:h2:tcp://h2host/mem:orders;DB_CLOSE_DELAY=-1 | h2host:9092/orders",
+        "jdbc:h2:tcp://127.0.0.1:41000/./data/sales;MODE=MySQL | 127.0.0.1:41000/sales",
+        "jdbc:h2:ssl://h2host:9094/db | h2host:9094/db",
+        // in-process H2
+        "jdbc:h2:mem:orders | h2_mem/orders",
+        "jdbc:h2:mem:orders;DB_CLOSE_DELAY=-1 | h2_mem/orders",
+        "jdbc:h2:mem: | h2_mem",
+        "jdbc:h2:~/test | h2_file/test",
+        "jdbc:h2:file:/var/data/app;AUTO_SERVER=TRUE | h2_file/app",
+        "jdbc:h2:./target/db/test | h2_file/test",
+        "jdbc:h2:C:\\data\\test | h2_file/test",
+        // SQL Server
+        "jdbc:sqlserver://mssql1:1433;databaseName=erp;encrypt=true | mssql1:1433/erp",
+        "jdbc:sqlserver://mssql1;database=erp | mssql1:1433/erp",
+        "jdbc:sqlserver://mssql1\\SQLEXPRESS;databaseName=erp | mssql1:1433/erp",
+        "jdbc:sqlserver://mssql1\\SQLEXPRESS:1444;databaseName=erp | mssql1:1444/erp",
+        "jdbc:sqlserver://;serverName=mssql2;portNumber=1435;databaseName=erp | mssql2:1435/erp",
+        "jdbc:sqlserver://[::1]:1433;databaseName=erp | [::1]:1433/erp",
+        // Oracle thin
+        "jdbc:oracle:thin:@ora1:1521:ORCL | ora1:1521/ORCL",
+        "jdbc:oracle:thin:@//ora1:1522/sales.example.com | ora1:1522/sales.example.com",
+        "jdbc:oracle:thin:@ora1:1521/sales | ora1:1521/sales",
+        "jdbc:oracle:thin:@//ora1/sales | ora1:1521/sales",
+        "jdbc:oracle:thin:scott/tiger@ora1:1521:ORCL | ora1:1521/ORCL",
+        "jdbc:oracle:thin:@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=ora2)(PORT=1525))(CONNECT_DATA=(SERVICE_NAME=svc))) | ora2:1525/svc",
+        "jdbc:oracle:thin:@(DESCRIPTION=(ADDRESS_LIST=(ADDRESS=(PROTOCOL=TCP)(HOST=ora3)(PORT=1521))(ADDRESS=(PROTOCOL=TCP)(HOST=ora4)(PORT=1521)))(CONNECT_DATA=(SID=ORCL))) | ora3:1521/ORCL",
+        // generic
+        "jdbc:db2://db2host:50000/SAMPLE | db2host:50000/SAMPLE",
+        "jdbc:clickhouse://ch1:8123/default?compress=1 | ch1:8123/default",
+      })
+  void endpoints(String url, String expected) {
+    assertEquals(expected, JdbcUrls.parse(url).toString());
+  }
+
+  @ParameterizedTest(name = "[{index}] {0}")
+  @ValueSource(
+      strings = {
+        "jdbc:oracle:thin:@tnsalias",
+        "jdbc:oracle:thin:@ldap://ldap.example.com:389/orcl,cn=OracleContext",
+        "jdbc:sqlite:/tmp/x.db",
+        "jdbc:mysql://db1:notaport/orders",
+        "jdbc:postgresql://pg1:70000/x",
+        "jdbc:postgresql://[::1/x",
+        "jdbc:odbc:DSN",
+        "postgresql://pg1/x",
+        "",
+      })
+  void unparseable(String url) {
+    assertThrows(JdbcUrls.UnparseableUrlException.class, () -> JdbcUrls.parse(url));
+  }
+
+  @ParameterizedTest(name = "[{index}] {0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "jdbc:mysql://db1:3306/orders | orders | db1_3306",
+        "jdbc:postgresql://[::1]:5432/billing | billing | __1_5432",
+        "jdbc:postgresql://pg.example.com:5432 | default | pg.example.com_5432",
+        "jdbc:h2:mem:orders | orders | h2_mem",
+        "jdbc:h2:tcp://h/mem:my db | my_db | h_9092",
+      })
+  void discoveredNames(String url, String schema, String name) {
+    DatasourceName n = DatasourceName.discovered(JdbcUrls.parse(url));
+    assertEquals(schema, n.schema());
+    assertEquals(name, n.name());
+  }
+
+  @ParameterizedTest(name = "[{index}] {0}")
+  @ValueSource(
+      strings = {
+        "jdbc:mysql://root:s3cret@db1:3306/x",
+        "jdbc:mariadb://db1/x?user=root&password=s3cret",
+        "jdbc:sqlserver://h;user=sa;password=s3cret;databaseName=x",
+        "jdbc:oracle:thin:scott/s3cret@ora:1521:X",
+        "jdbc:postgresql://h/x?password=s3cret&ssl=true",
+      })
+  void redactedUrlsCarryNoSecret(String url) {
+    assertFalse(JdbcUrls.redact(url).contains("s3cret"), JdbcUrls.redact(url));
+  }
+}
