@@ -6,7 +6,6 @@ import dev.sluice.jmx.InstanceControl;
 import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryException;
-import dev.sluice.registry.RegistryListener;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * state, and carries the JMX {@code disable()}/{@code enable()} operations to the registry (or, in
  * local mode, straight into the state).
  */
-final class InstanceSwitch implements RegistryListener, InstanceControl {
+final class InstanceSwitch implements InstanceControl {
 
   private static final Logger log = LoggerFactory.getLogger(InstanceSwitch.class);
 
@@ -54,8 +53,8 @@ final class InstanceSwitch implements RegistryListener, InstanceControl {
     this.timer = timer;
   }
 
-  @Override
-  public void instanceValue(String value) {
+  /** The instance node's value changed ({@code null}: an operator deleted it). */
+  void instanceValue(String value) {
     boolean disabled = NodeValue.of(value).disables();
     if (disabled != disabled()) {
       log.info(
@@ -67,8 +66,8 @@ final class InstanceSwitch implements RegistryListener, InstanceControl {
     applyInstance(disabled);
   }
 
-  @Override
-  public synchronized void connection(boolean connected) {
+  /** The registry session became usable, or was lost. */
+  synchronized void connection(boolean connected) {
     if (lossPolicy != RegistryLossPolicy.CUT_OFF) {
       return;
     }

@@ -1,14 +1,18 @@
 package dev.sluice.agent;
 
 import dev.sluice.agent.config.AgentConfig;
+import dev.sluice.agent.governance.DatasourceCatalog;
+import dev.sluice.agent.governance.GovernanceState;
 import dev.sluice.agent.governance.Governor;
 import dev.sluice.agent.log.AgentLog;
 import dev.sluice.bootstrap.SluiceBridge;
 import dev.sluice.instrumentation.JdbcInstrumentation;
+import dev.sluice.jmx.DatasourceBean;
 import dev.sluice.jmx.Instance;
 import dev.sluice.jmx.Registry;
 import dev.sluice.registry.InstanceId;
 import dev.sluice.registry.RegistryCenter;
+import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
 import dev.sluice.registry.ZooKeeperRegistry;
 import java.lang.instrument.Instrumentation;
@@ -41,16 +45,24 @@ public final class SluiceAgent {
     for (String problem : config.problems()) {
       log.error("configuration: {}", problem);
     }
-    Instance[] bean = new Instance[1];
+    boolean registryMode = config.registry().isPresent();
+    RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
+    String domain = config.jmxDomain();
+    DatasourceCatalog catalog =
+        new DatasourceCatalog(
+            config.datasources().values(),
+            n -> paths.datasourcePath(n.schema(), n.name()),
+            n ->
+                registryMode
+                    ? paths.datasourcePath(n.schema(), n.name())
+                    : "local mode; JMX " + DatasourceBean.objectName(domain, n.schema(), n.name()));
+    ControlPlane plane = new ControlPlane();
     Governor governor =
         new Governor(
-            config.registry().isPresent() ? config.registryInitialSyncMs() : 0,
+            registryMode ? config.registryInitialSyncMs() : 0,
             config.cutoffGraceMs(),
-            (before, after) -> {
-              if (bean[0] != null && before.instanceDisabled() != after.instanceDisabled()) {
-                bean[0].stateChanged(before.instanceDisabled(), after.instanceDisabled());
-              }
-            });
+            catalog,
+            plane::changed);
     SluiceBridge.install(governor);
     // Byte Buddy needs no sun.misc.Unsafe here; keeping it off spares the application the JDK's
     // deprecation warnings. The property name is relocated with Byte Buddy, so it concerns the
@@ -62,14 +74,14 @@ public final class SluiceAgent {
         inst,
         (type, e) -> log.warn("could not instrument {}; it is not governed: {}", type, e),
         (type, loader) -> log.debug("governing {} (class loader {})", type, loader));
-    if (!config.registry().isPresent()) {
+    if (!registryMode) {
       governor.initialSyncDone();
     }
     Thread starter =
         new Thread(
             () -> {
               try {
-                startControl(config, governor, bean);
+                startControl(config, paths, governor, catalog, plane);
               } catch (Throwable t) {
                 governor.initialSyncDone();
                 log.error("the agent's control plane failed to start; connections are allowed", t);
@@ -80,10 +92,14 @@ public final class SluiceAgent {
     starter.start();
   }
 
-  private static void startControl(AgentConfig config, Governor governor, Instance[] bean)
+  private static void startControl(
+      AgentConfig config,
+      RegistryPaths paths,
+      Governor governor,
+      DatasourceCatalog catalog,
+      ControlPlane plane)
       throws Exception {
     InstanceId id = InstanceId.forThisJvm(config.instanceIp());
-    RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
     String idText = id.format(config.layout());
     ScheduledExecutorService timer =
         Executors.newSingleThreadScheduledExecutor(
@@ -106,9 +122,10 @@ public final class SluiceAgent {
                   config.registryConnectTimeoutMs(),
                   config.registrySessionTimeoutMs(),
                   config.registryAuth()),
+              paths,
               refusalTarget);
     }
-    InstanceSwitch instance =
+    plane.instance =
         new InstanceSwitch(
             idText,
             refusalTarget,
@@ -117,8 +134,10 @@ public final class SluiceAgent {
             config.onRegistryLoss(),
             config.registryLossGraceMs(),
             timer);
-    bean[0] = new Instance(instance);
-    register(server, bean[0], domain + ":type=Instance");
+    plane.instanceBean = new Instance(plane.instance);
+    plane.datasources = new DatasourceSwitch(governor, registry, server, domain);
+    register(server, plane.instanceBean, domain + ":type=Instance");
+    catalog.listen(plane.datasources::met);
     if (registry == null) {
       log.info("started in local mode (no registry configured); instance {}", idText);
       return;
@@ -135,8 +154,8 @@ public final class SluiceAgent {
             registry::sessionId),
         domain + ":type=Registry");
     Runtime.getRuntime().addShutdownHook(new Thread(registry::close, "sluice-shutdown"));
-    instance.connection(false); // starts the registry-loss clock, if that policy is on
-    registry.start(instance);
+    plane.instance.connection(false); // starts the registry-loss clock, if that policy is on
+    registry.start(plane);
     log.info(
         "started: instance {} at {} in {} ({} layout)",
         idText,
@@ -148,6 +167,42 @@ public final class SluiceAgent {
       log.info(
           "registry state read: instance {}",
           governor.state().instanceDisabled() ? "DISABLED" : "ENABLED");
+    }
+  }
+
+  /**
+   * The switches, reachable from the registry and the governor; filled in once the control plane
+   * has started (until then, state changes have nobody to tell).
+   */
+  private static final class ControlPlane implements RegistryListener {
+    volatile InstanceSwitch instance;
+    volatile Instance instanceBean;
+    volatile DatasourceSwitch datasources;
+
+    @Override
+    public void instanceValue(String value) {
+      instance.instanceValue(value);
+    }
+
+    @Override
+    public void datasourceValue(String path, String value) {
+      datasources.datasourceValue(path, value);
+    }
+
+    @Override
+    public void connection(boolean connected) {
+      instance.connection(connected);
+    }
+
+    void changed(GovernanceState before, GovernanceState after) {
+      Instance bean = instanceBean;
+      if (bean != null && before.instanceDisabled() != after.instanceDisabled()) {
+        bean.stateChanged(before.instanceDisabled(), after.instanceDisabled());
+      }
+      DatasourceSwitch ds = datasources;
+      if (ds != null) {
+        ds.changed(before, after);
+      }
     }
   }
 

@@ -70,7 +70,18 @@ final class ZooKeeperFixture implements AutoCloseable {
     operator.setData(path, value.getBytes(StandardCharsets.UTF_8), -1);
   }
 
+  /** Creates the node holding {@code value}, and any missing parents empty. */
   void create(String path, String value) throws Exception {
+    int slash = path.indexOf('/', 1);
+    while (slash > 0) {
+      try {
+        operator.create(
+            path.substring(0, slash), new byte[0], ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+      } catch (KeeperException.NodeExistsException exists) {
+        // already there
+      }
+      slash = path.indexOf('/', slash + 1);
+    }
     operator.create(
         path,
         value.getBytes(StandardCharsets.UTF_8),

@@ -38,6 +38,15 @@ public interface RegistryCenter extends Closeable {
    */
   void writeInstanceValue(String value, long timeoutMs) throws RegistryException;
 
+  /**
+   * Creates the (persistent, empty) node of a datasource this JVM met, unless it exists; never
+   * overwrites. Runs in the background, and again after a reconnect if the registry was away.
+   */
+  void ensureDatasourceNode(String path);
+
+  /** Writes a datasource node, as {@link #writeInstanceValue} writes the instance node. */
+  void writeDatasourceValue(String path, String value, long timeoutMs) throws RegistryException;
+
   /** Closes the session, which removes the instance node. Idempotent. */
   @Override
   void close();

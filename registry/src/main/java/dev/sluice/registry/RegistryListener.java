@@ -13,6 +13,13 @@ public interface RegistryListener {
    */
   void instanceValue(String value);
 
+  /**
+   * A datasource node's value changed: {@code value} is the raw node data, or {@code null} when the
+   * node is gone (enabled). Reported for every datasource node in the subtree, including those of
+   * datasources this JVM has not met yet.
+   */
+  void datasourceValue(String path, String value);
+
   /** The registry session became usable ({@code true}) or was lost or suspended. */
   void connection(boolean connected);
 }

@@ -37,4 +37,26 @@ public final class RegistryPaths {
   public String datasourcesRoot() {
     return datasourcesRoot;
   }
+
+  /**
+   * The node of one datasource: {@code .../datanodes/{schema}/{name}} under v5, {@code
+   * .../datasources/{schema}.{name}} under legacy (its one level, as ShardingSphere 4 named them).
+   */
+  public String datasourcePath(String schema, String name) {
+    return layout == RegistryLayout.V5
+        ? datasourcesRoot + "/" + schema + "/" + name
+        : datasourcesRoot + "/" + schema + "." + name;
+  }
+
+  /**
+   * Whether {@code path} is a datasource node (not the root, a schema level or anything deeper).
+   */
+  public boolean isDatasourcePath(String path) {
+    if (!path.startsWith(datasourcesRoot + "/")) {
+      return false;
+    }
+    String rest = path.substring(datasourcesRoot.length() + 1);
+    int levels = rest.isEmpty() ? 0 : rest.split("/", -1).length;
+    return levels == (layout == RegistryLayout.V5 ? 2 : 1);
+  }
 }

@@ -1,6 +1,10 @@
 package dev.sluice.registry;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,12 +25,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This instance's node in ZooKeeper, kept present and watched.
+ * This instance's node and the datasource nodes in ZooKeeper, kept present and watched.
  *
- * <p>The node is ephemeral. Whenever a session becomes usable the node is created with the value
+ * <p>The instance node is ephemeral. Whenever a session becomes usable it is created with the value
  * this instance last knew, so an instance that was {@code DISABLED} stays disabled across a lost
- * session, under the same id. The node is watched with a {@link CuratorCache} (one persistent
- * recursive watch on this node only); other instances' nodes are never watched, so the load on
+ * session, under the same id. Datasource nodes are persistent: created empty when this JVM first
+ * meets a datasource and absent, never overwritten.
+ *
+ * <p>Two {@link CuratorCache}s watch this instance's node and the datasource subtree (one
+ * persistent recursive watch each); other instances' nodes are never watched, so the load on
  * ZooKeeper grows linearly with the number of instances.
  *
  * <p>A deletion of the node while this session is alive is an operator's deletion and means
@@ -73,18 +80,26 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   private volatile RegistryListener listener;
   private final ExecutorService worker;
   private final CuratorFramework client;
+  private final RegistryPaths paths;
   private final CuratorCache instanceCache;
-  private final CountDownLatch initialSync = new CountDownLatch(1);
+  private final CuratorCache datasourceCache;
+  private final CountDownLatch initialSync = new CountDownLatch(2);
   private final Object seen = new Object();
+  private final Map<String, Long> seenMzxid = new ConcurrentHashMap<>();
+  private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
 
   // Written on the worker thread only.
   private volatile String lastKnownValue = "";
-  private volatile long lastSeenMzxid = -1;
   private volatile boolean connected;
-  private String lastUnrecognised;
+  private final Map<String, String> lastUnrecognised = new HashMap<>();
 
-  public ZooKeeperRegistry(Settings settings, String instancePath) {
+  /**
+   * @param paths where the datasource nodes live
+   * @param instancePath this instance's node
+   */
+  public ZooKeeperRegistry(Settings settings, RegistryPaths paths, String instancePath) {
     this.settings = settings;
+    this.paths = paths;
     this.instancePath = instancePath;
     this.worker =
         Executors.newSingleThreadExecutor(
@@ -117,6 +132,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     }
     this.client = builder.build();
     this.instanceCache = CuratorCache.build(client, instancePath);
+    this.datasourceCache = CuratorCache.build(client, paths.datasourcesRoot());
   }
 
   @Override
@@ -134,8 +150,17 @@ public final class ZooKeeperRegistry implements RegistryCenter {
                 .forInitialized(initialSync::countDown)
                 .build(),
             worker);
+    datasourceCache
+        .listenable()
+        .addListener(
+            CuratorCacheListener.builder()
+                .forAll(this::datasourceEvent)
+                .forInitialized(initialSync::countDown)
+                .build(),
+            worker);
     client.start();
     instanceCache.start();
+    datasourceCache.start();
     log.info("connecting to ZooKeeper {} for {}", settings.connectString, instancePath);
   }
 
@@ -178,45 +203,86 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public void writeInstanceValue(String value, long timeoutMs) throws RegistryException {
+    write(instancePath, value, CreateMode.EPHEMERAL, timeoutMs);
+  }
+
+  @Override
+  public void writeDatasourceValue(String path, String value, long timeoutMs)
+      throws RegistryException {
+    write(path, value, CreateMode.PERSISTENT, timeoutMs);
+  }
+
+  @Override
+  public void ensureDatasourceNode(String path) {
+    if (pendingDatasourceNodes.add(path)) {
+      worker.execute(() -> createDatasourceNode(path));
+    }
+  }
+
+  private void createDatasourceNode(String path) {
+    if (!isConnected() || !pendingDatasourceNodes.contains(path)) {
+      return; // retried when the session is back
+    }
+    try {
+      client.create().creatingParentsIfNeeded().forPath(path, new byte[0]);
+      log.info("created datasource node {}", path);
+    } catch (KeeperException.NodeExistsException exists) {
+      // never overwrite an operator's value
+    } catch (Exception e) {
+      log.warn("could not create {}: {}; retrying when the session is back", path, e.toString());
+      return;
+    }
+    pendingDatasourceNodes.remove(path);
+  }
+
+  /**
+   * Writes a node and returns once this agent has seen its own write come back through its watch,
+   * so that the agent's state is the registry's when the caller goes on.
+   */
+  private void write(String path, String value, CreateMode mode, long timeoutMs)
+      throws RegistryException {
     if (!isConnected()) {
       throw new RegistryException(
           "ZooKeeper "
               + settings.connectString
               + " is not connected; "
-              + instancePath
+              + path
               + " was not written");
     }
     long mzxid;
     try {
       Stat stat;
       try {
-        stat = client.setData().forPath(instancePath, NodeValue.encode(value));
+        stat = client.setData().forPath(path, NodeValue.encode(value));
       } catch (KeeperException.NoNodeException absent) {
-        createInstanceNode(value);
-        stat = client.checkExists().forPath(instancePath);
+        client
+            .create()
+            .creatingParentsIfNeeded()
+            .withMode(mode)
+            .forPath(path, NodeValue.encode(value));
+        stat = client.checkExists().forPath(path);
         if (stat == null) {
-          throw new RegistryException(instancePath + " vanished right after it was written");
+          throw new RegistryException(path + " vanished right after it was written");
         }
       }
       mzxid = stat.getMzxid();
     } catch (KeeperException e) {
       throw new RegistryException(
-          "ZooKeeper " + settings.connectString + " refused writing " + instancePath + ": " + e, e);
+          "ZooKeeper " + settings.connectString + " refused writing " + path + ": " + e, e);
     } catch (RegistryException e) {
       throw e;
     } catch (Exception e) {
       throw new RegistryException(
-          "writing " + instancePath + " to ZooKeeper " + settings.connectString + " failed: " + e,
-          e);
+          "writing " + path + " to ZooKeeper " + settings.connectString + " failed: " + e, e);
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
     synchronized (seen) {
-      while (lastSeenMzxid < mzxid) {
+      while (seenMzxid.getOrDefault(path, -1L) < mzxid) {
         long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
         if (left <= 0) {
           throw new RegistryException(
               "wrote "
-                  + instancePath
+                  + path
                   + " but its watch did not report the write within "
                   + timeoutMs
                   + " ms (ZooKeeper "
@@ -227,10 +293,52 @@ public final class ZooKeeperRegistry implements RegistryCenter {
           seen.wait(left);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          throw new RegistryException("interrupted while waiting for " + instancePath, e);
+          throw new RegistryException("interrupted while waiting for " + path, e);
         }
       }
     }
+  }
+
+  private void markSeen(ChildData data) {
+    synchronized (seen) {
+      seenMzxid.merge(data.getPath(), data.getStat().getMzxid(), Math::max);
+      seen.notifyAll();
+    }
+  }
+
+  /** Logs an unrecognised value once per node and value. */
+  private void checkRecognised(String path, String value) {
+    if (NodeValue.of(value) == NodeValue.UNRECOGNISED) {
+      if (!value.equals(lastUnrecognised.put(path, value))) {
+        log.warn(
+            "{} holds the unrecognised value {}; treating it as enabled (accepted: DISABLED,"
+                + " ENABLED or empty)",
+            path,
+            NodeValue.printable(value));
+      }
+    } else {
+      lastUnrecognised.remove(path);
+    }
+  }
+
+  private void datasourceEvent(CuratorCacheListener.Type type, ChildData oldData, ChildData data) {
+    if (state.get() != State.STARTED) {
+      return;
+    }
+    if (type == CuratorCacheListener.Type.NODE_DELETED) {
+      if (paths.isDatasourcePath(oldData.getPath())) {
+        lastUnrecognised.remove(oldData.getPath());
+        listener.datasourceValue(oldData.getPath(), null);
+      }
+      return;
+    }
+    if (!paths.isDatasourcePath(data.getPath())) {
+      return; // the schema level, or an unexpected child: not a datasource
+    }
+    String value = NodeValue.decode(data.getData());
+    checkRecognised(data.getPath(), value);
+    listener.datasourceValue(data.getPath(), value);
+    markSeen(data);
   }
 
   @Override
@@ -241,6 +349,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     // Closing the session makes ZooKeeper delete the ephemeral instance node before close returns.
     try {
       instanceCache.close();
+      datasourceCache.close();
     } catch (RuntimeException e) {
       log.debug("closing the watch failed", e);
     }
@@ -260,6 +369,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
         log.info("ZooKeeper {} connected (session {})", settings.connectString, sessionId());
         listener.connection(true);
         ensureInstanceNode();
+        pendingDatasourceNodes.forEach(this::createDatasourceNode);
         break;
       case SUSPENDED:
         connected = false;
@@ -301,20 +411,10 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       return;
     }
     String value = NodeValue.decode(data.getData());
-    if (NodeValue.of(value) == NodeValue.UNRECOGNISED && !value.equals(lastUnrecognised)) {
-      lastUnrecognised = value;
-      log.warn(
-          "{} holds the unrecognised value {}; treating it as enabled (accepted: DISABLED,"
-              + " ENABLED or empty)",
-          instancePath,
-          NodeValue.printable(value));
-    }
+    checkRecognised(instancePath, value);
     lastKnownValue = value;
     listener.instanceValue(value);
-    synchronized (seen) {
-      lastSeenMzxid = Math.max(lastSeenMzxid, data.getStat().getMzxid());
-      seen.notifyAll();
-    }
+    markSeen(data);
     if (data.getStat().getEphemeralOwner() != currentSession()) {
       // An operator replaced the node (a delete and create may reach us as one change): keep
       // the value, but make the node ephemeral again, so it still goes away with this JVM.

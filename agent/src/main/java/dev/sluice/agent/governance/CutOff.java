@@ -29,7 +29,7 @@ final class CutOff implements AutoCloseable {
   private final Consumer<Connection> onAborted;
 
   /**
-   * @param onAborted told of every connection this aborted
+   * @param onAborted told of every connection this aborts
    */
   CutOff(Consumer<Connection> onAborted) {
     this.onAborted = onAborted;
@@ -63,7 +63,11 @@ final class CutOff implements AutoCloseable {
    * After {@code graceMs}, aborts each connection while {@code stillCutOff} holds; a target
    * re-enabled within the grace period keeps its connections.
    */
-  void abortLater(List<Connection> connections, long graceMs, BooleanSupplier stillCutOff) {
+  void abortLater(
+      List<Connection> connections,
+      long graceMs,
+      BooleanSupplier stillCutOff,
+      Runnable countAborted) {
     if (connections.isEmpty()) {
       return;
     }
@@ -73,7 +77,7 @@ final class CutOff implements AutoCloseable {
             return;
           }
           for (Connection c : connections) {
-            aborters.execute(() -> abort(c));
+            aborters.execute(() -> abort(c, countAborted));
           }
         };
     if (graceMs <= 0) {
@@ -84,16 +88,17 @@ final class CutOff implements AutoCloseable {
   }
 
   /** Aborts one connection now. */
-  void abortNow(Connection c) {
-    aborters.execute(() -> abort(c));
+  void abortNow(Connection c, Runnable countAborted) {
+    aborters.execute(() -> abort(c, countAborted));
   }
 
-  private void abort(Connection c) {
+  private void abort(Connection c, Runnable countAborted) {
     try {
       if (c.isClosed()) {
         return;
       }
       onAborted.accept(c);
+      countAborted.run();
       c.abort(Runnable::run);
       if (!c.isClosed()) {
         c.close();

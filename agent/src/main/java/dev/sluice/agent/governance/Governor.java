@@ -2,8 +2,8 @@ package dev.sluice.agent.governance;
 
 import dev.sluice.bootstrap.ConnectionGovernor;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -14,8 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Enforces the current {@link GovernanceState} on every JDBC connect and pool borrow. The allow
- * path is one volatile read and allocates nothing; refusals carry SQLState {@code 08004}.
+ * Enforces the current {@link GovernanceState} on every JDBC connect and pool borrow, for the whole
+ * JVM and per datasource. While nothing is cut off, the allow path is one volatile read and
+ * allocates nothing; refusals carry SQLState {@code 08004}.
  *
  * <p>The first connection of the JVM waits at most {@code initialSyncMs} for the registry's first
  * full read, so that a state written before the application started is honoured from the start.
@@ -29,7 +30,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   private final long initialSyncMs;
   private final long cutoffGraceMs;
-  private final WeakIdentitySet<Connection> open = new WeakIdentitySet<>();
+  private final DatasourceCatalog catalog;
   private final StaleConnections stale = new StaleConnections();
   private final CutOff cutOff = new CutOff(stale::aborted);
   private final CountDownLatch initialSync = new CountDownLatch(1);
@@ -45,9 +46,11 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   public Governor(
       long initialSyncMs,
       long cutoffGraceMs,
+      DatasourceCatalog catalog,
       BiConsumer<GovernanceState, GovernanceState> onChange) {
     this.initialSyncMs = initialSyncMs;
     this.cutoffGraceMs = cutoffGraceMs;
+    this.catalog = catalog;
     this.onChange = onChange;
   }
 
@@ -63,46 +66,111 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   }
 
   /**
-   * Puts a new state in force. New connections see it at once; when it cuts off more than the old
-   * one, open connections are aborted after {@code cutoff.grace-ms}.
+   * Puts a new state in force. New connections see it at once; connections of whatever it newly
+   * cuts off are aborted after {@code cutoff.grace-ms}.
    */
   public synchronized void update(UnaryOperator<GovernanceState> change) {
     GovernanceState previous = state;
     GovernanceState next = change.apply(previous);
+    if (next == previous) {
+      return;
+    }
     state = next;
     if (next.cutOff() && !previous.cutOff()) {
-      List<Connection> connections = open.snapshot();
+      List<Datasource> all = new ArrayList<>(catalog.all());
       log.warn(
           "{}; refusing new connections and aborting {} open connection(s){}",
           next.refusal(),
-          connections.size(),
-          cutoffGraceMs > 0 ? " after " + cutoffGraceMs + " ms" : "");
-      cutOff.abortLater(connections, cutoffGraceMs, () -> state.cutOff());
+          countOpen(all),
+          grace());
+      all.forEach(d -> abortLater(d));
     } else if (previous.cutOff() && !next.cutOff()) {
       log.info("database access restored");
     }
-    if (previous.cutOff() != next.cutOff()
-        || previous.instanceDisabled() != next.instanceDisabled()) {
-      onChange.accept(previous, next);
+    for (String path : next.disabledDatasources()) {
+      if (!previous.datasourceDisabled(path)) {
+        Datasource d = catalog.byPath(path);
+        if (d == null) {
+          log.info("{} is DISABLED: connections to it will be refused", path);
+        } else {
+          log.warn(
+              "{}; aborting {} open connection(s){}", d.refusal(), countOpen(List.of(d)), grace());
+          if (!next.cutOff()) {
+            abortLater(d);
+          }
+        }
+      }
     }
+    for (String path : previous.disabledDatasources()) {
+      if (!next.datasourceDisabled(path)) {
+        log.info("{} is enabled again", path);
+      }
+    }
+    onChange.accept(previous, next);
+  }
+
+  private String grace() {
+    return cutoffGraceMs > 0 ? " after " + cutoffGraceMs + " ms" : "";
+  }
+
+  private static int countOpen(List<Datasource> datasources) {
+    int n = 0;
+    for (Datasource d : datasources) {
+      n += d.open.snapshot().size();
+    }
+    return n;
+  }
+
+  private void abortLater(Datasource d) {
+    cutOff.abortLater(
+        d.open.snapshot(), cutoffGraceMs, () -> state.cutOff(d.path()), d.aborted::increment);
   }
 
   @Override
   public Throwable checkConnect(String url) {
-    return check();
-  }
-
-  @Override
-  public Throwable checkBorrow(Object dataSource) {
-    return check();
-  }
-
-  private SQLException check() {
     if (!synced) {
       awaitInitialSync();
     }
     GovernanceState s = state;
-    return s.cutOff() ? new SQLTransientConnectionException(s.refusal(), SQLSTATE_REJECTED) : null;
+    if (s.cutOff()) {
+      catalog.forUrl(url).refused.increment();
+      return refuse(s.refusal());
+    }
+    if (s.anyDatasourceDisabled()) {
+      Datasource d = catalog.forUrl(url);
+      if (s.datasourceDisabled(d.path())) {
+        d.refused.increment();
+        return refuse(d.refusal());
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public Throwable checkBorrow(Object dataSource) {
+    if (!synced) {
+      awaitInitialSync();
+    }
+    GovernanceState s = state;
+    if (s.cutOff()) {
+      Datasource d = catalog.forDataSource(dataSource);
+      if (d != null) {
+        d.refused.increment();
+      }
+      return refuse(s.refusal());
+    }
+    if (s.anyDatasourceDisabled()) {
+      Datasource d = catalog.forDataSource(dataSource);
+      if (d != null && s.datasourceDisabled(d.path())) {
+        d.refused.increment();
+        return refuse(d.refusal());
+      }
+    }
+    return null;
+  }
+
+  private static SQLTransientConnectionException refuse(String message) {
+    return new SQLTransientConnectionException(message, SQLSTATE_REJECTED);
   }
 
   @Override
@@ -111,15 +179,21 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       return;
     }
     Connection c = (Connection) connection;
-    open.add(c);
+    Datasource d = catalog.forUrl(url);
+    d.open.add(c);
     // A connect that passed the check just before a cut-off must not slip through the sweep.
-    if (state.cutOff()) {
-      cutOff.abortNow(c);
+    if (state.cutOff(d.path())) {
+      cutOff.abortNow(c, d.aborted::increment);
     }
   }
 
   @Override
   public Object borrowed(Object dataSource, Object connection) {
+    if (state.anyDatasourceDisabled()
+        && connection instanceof Connection
+        && !catalog.knows(dataSource)) {
+      catalog.learnFrom(dataSource, (Connection) connection);
+    }
     return stale.replaceIfStale(dataSource, connection);
   }
 

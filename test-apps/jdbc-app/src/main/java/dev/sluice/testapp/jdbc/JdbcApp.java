@@ -48,6 +48,19 @@ public final class JdbcApp {
             })
         .on("open", a -> loop.hold(a.trim(), opener.open()))
         .on(
+            "connectTo",
+            a -> {
+              try (Connection c = DriverManager.getConnection(a.trim(), props)) {
+                return "connected " + CommandLoop.query(c, "SELECT 1");
+              }
+            })
+        .on(
+            "openTo",
+            a -> {
+              String[] parts = a.trim().split(" ", 2);
+              return loop.hold(parts[0], DriverManager.getConnection(parts[1], props));
+            })
+        .on(
             "loader",
             a -> driver == null ? "DriverManager" : driver.getClass().getClassLoader().toString())
         .run();

@@ -1,0 +1,29 @@
+package dev.sluice.jmx;
+
+/** What a {@link DatasourceBean} reads and drives; implemented by the agent. */
+public interface DatasourceControl {
+
+  String schema();
+
+  String name();
+
+  String endpoint();
+
+  boolean disabled();
+
+  int openConnections();
+
+  long refusedConnections();
+
+  long abortedConnections();
+
+  String registryPath();
+
+  /**
+   * Sets the datasource state through the registry (or in memory in local mode) and returns once it
+   * is applied.
+   *
+   * @throws IllegalStateException naming the registry problem when the write did not go through
+   */
+  void setDisabled(boolean disabled);
+}
