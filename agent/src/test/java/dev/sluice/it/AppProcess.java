@@ -122,6 +122,12 @@ final class AppProcess implements AutoCloseable {
     return new Builder("hikari-app", "dev.sluice.testapp.hikari.HikariApp").args(args);
   }
 
+  /** {@code pool} is {@code hikari}, {@code dbcp2}, {@code tomcat} or {@code c3p0}. */
+  static Builder poolApp(String pool, String... args) {
+    Builder b = new Builder("pool-app", "dev.sluice.testapp.pool.PoolApp").args(pool);
+    return b.args(args);
+  }
+
   static Builder bundledLibsApp() {
     return new Builder("bundled-libs-app", "dev.sluice.testapp.bundled.BundledLibsApp");
   }

@@ -174,6 +174,10 @@ class DatasourceCutOffIT {
   }
 
   static String get(String path) {
+    return getFrom(zk, path);
+  }
+
+  static String getFrom(ZooKeeperFixture zk, String path) {
     try {
       return zk.get(path);
     } catch (Exception e) {

@@ -76,7 +76,10 @@ final class ZooKeeperFixture implements AutoCloseable {
     while (slash > 0) {
       try {
         operator.create(
-            path.substring(0, slash), new byte[0], ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+            path.substring(0, slash),
+            new byte[0],
+            ZooDefs.Ids.OPEN_ACL_UNSAFE,
+            CreateMode.PERSISTENT);
       } catch (KeeperException.NodeExistsException exists) {
         // already there
       }

@@ -4,12 +4,15 @@ import static net.bytebuddy.matcher.ElementMatchers.declaresMethod;
 import static net.bytebuddy.matcher.ElementMatchers.hasSuperType;
 import static net.bytebuddy.matcher.ElementMatchers.isAbstract;
 import static net.bytebuddy.matcher.ElementMatchers.isInterface;
+import static net.bytebuddy.matcher.ElementMatchers.isStatic;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.not;
+import static net.bytebuddy.matcher.ElementMatchers.returns;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.sluice.bootstrap.SluiceBridge;
 import java.sql.Connection;
+import javax.sql.DataSource;
 import net.bytebuddy.asm.Advice;
 import net.bytebuddy.description.method.MethodDescription;
 import net.bytebuddy.description.type.TypeDescription;
@@ -21,17 +24,31 @@ import net.bytebuddy.matcher.ElementMatcher;
  */
 public final class DataSourceInstrumentation implements TypeInstrumentation {
 
+  /**
+   * Classes declaring {@code Connection getConnection()}: a pool's method may live in a base class
+   * that is no {@code DataSource} itself (Tomcat JDBC's {@code DataSourceProxy}), so the advice
+   * checks {@code instanceof DataSource} at run time. JDBC objects that have a {@code
+   * getConnection()} of another meaning (statements, metadata) are left alone.
+   */
   @Override
   public ElementMatcher<TypeDescription> typeMatcher() {
     return not(isInterface())
         .and(declaresMethod(methodMatcher()))
-        .and(hasSuperType(named("javax.sql.DataSource")));
+        .and(
+            not(
+                hasSuperType(
+                    named("java.sql.Statement")
+                        .or(named("java.sql.DatabaseMetaData"))
+                        .or(named("java.sql.Connection"))
+                        .or(named("java.sql.ResultSet")))));
   }
 
   @Override
   public ElementMatcher.Junction<MethodDescription> methodMatcher() {
     return named("getConnection")
+        .and(returns(named("java.sql.Connection")))
         .and(takesArguments(0).or(takesArguments(String.class, String.class)))
+        .and(not(isStatic()))
         .and(not(isAbstract()));
   }
 
@@ -46,7 +63,7 @@ public final class DataSourceInstrumentation implements TypeInstrumentation {
 
     @Advice.OnMethodEnter(skipOn = Throwable.class, suppress = Throwable.class)
     public static Object enter(@Advice.This Object dataSource) {
-      return SluiceBridge.enterBorrow(dataSource);
+      return dataSource instanceof DataSource ? SluiceBridge.enterBorrow(dataSource) : null;
     }
 
     @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)

@@ -158,6 +158,66 @@ class JdbcInstrumentationTest {
     }
   }
 
+  /** Like Tomcat JDBC's DataSourceProxy: getConnection() in a base class that is no DataSource. */
+  public static class PoolBase {
+    public Connection getConnection() throws SQLException {
+      return DriverManager.getConnection("jdbc:h2:mem:poolbase");
+    }
+  }
+
+  public static class PoolDataSource extends PoolBase implements javax.sql.DataSource {
+    @Override
+    public Connection getConnection(String user, String password) throws SQLException {
+      return getConnection();
+    }
+
+    @Override
+    public java.io.PrintWriter getLogWriter() {
+      return null;
+    }
+
+    @Override
+    public void setLogWriter(java.io.PrintWriter out) {}
+
+    @Override
+    public void setLoginTimeout(int seconds) {}
+
+    @Override
+    public int getLoginTimeout() {
+      return 0;
+    }
+
+    @Override
+    public java.util.logging.Logger getParentLogger() {
+      return null;
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) {
+      return null;
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+      return false;
+    }
+  }
+
+  @Test
+  void aPoolWhoseGetConnectionLivesInANonDataSourceBaseClassIsGoverned() throws Exception {
+    governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
+    SluiceBridge.install(governor);
+    assertSame(
+        governor.refusal, assertThrows(SQLException.class, new PoolDataSource()::getConnection));
+    // the same method on an object that is no DataSource is not a borrow
+    governor.refusal = null;
+    int checks = governor.checks.get();
+    try (Connection c = new PoolBase().getConnection()) {
+      assertNotNull(c);
+    }
+    assertEquals(checks + 1, governor.checks.get(), "only the driver's connect was checked");
+  }
+
   @Test
   void theGovernorCanReplaceABorrowedConnectionOrFailTheBorrow() throws Exception {
     JdbcDataSource ds = new JdbcDataSource();

@@ -1,0 +1,97 @@
+package dev.sluice.it;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Real drivers against real servers: MariaDB Connector/J and MySQL Connector/J against MariaDB, the
+ * PostgreSQL driver against PostgreSQL, H2 against its server. For each, a datasource cut-off
+ * refuses new connections and aborts a statement in flight, which fails with the driver's own
+ * exception; re-enabling restores access.
+ */
+class DriversIT {
+
+  static ZooKeeperFixture zk;
+  static MariaDbServer mariadb;
+  static PostgresServer pg;
+  static H2TcpServer h2;
+  static AppProcess app;
+
+  @BeforeAll
+  static void start() throws Exception {
+    zk = new ZooKeeperFixture();
+    mariadb = MariaDbServer.start();
+    pg = PostgresServer.start();
+    h2 = new H2TcpServer();
+    app =
+        AppProcess.jdbcApp(h2.url("drivers"))
+            .agentArgs(InstanceCutOffIT.registryArgsFor(zk))
+            .start();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    for (AutoCloseable c : new AutoCloseable[] {app, h2, pg, mariadb, zk}) {
+      if (c != null) {
+        c.close();
+      }
+    }
+  }
+
+  @Test
+  void mariadbConnectorJ() throws Exception {
+    String url = mariadb.url("mariadb") + "?user=root";
+    cutOffAndRestore(
+        url, "/sluice/states/datanodes/test/127.0.0.1_" + mariadb.port(), "SELECT SLEEP(30)");
+  }
+
+  @Test
+  void mysqlConnectorJAgainstMariaDb() throws Exception {
+    String url = mariadb.url("mysql") + "?user=root&useSSL=false&allowPublicKeyRetrieval=true";
+    cutOffAndRestore(
+        url, "/sluice/states/datanodes/test/127.0.0.1_" + mariadb.port(), "SELECT SLEEP(30)");
+  }
+
+  @Test
+  void postgresqlDriver() throws Exception {
+    String url = pg.jdbcUrl() + "?user=" + pg.user() + "&password=" + pg.password();
+    String port = pg.jdbcUrl().replaceAll("^.*:(\\d+)/.*$", "$1");
+    cutOffAndRestore(
+        url, "/sluice/states/datanodes/postgres/127.0.0.1_" + port, "SELECT pg_sleep(30)");
+  }
+
+  @Test
+  void h2Driver() throws Exception {
+    String url = h2.url("h2only");
+    cutOffAndRestore(url, DatasourceCutOffIT.datanode(url, "h2only"), null);
+  }
+
+  private static void cutOffAndRestore(String url, String node, String longQuery) throws Exception {
+    assertTrue(app.send("connectTo " + url).ok);
+    Await.until(
+        "the datanode " + node,
+        Duration.ofSeconds(10),
+        () -> DatasourceCutOffIT.getFrom(zk, node) != null);
+    assertTrue(app.send("openTo held " + url).ok);
+    if (longQuery != null) {
+      app.write("query held " + longQuery);
+    }
+    zk.set(node, "DISABLED");
+    AppProcess.Reply aborted =
+        longQuery != null
+            ? app.reply(25)
+            : InstanceCutOffIT.awaitFailure(app, "query held SELECT 1");
+    assertFalse(aborted.ok, aborted::toString);
+    assertFalse(aborted.text.contains("Sluice:"), "the driver's own exception: " + aborted);
+    assertTrue(aborted.ms < 20_000, "aborted, not run to its end: " + aborted);
+    DatasourceCutOffIT.assertDatasourceRefusal(app.send("connectTo " + url), node);
+    app.send("close held");
+    zk.set(node, "");
+    InstanceCutOffIT.awaitAllowed(app, "connectTo " + url);
+  }
+}
