@@ -25,6 +25,12 @@ public final class PoolApp {
     DataSource ds = create(pool, url, user, password);
     try {
       CommandLoop loop = new CommandLoop().withHeldConnections();
+      Bank bank = new Bank(ds);
+      loop.on("bank-setup", bank::setup)
+          .on("bank-start", bank::start)
+          .on("bank-stats", a -> bank.stats())
+          .on("bank-stop", a -> bank.stop())
+          .on("bank-check", a -> bank.check());
       loop.on(
               "borrow",
               a -> {

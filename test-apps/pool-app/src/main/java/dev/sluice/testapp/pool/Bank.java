@@ -1,0 +1,198 @@
+package dev.sluice.testapp.pool;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+
+/**
+ * A bank-transfer workload: several threads move money between accounts, each transfer one
+ * transaction (two balance updates and a ledger row). The app remembers every transfer whose commit
+ * returned normally; {@link #check} verifies that money was neither made nor lost, that every
+ * acknowledged transfer is in the ledger, and that every account's balance is exactly what the
+ * ledger says (no transfer half applied).
+ */
+final class Bank {
+
+  private final DataSource ds;
+  private final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
+  private final AtomicLong nextId = new AtomicLong();
+  private final AtomicLong failed = new AtomicLong();
+  private final List<Thread> workers = new ArrayList<>();
+  private volatile boolean running;
+  private int accounts;
+  private long initialBalance;
+
+  Bank(DataSource ds) {
+    this.ds = ds;
+  }
+
+  String setup(String args) throws SQLException {
+    String[] a = args.trim().split(" ");
+    accounts = Integer.parseInt(a[0]);
+    initialBalance = Long.parseLong(a[1]);
+    try (Connection c = ds.getConnection();
+        Statement s = c.createStatement()) {
+      s.execute("DROP TABLE IF EXISTS transfers");
+      s.execute("DROP TABLE IF EXISTS accounts");
+      s.execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)");
+      s.execute(
+          "CREATE TABLE transfers (id BIGINT PRIMARY KEY, from_id INT NOT NULL, to_id INT NOT NULL,"
+              + " amount BIGINT NOT NULL)");
+      for (int i = 0; i < accounts; i++) {
+        s.execute("INSERT INTO accounts VALUES (" + i + ", " + initialBalance + ")");
+      }
+    }
+    return "accounts " + accounts;
+  }
+
+  String start(String args) {
+    int threads = Integer.parseInt(args.trim());
+    running = true;
+    for (int i = 0; i < threads; i++) {
+      Thread t = new Thread(this::work, "bank-" + i);
+      t.start();
+      workers.add(t);
+    }
+    return "started " + threads;
+  }
+
+  String stats() {
+    return "acked=" + acknowledged.size() + " failed=" + failed.get();
+  }
+
+  String stop() throws InterruptedException {
+    running = false;
+    for (Thread t : workers) {
+      t.join();
+    }
+    workers.clear();
+    return stats();
+  }
+
+  private void work() {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    while (running) {
+      int from = random.nextInt(accounts);
+      int to = random.nextInt(accounts - 1);
+      if (to >= from) {
+        to++;
+      }
+      long amount = 1 + random.nextInt(50);
+      long id = nextId.incrementAndGet();
+      try {
+        transfer(id, from, to, amount);
+        acknowledged.add(id);
+      } catch (SQLException e) {
+        failed.incrementAndGet();
+        backOff();
+      }
+    }
+  }
+
+  /** As applications do after a failed transaction, rather than spinning. */
+  private static void backOff() {
+    try {
+      Thread.sleep(1);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void transfer(long id, int from, int to, long amount) throws SQLException {
+    try (Connection c = ds.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        // a fixed lock order keeps the transfers from deadlocking each other
+        int first = Math.min(from, to);
+        int second = Math.max(from, to);
+        update(c, first, first == from ? -amount : amount);
+        update(c, second, second == from ? -amount : amount);
+        try (PreparedStatement ps =
+            c.prepareStatement("INSERT INTO transfers VALUES (?, ?, ?, ?)")) {
+          ps.setLong(1, id);
+          ps.setInt(2, from);
+          ps.setInt(3, to);
+          ps.setLong(4, amount);
+          ps.executeUpdate();
+        }
+        c.commit();
+      } catch (SQLException e) {
+        try {
+          c.rollback();
+        } catch (SQLException ignored) {
+          // the connection is gone; the server rolls the transaction back
+        }
+        throw e;
+      }
+    }
+  }
+
+  private static void update(Connection c, int account, long delta) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("UPDATE accounts SET balance = balance + ? WHERE id = ?")) {
+      ps.setLong(1, delta);
+      ps.setInt(2, account);
+      ps.executeUpdate();
+    }
+  }
+
+  /** {@code total=.. expected=.. ledger=.. missing=.. inconsistent=..}. */
+  String check() throws SQLException {
+    long total;
+    long ledger;
+    long missing = 0;
+    long inconsistent = 0;
+    try (Connection c = ds.getConnection();
+        Statement s = c.createStatement()) {
+      try (ResultSet rs = s.executeQuery("SELECT SUM(balance) FROM accounts")) {
+        rs.next();
+        total = rs.getLong(1);
+      }
+      Set<Long> inLedger = new java.util.HashSet<>();
+      try (ResultSet rs = s.executeQuery("SELECT id FROM transfers")) {
+        while (rs.next()) {
+          inLedger.add(rs.getLong(1));
+        }
+      }
+      ledger = inLedger.size();
+      for (Long id : acknowledged) {
+        if (!inLedger.contains(id)) {
+          missing++;
+        }
+      }
+      try (ResultSet rs =
+          s.executeQuery(
+              "SELECT a.id, a.balance,"
+                  + " (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.from_id = a.id),"
+                  + " (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.to_id = a.id)"
+                  + " FROM accounts a")) {
+        while (rs.next()) {
+          if (rs.getLong(2) != initialBalance - rs.getLong(3) + rs.getLong(4)) {
+            inconsistent++;
+          }
+        }
+      }
+    }
+    return "total="
+        + total
+        + " expected="
+        + (accounts * initialBalance)
+        + " acked="
+        + acknowledged.size()
+        + " ledger="
+        + ledger
+        + " missing="
+        + missing
+        + " inconsistent="
+        + inconsistent;
+  }
+}
