@@ -3,7 +3,7 @@
 # and a narrated disable → cut-off → enable → recovery. Builds first when needed.
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ ! -f agent/target/sluice-agent.jar ] || [ ! -f demo/target/demo.jar ] || [ ! -f test-apps/hikari-app/target/hikari-app.jar ]; then
+if [ ! -f agent/target/sluice-agent.jar ] || [ ! -f demo/target/demo.jar ] || [ ! -f test-apps/pool-app/target/pool-app.jar ]; then
   echo "Building Sluice (first run only)..."
   ./mvnw -q -B install -DskipTests
 fi

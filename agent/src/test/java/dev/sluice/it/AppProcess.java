@@ -118,8 +118,9 @@ final class AppProcess implements AutoCloseable {
     return new Builder("jdbc-app", "dev.sluice.testapp.jdbc.JdbcApp").args(args);
   }
 
+  /** A HikariCP pool that waits up to 10 s for a connection. */
   static Builder hikariApp(String... args) {
-    return new Builder("hikari-app", "dev.sluice.testapp.hikari.HikariApp").args(args);
+    return poolApp("hikari", args);
   }
 
   /** {@code pool} is {@code hikari}, {@code dbcp2}, {@code tomcat} or {@code c3p0}. */

@@ -56,8 +56,8 @@ public final class Demo {
 
   void run() throws Exception {
     Path agent = root.resolve("agent/target/sluice-agent.jar");
-    Path app = root.resolve("test-apps/hikari-app/target");
-    if (!Files.exists(agent) || !Files.exists(app.resolve("hikari-app.jar"))) {
+    Path app = root.resolve("test-apps/pool-app/target");
+    if (!Files.exists(agent) || !Files.exists(app.resolve("pool-app.jar"))) {
       throw new IllegalStateException("build first: ./mvnw -B install -DskipTests");
     }
     say("Starting an embedded ZooKeeper and an H2 database server");
@@ -80,14 +80,15 @@ public final class Demo {
               "-Dcom.sun.management.jmxremote.authenticate=false",
               "-Dcom.sun.management.jmxremote.ssl=false",
               "-cp",
-              app.resolve("hikari-app.jar") + ":" + app.resolve("lib") + "/*",
-              "dev.sluice.testapp.hikari.HikariApp",
+              app.resolve("pool-app.jar") + ":" + app.resolve("lib") + "/*",
+              "dev.sluice.testapp.pool.PoolApp",
+              "hikari",
               db);
       say("Starting the unmodified sample app (HikariCP over H2) with the agent:");
       out.println(
           "      java -javaagent:agent/target/sluice-agent.jar=registry=zookeeper://"
               + zkServer.getConnectString()
-              + " -cp hikari-app.jar:lib/* dev.sluice.testapp.hikari.HikariApp "
+              + " -cp pool-app.jar:lib/* dev.sluice.testapp.pool.PoolApp hikari "
               + db);
       try (SampleApp sample = new SampleApp(new ProcessBuilder(command).start(), out);
           JMXConnector jmx = connectJmx(jmxPort)) {

@@ -1,23 +1,12 @@
 package dev.sluice.jmx;
 
-import java.util.concurrent.atomic.AtomicLong;
-import javax.management.AttributeChangeNotification;
-import javax.management.MBeanNotificationInfo;
-import javax.management.NotificationBroadcasterSupport;
-
 /** The {@code sluice:type=DataSource} MXBean of one datasource. */
-public final class DatasourceBean extends NotificationBroadcasterSupport
-    implements DataSourceMXBean {
+public final class DatasourceBean extends SwitchBean implements DataSourceMXBean {
 
   private final DatasourceControl control;
-  private final AtomicLong sequence = new AtomicLong();
 
   public DatasourceBean(DatasourceControl control) {
-    super(
-        new MBeanNotificationInfo(
-            new String[] {AttributeChangeNotification.ATTRIBUTE_CHANGE},
-            AttributeChangeNotification.class.getName(),
-            "The datasource state changed"));
+    super("datasource");
     this.control = control;
   }
 
@@ -43,7 +32,7 @@ public final class DatasourceBean extends NotificationBroadcasterSupport
 
   @Override
   public String getState() {
-    return Instance.stateName(control.disabled());
+    return stateName(control.disabled());
   }
 
   @Override
@@ -79,19 +68,5 @@ public final class DatasourceBean extends NotificationBroadcasterSupport
   @Override
   public void enable() {
     control.setDisabled(false);
-  }
-
-  /** Announces a change of this datasource's state. */
-  public void stateChanged(boolean wasDisabled, boolean nowDisabled) {
-    sendNotification(
-        new AttributeChangeNotification(
-            this,
-            sequence.incrementAndGet(),
-            System.currentTimeMillis(),
-            "State changed to " + Instance.stateName(nowDisabled),
-            "State",
-            String.class.getName(),
-            Instance.stateName(wasDisabled),
-            Instance.stateName(nowDisabled)));
   }
 }

@@ -1,25 +1,15 @@
 package dev.sluice.jmx;
 
-import java.util.concurrent.atomic.AtomicLong;
-import javax.management.AttributeChangeNotification;
-import javax.management.MBeanNotificationInfo;
-import javax.management.NotificationBroadcasterSupport;
-
 /**
  * The {@code sluice:type=Instance} MXBean. Emits an {@link AttributeChangeNotification} on {@code
  * State} whenever the enforced state changes, whoever changed it.
  */
-public final class Instance extends NotificationBroadcasterSupport implements InstanceMXBean {
+public final class Instance extends SwitchBean implements InstanceMXBean {
 
   private final InstanceControl control;
-  private final AtomicLong sequence = new AtomicLong();
 
   public Instance(InstanceControl control) {
-    super(
-        new MBeanNotificationInfo(
-            new String[] {AttributeChangeNotification.ATTRIBUTE_CHANGE},
-            AttributeChangeNotification.class.getName(),
-            "The instance state changed"));
+    super("instance");
     this.control = control;
   }
 
@@ -61,23 +51,5 @@ public final class Instance extends NotificationBroadcasterSupport implements In
   @Override
   public void enable() {
     control.setDisabled(false);
-  }
-
-  /** Announces a change of the enforced state. */
-  public void stateChanged(boolean wasDisabled, boolean nowDisabled) {
-    sendNotification(
-        new AttributeChangeNotification(
-            this,
-            sequence.incrementAndGet(),
-            System.currentTimeMillis(),
-            "State changed to " + stateName(nowDisabled),
-            "State",
-            String.class.getName(),
-            stateName(wasDisabled),
-            stateName(nowDisabled)));
-  }
-
-  static String stateName(boolean disabled) {
-    return disabled ? "DISABLED" : "ENABLED";
   }
 }
