@@ -300,6 +300,19 @@ class InstanceCutOffIT {
       assertRefusal(awaitRefused(app, "connect"), id, path);
       zk.set(path, "");
       awaitAllowed(app, "connect");
+
+      // datasource nodes: one level, {schema}.{name}
+      String port = h2.url("orders").replaceAll("^jdbc:h2:tcp://127\\.0\\.0\\.1:(\\d+)/.*$", "$1");
+      String datanode = "/sluice/orders/state/datasources/orders.127.0.0.1_" + port;
+      Await.until("the legacy datanode", Duration.ofSeconds(10), () -> get(datanode) != null);
+      zk.set(datanode, "DISABLED");
+      AppProcess.Reply refused = awaitRefused(app, "connect");
+      assertTrue(
+          refused.text.endsWith(
+              "Sluice: orders/127.0.0.1_" + port + " is DISABLED (" + datanode + ")"),
+          refused::toString);
+      zk.set(datanode, "");
+      awaitAllowed(app, "connect");
     }
   }
 
