@@ -72,6 +72,7 @@ public final class SluiceAgent {
     }
     JdbcInstrumentation.install(
         inst,
+        SluiceAgent.class.getClassLoader(),
         (type, e) -> log.warn("could not instrument {}; it is not governed: {}", type, e),
         (type, loader) -> log.debug("governing {} (class loader {})", type, loader));
     if (!registryMode) {

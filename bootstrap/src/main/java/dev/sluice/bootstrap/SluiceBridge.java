@@ -39,9 +39,10 @@ public final class SluiceBridge {
 
   private static volatile ConnectionGovernor governor = ALLOW_ALL;
 
-  // Depth of nested Driver.connect / DataSource.getConnection calls on this thread.
+  // Depth of nested Driver.connect calls on this thread: a wrapping driver and the one under it
+  // open one physical connection. (Borrows are not counted: they are the hot path, and a data
+  // source wrapping another is simply asked twice.)
   private static final ThreadLocal<int[]> CONNECT_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
-  private static final ThreadLocal<int[]> BORROW_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
 
   private SluiceBridge() {}
 
@@ -90,21 +91,20 @@ public final class SluiceBridge {
     return null;
   }
 
-  /** Entered at the start of {@code DataSource.getConnection}. */
+  /**
+   * Entered at the start of {@code DataSource.getConnection}: the refusal, or {@link Boolean#TRUE}.
+   */
   public static Object enterBorrow(Object dataSource) {
-    int[] depth = BORROW_DEPTH.get();
-    if (depth[0] == 0) {
-      ConnectionGovernor g = governor;
-      try {
-        Throwable refused = g.checkBorrow(dataSource);
-        if (refused != null) {
-          return refused;
-        }
-      } catch (Throwable fault) {
-        report(g, "DataSource.getConnection", fault);
+    ConnectionGovernor g = governor;
+    try {
+      Throwable refused = g.checkBorrow(dataSource);
+      if (refused != null) {
+        return refused;
       }
+    } catch (Throwable fault) {
+      report(g, "DataSource.getConnection", fault);
     }
-    return ++depth[0] == 1 ? Boolean.TRUE : Boolean.FALSE;
+    return Boolean.TRUE;
   }
 
   /**
@@ -116,25 +116,15 @@ public final class SluiceBridge {
     if (entered instanceof Throwable) {
       return entered;
     }
-    if (entered == null) {
-      return connection; // the enter advice itself failed; stay out of the way
+    if (entered == null || connection == null) {
+      return connection; // the enter advice itself failed, or the borrow did
     }
-    int[] depth = BORROW_DEPTH.get();
+    ConnectionGovernor g = governor;
     try {
-      if (entered == Boolean.TRUE && connection != null) {
-        // Still counted as inside the borrow: a repeated borrow below is not governed twice.
-        ConnectionGovernor g = governor;
-        try {
-          return g.borrowed(dataSource, connection);
-        } catch (Throwable fault) {
-          report(g, "DataSource.getConnection", fault);
-        }
-      }
+      return g.borrowed(dataSource, connection);
+    } catch (Throwable fault) {
+      report(g, "DataSource.getConnection", fault);
       return connection;
-    } finally {
-      if (depth[0] > 0) {
-        depth[0]--;
-      }
     }
   }
 

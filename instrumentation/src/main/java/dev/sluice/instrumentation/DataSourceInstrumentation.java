@@ -5,6 +5,7 @@ import static net.bytebuddy.matcher.ElementMatchers.hasSuperType;
 import static net.bytebuddy.matcher.ElementMatchers.isAbstract;
 import static net.bytebuddy.matcher.ElementMatchers.isInterface;
 import static net.bytebuddy.matcher.ElementMatchers.isStatic;
+import static net.bytebuddy.matcher.ElementMatchers.nameContains;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.returns;
@@ -25,15 +26,17 @@ import net.bytebuddy.matcher.ElementMatcher;
 public final class DataSourceInstrumentation implements TypeInstrumentation {
 
   /**
-   * Classes declaring {@code Connection getConnection()}: a pool's method may live in a base class
-   * that is no {@code DataSource} itself (Tomcat JDBC's {@code DataSourceProxy}), so the advice
-   * checks {@code instanceof DataSource} at run time. JDBC objects that have a {@code
-   * getConnection()} of another meaning (statements, metadata) are left alone.
+   * Data sources declaring {@code Connection getConnection()}, and base classes named like one: a
+   * pool's method may live in a base class that is no {@code DataSource} itself (Tomcat JDBC's
+   * {@code DataSourceProxy}), so the advice also checks {@code instanceof DataSource} at run time.
+   * Other classes with such a method (a pool's internals, statements, metadata) are left alone:
+   * advice there would only cost time on the application's hot path.
    */
   @Override
   public ElementMatcher<TypeDescription> typeMatcher() {
     return not(isInterface())
         .and(declaresMethod(methodMatcher()))
+        .and(hasSuperType(named("javax.sql.DataSource")).or(nameContains("DataSource")))
         .and(
             not(
                 hasSuperType(

@@ -1,15 +1,24 @@
 package dev.sluice.instrumentation;
 
+import static net.bytebuddy.matcher.ElementMatchers.any;
+import static net.bytebuddy.matcher.ElementMatchers.is;
+import static net.bytebuddy.matcher.ElementMatchers.isBootstrapClassLoader;
 import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
 import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 
+import java.lang.instrument.ClassFileTransformer;
+import java.lang.instrument.IllegalClassFormatException;
 import java.lang.instrument.Instrumentation;
+import java.nio.charset.StandardCharsets;
+import java.security.ProtectionDomain;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
 import net.bytebuddy.utility.JavaModule;
@@ -17,8 +26,14 @@ import net.bytebuddy.utility.JavaModule;
 /**
  * Installs the JDBC advice. Advice is inlined with class-format changes disabled, so no
  * instrumented class gains or loses a field, method or interface, and other agents can retransform
- * the same classes before or after Sluice. Classes already loaded when the agent starts (a late
- * attach) are retransformed.
+ * the same classes before or after Sluice.
+ *
+ * <p>Start-up cost is kept off the application's path in two ways. A byte scan comes first: a class
+ * can only declare {@code connect(String, Properties)} or {@code getConnection()} if its constant
+ * pool names {@code java/sql/Connection}, so every other class is passed over without parsing. And
+ * Byte Buddy is built on a daemon thread while the application starts: a candidate class loaded
+ * before it is ready waits for it, and classes loaded before the agent (a late attach, or the
+ * start-up window) are retransformed once it is.
  */
 public final class JdbcInstrumentation {
 
@@ -26,16 +41,86 @@ public final class JdbcInstrumentation {
   public static final List<TypeInstrumentation> ALL =
       List.of(new DriverInstrumentation(), new DataSourceInstrumentation());
 
+  /** How long a class that needs the advice waits for Byte Buddy to be built. */
+  static final long READY_TIMEOUT_SECONDS = 30;
+
+  private static final byte[] CONNECTION = "java/sql/Connection".getBytes(StandardCharsets.UTF_8);
+  private static final String[] IGNORED_PREFIXES = {
+    "java/", "jdk/", "sun/", "com/sun/", "net/bytebuddy/", "dev/sluice/shaded/"
+  };
+
   private JdbcInstrumentation() {}
 
+  /** The installed instrumentation. */
+  public static final class Installed {
+    private final Instrumentation inst;
+    private final ClassLoader ownLoader;
+    private final ClassFileTransformer filter;
+    private final CompletableFuture<Void> ready;
+
+    Installed(
+        Instrumentation inst,
+        ClassLoader ownLoader,
+        ClassFileTransformer filter,
+        CompletableFuture<Void> ready) {
+      this.inst = inst;
+      this.ownLoader = ownLoader;
+      this.filter = filter;
+      this.ready = ready;
+    }
+
+    /** Completes when the advice is in place, already loaded classes included. */
+    public CompletableFuture<Void> ready() {
+      return ready;
+    }
+
+    /** Removes the advice from every class. */
+    public void uninstall() {
+      inst.removeTransformer(filter);
+      retransformCandidates(inst, ownLoader, (type, e) -> {});
+    }
+  }
+
   /**
-   * Installs the advice.
+   * Installs the advice; Byte Buddy is built in the background.
    *
+   * @param ownLoader the agent's own class loader, whose classes are never instrumented; {@code
+   *     null} when the agent shares the application's (tests)
    * @param onError told once per class that could not be instrumented (class name, cause)
    * @param onTransformed told of each class instrumented (class name, class loader)
    */
-  public static ResettableClassFileTransformer install(
+  public static Installed install(
       Instrumentation inst,
+      ClassLoader ownLoader,
+      BiConsumer<String, Throwable> onError,
+      BiConsumer<String, ClassLoader> onTransformed) {
+    CompletableFuture<ClassFileTransformer> byteBuddy = new CompletableFuture<>();
+    CompletableFuture<Void> ready = new CompletableFuture<>();
+    ConnectionFilter filter = new ConnectionFilter(byteBuddy, ownLoader, onError);
+    Thread builder =
+        new Thread(
+            () -> {
+              try {
+                byteBuddy.complete(agentBuilder(ownLoader, onError, onTransformed).makeRaw());
+                retransformCandidates(inst, ownLoader, onError);
+                ready.complete(null);
+              } catch (Throwable t) {
+                byteBuddy.completeExceptionally(t);
+                ready.completeExceptionally(t);
+                onError.accept("(all JDBC classes)", t);
+              }
+            },
+            "sluice-instrumentation");
+    builder.setDaemon(true);
+    // Classes the builder loads while building must not wait for what it builds.
+    filter.builder = builder;
+    inst.addTransformer(filter, true);
+    builder.start();
+    return new Installed(inst, ownLoader, filter, ready);
+  }
+
+  private static AgentBuilder agentBuilder(
+      ClassLoader ownLoader,
       BiConsumer<String, Throwable> onError,
       BiConsumer<String, ClassLoader> onTransformed) {
     AgentBuilder builder =
@@ -43,12 +128,12 @@ public final class JdbcInstrumentation {
             .disableClassFormatChanges()
             .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
             .with(new ReportingListener(onError, onTransformed))
-            .ignore(
+            .ignore(any(), isBootstrapClassLoader().or(is(ownLoader)))
+            .or(
                 nameStartsWith("java.")
                     .or(nameStartsWith("jdk."))
                     .or(nameStartsWith("sun."))
                     .or(nameStartsWith("com.sun."))
-                    .or(nameStartsWith("dev.sluice."))
                     .or(nameStartsWith("net.bytebuddy."))
                     .or(isSynthetic()));
     for (TypeInstrumentation instrumentation : ALL) {
@@ -62,7 +147,114 @@ public final class JdbcInstrumentation {
                           instrumentation.methodMatcher(),
                           instrumentation.adviceClass().getName()));
     }
-    return builder.installOn(inst);
+    return builder;
+  }
+
+  /**
+   * Retransforms the loaded classes that may need the advice: drivers, and data sources or classes
+   * named like one (the type matchers decide).
+   */
+  static void retransformCandidates(
+      Instrumentation inst, ClassLoader ownLoader, BiConsumer<String, Throwable> onError) {
+    List<Class<?>> candidates = new ArrayList<>();
+    for (Class<?> c : inst.getAllLoadedClasses()) {
+      try {
+        if (c.isInterface() || c.isArray() || c.isPrimitive() || !inst.isModifiableClass(c)) {
+          continue;
+        }
+        String name = c.getName().replace('.', '/');
+        if (c.getClassLoader() == null || c.getClassLoader() == ownLoader || ignored(name)) {
+          continue;
+        }
+        if (java.sql.Driver.class.isAssignableFrom(c)
+            || javax.sql.DataSource.class.isAssignableFrom(c)
+            || name.contains("DataSource")) {
+          candidates.add(c);
+        }
+      } catch (Throwable unlinkable) {
+        // a class whose hierarchy cannot be resolved is no candidate
+      }
+    }
+    for (Class<?> c : candidates) {
+      try {
+        inst.retransformClasses(c);
+      } catch (Throwable t) {
+        onError.accept(c.getName(), t);
+      }
+    }
+  }
+
+  static boolean ignored(String internalName) {
+    for (String prefix : IGNORED_PREFIXES) {
+      if (internalName.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the class file's bytes contain {@code java/sql/Connection}. */
+  static boolean mentionsConnection(byte[] bytes) {
+    byte first = CONNECTION[0];
+    int last = bytes.length - CONNECTION.length;
+    outer:
+    for (int i = 0; i <= last; i++) {
+      if (bytes[i] != first) {
+        continue;
+      }
+      for (int j = 1; j < CONNECTION.length; j++) {
+        if (bytes[i + j] != CONNECTION[j]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Passes only candidate classes on to Byte Buddy, once it is built. */
+  private static final class ConnectionFilter implements ClassFileTransformer {
+    private final CompletableFuture<ClassFileTransformer> byteBuddy;
+    private final ClassLoader ownLoader;
+    private final BiConsumer<String, Throwable> onError;
+    volatile Thread builder;
+
+    ConnectionFilter(
+        CompletableFuture<ClassFileTransformer> byteBuddy,
+        ClassLoader ownLoader,
+        BiConsumer<String, Throwable> onError) {
+      this.byteBuddy = byteBuddy;
+      this.ownLoader = ownLoader;
+      this.onError = onError;
+    }
+
+    @Override
+    public byte[] transform(
+        Module module,
+        ClassLoader loader,
+        String className,
+        Class<?> classBeingRedefined,
+        ProtectionDomain protectionDomain,
+        byte[] classfileBuffer)
+        throws IllegalClassFormatException {
+      if (loader == null
+          || loader == ownLoader
+          || className == null
+          || ignored(className)
+          || !mentionsConnection(classfileBuffer)
+          || (Thread.currentThread() == builder && !byteBuddy.isDone())) {
+        return null;
+      }
+      ClassFileTransformer transformer;
+      try {
+        transformer = byteBuddy.get(READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      } catch (Exception notReady) {
+        onError.accept(className.replace('/', '.'), notReady);
+        return null;
+      }
+      return transformer.transform(
+          module, loader, className, classBeingRedefined, protectionDomain, classfileBuffer);
+    }
   }
 
   private static final class ReportingListener extends AgentBuilder.Listener.Adapter {

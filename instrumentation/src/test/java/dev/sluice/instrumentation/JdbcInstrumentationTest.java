@@ -1,6 +1,7 @@
 package dev.sluice.instrumentation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -20,7 +21,6 @@ import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import net.bytebuddy.agent.ByteBuddyAgent;
-import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 class JdbcInstrumentationTest {
 
   private static Instrumentation inst;
-  private static ResettableClassFileTransformer transformer;
+  private static JdbcInstrumentation.Installed transformer;
   private static final List<String> errors = new CopyOnWriteArrayList<>();
 
   /** A governor whose verdicts each test sets. */
@@ -87,13 +87,13 @@ class JdbcInstrumentationTest {
     inst = ByteBuddyAgent.install();
     transformer =
         JdbcInstrumentation.install(
-            inst, (type, e) -> errors.add(type + ": " + e), (type, loader) -> {});
+            inst, null, (type, e) -> errors.add(type + ": " + e), (type, loader) -> {});
+    transformer.ready().get();
   }
 
   @AfterAll
   static void uninstall() {
-    transformer.reset(
-        inst, net.bytebuddy.agent.builder.AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+    transformer.uninstall();
   }
 
   @AfterEach
@@ -159,13 +159,13 @@ class JdbcInstrumentationTest {
   }
 
   /** Like Tomcat JDBC's DataSourceProxy: getConnection() in a base class that is no DataSource. */
-  public static class PoolBase {
+  public static class PoolDataSourceBase {
     public Connection getConnection() throws SQLException {
       return DriverManager.getConnection("jdbc:h2:mem:poolbase");
     }
   }
 
-  public static class PoolDataSource extends PoolBase implements javax.sql.DataSource {
+  public static class PoolDataSource extends PoolDataSourceBase implements javax.sql.DataSource {
     @Override
     public Connection getConnection(String user, String password) throws SQLException {
       return getConnection();
@@ -212,10 +212,26 @@ class JdbcInstrumentationTest {
     // the same method on an object that is no DataSource is not a borrow
     governor.refusal = null;
     int checks = governor.checks.get();
-    try (Connection c = new PoolBase().getConnection()) {
+    try (Connection c = new PoolDataSourceBase().getConnection()) {
       assertNotNull(c);
     }
     assertEquals(checks + 1, governor.checks.get(), "only the driver's connect was checked");
+  }
+
+  @Test
+  void onlyClassesNamingJavaSqlConnectionReachByteBuddy() throws Exception {
+    assertTrue(JdbcInstrumentation.mentionsConnection(classBytes(org.h2.Driver.class)));
+    assertTrue(JdbcInstrumentation.mentionsConnection(classBytes(JdbcDataSource.class)));
+    assertTrue(JdbcInstrumentation.mentionsConnection(classBytes(PoolDataSourceBase.class)));
+    assertFalse(JdbcInstrumentation.mentionsConnection(classBytes(net.bytebuddy.ByteBuddy.class)));
+    assertFalse(JdbcInstrumentation.mentionsConnection(classBytes(org.h2.util.StringUtils.class)));
+  }
+
+  private static byte[] classBytes(Class<?> type) throws Exception {
+    try (java.io.InputStream in =
+        type.getClassLoader().getResourceAsStream(type.getName().replace('.', '/') + ".class")) {
+      return in.readAllBytes();
+    }
   }
 
   @Test

@@ -18,12 +18,17 @@ public final class GovernanceState {
   private final String instanceRefusal;
   private final String registryLossRefusal;
   private final Set<String> disabledDatasources;
+  // Precomputed for the hot path: plain field reads, no calls.
+  private final boolean cutOff;
+  private final boolean anyDatasourceDisabled;
 
   private GovernanceState(
       String instanceRefusal, String registryLossRefusal, Set<String> disabledDatasources) {
     this.instanceRefusal = instanceRefusal;
     this.registryLossRefusal = registryLossRefusal;
     this.disabledDatasources = disabledDatasources;
+    this.cutOff = instanceRefusal != null || registryLossRefusal != null;
+    this.anyDatasourceDisabled = !disabledDatasources.isEmpty();
   }
 
   /**
@@ -60,7 +65,7 @@ public final class GovernanceState {
 
   /** Whether every database access of this JVM is refused. */
   public boolean cutOff() {
-    return instanceRefusal != null || registryLossRefusal != null;
+    return cutOff;
   }
 
   /** The message a connection refused for the whole JVM carries, or {@code null}. */
@@ -70,7 +75,7 @@ public final class GovernanceState {
 
   /** Whether any datasource node holds {@code DISABLED}; the hot path asks this first. */
   public boolean anyDatasourceDisabled() {
-    return !disabledDatasources.isEmpty();
+    return anyDatasourceDisabled;
   }
 
   /** Whether the datasource node at {@code path} holds {@code DISABLED}. */
@@ -80,7 +85,7 @@ public final class GovernanceState {
 
   /** Whether connections of the datasource at {@code path} are cut off, for any reason. */
   public boolean cutOff(String path) {
-    return cutOff() || disabledDatasources.contains(path);
+    return cutOff || (anyDatasourceDisabled && disabledDatasources.contains(path));
   }
 
   Set<String> disabledDatasources() {

@@ -24,6 +24,10 @@ final class StaleConnections {
 
   private final WeakIdentitySet<Connection> aborted = new WeakIdentitySet<>();
 
+  // Set while this thread borrows again in place of a stale connection: that borrow's own exit
+  // must not start another round of replacing.
+  private static final ThreadLocal<Boolean> REPLACING = new ThreadLocal<>();
+
   void aborted(Connection physical) {
     aborted.add(physical);
   }
