@@ -212,6 +212,143 @@ public final class JdbcInstrumentation {
     return false;
   }
 
+  private static final byte[][] NAMES = {
+    "connect".getBytes(StandardCharsets.UTF_8), "getConnection".getBytes(StandardCharsets.UTF_8)
+  };
+  private static final byte[][] DESCRIPTORS = {
+    "(Ljava/lang/String;Ljava/util/Properties;)Ljava/sql/Connection;"
+        .getBytes(StandardCharsets.UTF_8),
+    "()Ljava/sql/Connection;".getBytes(StandardCharsets.UTF_8),
+    "(Ljava/lang/String;Ljava/lang/String;)Ljava/sql/Connection;".getBytes(StandardCharsets.UTF_8)
+  };
+  private static final int ACC_STATIC = 0x0008;
+  private static final int ACC_ABSTRACT = 0x0400;
+
+  /**
+   * Whether the class file declares a concrete {@code connect(String, Properties)} or instance
+   * {@code getConnection()} / {@code getConnection(String, String)} returning {@code
+   * java.sql.Connection}: one pass over the constant pool and the method table, no parsing of code.
+   * Code that only calls such methods is passed over. A class file it cannot read is left to Byte
+   * Buddy.
+   */
+  static boolean declaresConnectionMethod(byte[] b) {
+    try {
+      int count = u2(b, 8);
+      // per constant: 0 nothing of interest, 1 "connect", 2 "getConnection", 3.. descriptors
+      byte[] kind = new byte[count];
+      int p = 10;
+      for (int i = 1; i < count; i++) {
+        int tag = b[p] & 0xff;
+        switch (tag) {
+          case 1: // Utf8
+            int length = u2(b, p + 1);
+            kind[i] = classify(b, p + 3, length);
+            p += 3 + length;
+            break;
+          case 3: // Integer
+          case 4: // Float
+          case 9: // Fieldref
+          case 10: // Methodref
+          case 11: // InterfaceMethodref
+          case 12: // NameAndType
+          case 17: // Dynamic
+          case 18: // InvokeDynamic
+            p += 5;
+            break;
+          case 5: // Long
+          case 6: // Double
+            p += 9;
+            i++;
+            break;
+          case 7: // Class
+          case 8: // String
+          case 16: // MethodType
+          case 19: // Module
+          case 20: // Package
+            p += 3;
+            break;
+          case 15: // MethodHandle
+            p += 4;
+            break;
+          default:
+            return true;
+        }
+      }
+      p += 6; // access flags, this class, super class
+      p += 2 + 2 * u2(b, p); // interfaces
+      int fields = u2(b, p);
+      p += 2;
+      for (int f = 0; f < fields; f++) {
+        p = skipAttributes(b, p + 6);
+      }
+      int methods = u2(b, p);
+      p += 2;
+      for (int m = 0; m < methods; m++) {
+        int access = u2(b, p);
+        int name = kind[u2(b, p + 2)];
+        int descriptor = kind[u2(b, p + 4)];
+        if ((access & ACC_ABSTRACT) == 0) {
+          if (name == 1 && descriptor == 3) {
+            return true;
+          }
+          if (name == 2 && (descriptor == 4 || descriptor == 5) && (access & ACC_STATIC) == 0) {
+            return true;
+          }
+        }
+        p = skipAttributes(b, p + 6);
+      }
+      return false;
+    } catch (RuntimeException unreadable) {
+      return true;
+    }
+  }
+
+  private static int skipAttributes(byte[] b, int p) {
+    int attributes = u2(b, p);
+    p += 2;
+    for (int a = 0; a < attributes; a++) {
+      p += 6 + u4(b, p + 2);
+    }
+    return p;
+  }
+
+  private static byte classify(byte[] b, int offset, int length) {
+    for (int n = 0; n < NAMES.length; n++) {
+      if (equal(b, offset, length, NAMES[n])) {
+        return (byte) (1 + n);
+      }
+    }
+    for (int d = 0; d < DESCRIPTORS.length; d++) {
+      if (equal(b, offset, length, DESCRIPTORS[d])) {
+        return (byte) (3 + d);
+      }
+    }
+    return 0;
+  }
+
+  private static boolean equal(byte[] b, int offset, int length, byte[] expected) {
+    if (length != expected.length) {
+      return false;
+    }
+    for (int i = 0; i < length; i++) {
+      if (b[offset + i] != expected[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static int u2(byte[] b, int p) {
+    return ((b[p] & 0xff) << 8) | (b[p + 1] & 0xff);
+  }
+
+  private static int u4(byte[] b, int p) {
+    return ((b[p] & 0xff) << 24)
+        | ((b[p + 1] & 0xff) << 16)
+        | ((b[p + 2] & 0xff) << 8)
+        | (b[p + 3] & 0xff);
+  }
+
   /** Passes only candidate classes on to Byte Buddy, once it is built. */
   private static final class ConnectionFilter implements ClassFileTransformer {
     private final CompletableFuture<ClassFileTransformer> byteBuddy;
@@ -242,6 +379,7 @@ public final class JdbcInstrumentation {
           || className == null
           || ignored(className)
           || !mentionsConnection(classfileBuffer)
+          || !declaresConnectionMethod(classfileBuffer)
           || (Thread.currentThread() == builder && !byteBuddy.isDone())) {
         return null;
       }

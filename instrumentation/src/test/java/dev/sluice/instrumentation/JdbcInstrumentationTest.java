@@ -227,6 +227,23 @@ class JdbcInstrumentationTest {
     assertFalse(JdbcInstrumentation.mentionsConnection(classBytes(org.h2.util.StringUtils.class)));
   }
 
+  @Test
+  void onlyClassesDeclaringConnectOrGetConnectionReachByteBuddy() throws Exception {
+    for (Class<?> declaring :
+        List.of(
+            org.h2.Driver.class,
+            JdbcDataSource.class,
+            PoolDataSourceBase.class,
+            PoolDataSource.class)) {
+      assertTrue(
+          JdbcInstrumentation.declaresConnectionMethod(classBytes(declaring)), declaring.getName());
+    }
+    // calls getConnection() and DriverManager.getConnection(...), declares neither
+    assertTrue(JdbcInstrumentation.mentionsConnection(classBytes(JdbcInstrumentationTest.class)));
+    assertFalse(
+        JdbcInstrumentation.declaresConnectionMethod(classBytes(JdbcInstrumentationTest.class)));
+  }
+
   private static byte[] classBytes(Class<?> type) throws Exception {
     try (java.io.InputStream in =
         type.getClassLoader().getResourceAsStream(type.getName().replace('.', '/') + ".class")) {

@@ -17,6 +17,8 @@ public final class Datasource {
   private final String path;
   private final String refusal;
   final WeakIdentitySet<Connection> open = new WeakIdentitySet<>();
+  private final java.util.concurrent.atomic.AtomicInteger tracked =
+      new java.util.concurrent.atomic.AtomicInteger();
   final LongAdder refused = new LongAdder();
   final LongAdder aborted = new LongAdder();
 
@@ -45,19 +47,43 @@ public final class Datasource {
     return refusal;
   }
 
-  /** Physical connections open now (not closed), counted on demand. */
-  public int openConnections() {
-    int n = 0;
+  /** How many connections are tracked between two sweeps of the closed ones. */
+  static final int SWEEP_EVERY = 64;
+
+  /**
+   * Tracks a physical connection a driver just opened. Closed connections are held weakly until
+   * collected; every {@link #SWEEP_EVERY} connections they are dropped, so that an application that
+   * opens and closes many connections does not make the next cut-off walk all of them.
+   */
+  void track(Connection c) {
+    open.add(c);
+    if (tracked.incrementAndGet() % SWEEP_EVERY == 0) {
+      open.removeIf(Datasource::closed);
+    }
+  }
+
+  /** The connections that are still open. */
+  java.util.List<Connection> openNow() {
+    java.util.List<Connection> out = new java.util.ArrayList<>();
     for (Connection c : open.snapshot()) {
-      try {
-        if (!c.isClosed()) {
-          n++;
-        }
-      } catch (SQLException | RuntimeException e) {
-        // a connection that cannot answer is not counted as open
+      if (!closed(c)) {
+        out.add(c);
       }
     }
-    return n;
+    return out;
+  }
+
+  private static boolean closed(Connection c) {
+    try {
+      return c.isClosed();
+    } catch (SQLException | RuntimeException e) {
+      return true; // a connection that cannot answer is not counted as open
+    }
+  }
+
+  /** Physical connections open now (not closed), counted on demand. */
+  public int openConnections() {
+    return openNow().size();
   }
 
   public long refusedConnections() {

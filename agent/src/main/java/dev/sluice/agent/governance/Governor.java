@@ -116,14 +116,14 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private static int countOpen(List<Datasource> datasources) {
     int n = 0;
     for (Datasource d : datasources) {
-      n += d.open.snapshot().size();
+      n += d.openConnections();
     }
     return n;
   }
 
   private void abortLater(Datasource d) {
     cutOff.abortLater(
-        d.open.snapshot(), cutoffGraceMs, () -> state.cutOff(d.path()), d.aborted::increment);
+        d.openNow(), cutoffGraceMs, () -> state.cutOff(d.path()), d.aborted::increment);
   }
 
   @Override
@@ -180,7 +180,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     }
     Connection c = (Connection) connection;
     Datasource d = catalog.forUrl(url);
-    d.open.add(c);
+    d.track(c);
     // A connect that passed the check just before a cut-off must not slip through the sweep.
     if (state.cutOff(d.path())) {
       cutOff.abortNow(c, d.aborted::increment);

@@ -48,6 +48,21 @@ final class WeakIdentitySet<T> {
     elements.put(new Ref<>(element, collected), Boolean.TRUE);
   }
 
+  /** Removes the elements that satisfy {@code drop}. */
+  void removeIf(java.util.function.Predicate<T> drop) {
+    purge();
+    for (Ref<T> ref : elements.keySet()) {
+      T element = ref.get();
+      if (element == null || drop.test(element)) {
+        elements.remove(ref);
+      }
+    }
+  }
+
+  int size() {
+    return elements.size();
+  }
+
   boolean contains(T element) {
     return elements.containsKey(new Ref<>(element, null));
   }
