@@ -1,0 +1,289 @@
+package dev.sluice.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The rules of SPEC section 3, written once and run against every registry backend. A rule that
+ * holds on one backend and not on another is a failing test.
+ */
+abstract class RegistryContract {
+
+  /** A backend as an operator sees it (zkCli, etcdctl), plus the faults tests inject. */
+  interface Backend extends AutoCloseable {
+    RegistryCenter newRegistry(RegistryPaths paths, String instancePath);
+
+    /** Creates or overwrites the node (persistent), creating parents as needed. */
+    void put(String path, String value) throws Exception;
+
+    void delete(String path) throws Exception;
+
+    /** The value, or {@code null} when there is no node. */
+    String get(String path) throws Exception;
+
+    /** Whether the node is bound to the session (ZooKeeper) or lease (etcd) of {@code owner}. */
+    boolean ownedBy(String path, RegistryCenter owner) throws Exception;
+
+    /** Ends the registry's session or lease on the server side, as a long partition would. */
+    void expire(RegistryCenter registry) throws Exception;
+
+    /** Stops and restarts the server, keeping its data. */
+    void restart() throws Exception;
+  }
+
+  /** What a listener heard. */
+  static final class Heard implements RegistryListener {
+    final BlockingQueue<String> instance = new LinkedBlockingQueue<>();
+    final BlockingQueue<String[]> datasources = new LinkedBlockingQueue<>();
+
+    @Override
+    public void instanceValue(String value) {
+      instance.add(value == null ? "<deleted>" : value);
+    }
+
+    @Override
+    public void datasourceValue(String path, String value) {
+      datasources.add(new String[] {path, value == null ? "<deleted>" : value});
+    }
+
+    @Override
+    public void connection(boolean connected) {}
+
+    String nextInstance() throws InterruptedException {
+      String v = instance.poll(20, TimeUnit.SECONDS);
+      assertNotNull(v, "no instance event");
+      return v;
+    }
+
+    /** Waits for {@code value} at {@code path}, skipping other datasource events. */
+    void awaitDatasource(String path, String value) throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      List<String> seen = new ArrayList<>();
+      while (System.nanoTime() < deadline) {
+        String[] e = datasources.poll(100, TimeUnit.MILLISECONDS);
+        if (e != null) {
+          seen.add(e[0] + "=" + e[1]);
+          if (e[0].equals(path) && e[1].equals(value)) {
+            return;
+          }
+        }
+      }
+      throw new AssertionError("no " + path + "=" + value + "; heard " + seen);
+    }
+  }
+
+  private final List<RegistryCenter> started = new ArrayList<>();
+  final String namespace = "contract-" + UUID.randomUUID().toString().substring(0, 8);
+  final RegistryPaths paths = RegistryLayout.V5.paths(namespace, "app");
+
+  abstract Backend backend();
+
+  RegistryCenter start(String instancePath, Heard heard) throws InterruptedException {
+    RegistryCenter r = backend().newRegistry(paths, instancePath);
+    started.add(r);
+    r.start(heard);
+    assertTrue(r.awaitInitialSync(20_000), "initial sync");
+    return r;
+  }
+
+  String instancePath(String id) {
+    return paths.instancePath(new InstanceId("10.0.0.9", 4711, id));
+  }
+
+  @AfterEach
+  void closeRegistries() {
+    started.forEach(RegistryCenter::close);
+  }
+
+  /** Polls {@code condition} until it holds; an operator's transient error counts as "not yet". */
+  static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!holds(condition)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  private static boolean holds(BooleanSupplier condition) {
+    try {
+      return condition.getAsBoolean();
+    } catch (RuntimeException transientError) {
+      return false;
+    }
+  }
+
+  boolean exists(String path) {
+    try {
+      return backend().get(path) != null;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  String value(String path) {
+    try {
+      return backend().get(path);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void theInstanceNodeIsRegisteredEmptyBoundToTheSessionAndRemovedOnClose() throws Exception {
+    String path = instancePath("a");
+    RegistryCenter r = start(path, new Heard());
+    await("registered", () -> "".equals(value(path)));
+    assertTrue(backend().ownedBy(path, r));
+    r.close();
+    await("removed on close", () -> !exists(path));
+  }
+
+  @Test
+  void updatesAndDeletesOfTheInstanceNodeAreReported() throws Exception {
+    String path = instancePath("b");
+    Heard heard = new Heard();
+    RegistryCenter r = start(path, heard);
+    assertEquals("", heard.nextInstance());
+    backend().put(path, "DISABLED");
+    assertEquals("DISABLED", heard.nextInstance());
+    backend().put(path, " maintenance ");
+    assertEquals(
+        " maintenance ", heard.nextInstance(), "any value reaches the listener as written");
+    backend().delete(path);
+    assertEquals("<deleted>", heard.nextInstance(), "an operator's delete enables");
+    await("registered again, empty", () -> "".equals(value(path)));
+    await("bound to the session again", () -> owned(path, r));
+  }
+
+  @Test
+  void writeThroughReturnsOnceTheAgentSawItsOwnWrite() throws Exception {
+    String path = instancePath("c");
+    Heard heard = new Heard();
+    RegistryCenter r = start(path, heard);
+    assertEquals("", heard.nextInstance());
+    r.writeInstanceValue("DISABLED", 5000);
+    assertEquals("DISABLED", heard.instance.poll(), "already heard when the write returned");
+    assertEquals("DISABLED", value(path));
+  }
+
+  @Test
+  void datasourceNodesCreatedUpdatedAndDeletedAreReported() throws Exception {
+    Heard heard = new Heard();
+    start(instancePath("d"), heard);
+    String node = paths.datasourcePath("orders", "db2_3306");
+    backend().put(node, "DISABLED"); // created holding DISABLED
+    heard.awaitDatasource(node, "DISABLED");
+    backend().put(node, "");
+    heard.awaitDatasource(node, "");
+    backend().put(node, "disabled");
+    heard.awaitDatasource(node, "disabled");
+    backend().delete(node);
+    heard.awaitDatasource(node, "<deleted>");
+  }
+
+  @Test
+  void aDatasourceNodeThatExistsBeforeStartIsPartOfTheInitialSync() throws Exception {
+    String node = paths.datasourcePath("orders", "early");
+    backend().put(node, "DISABLED");
+    Heard heard = new Heard();
+    start(instancePath("e"), heard);
+    String[] first = heard.datasources.poll();
+    assertNotNull(first, "reported before the initial sync completed");
+    assertEquals(node, first[0]);
+    assertEquals("DISABLED", first[1]);
+  }
+
+  @Test
+  void datasourceNodesAreCreatedEmptyWhenAbsentAndNeverOverwritten() throws Exception {
+    Heard heard = new Heard();
+    RegistryCenter r = start(instancePath("f"), heard);
+    String absent = paths.datasourcePath("shop", "new_1");
+    String present = paths.datasourcePath("shop", "kept_1");
+    backend().put(present, "maintenance");
+    r.ensureDatasourceNode(absent);
+    r.ensureDatasourceNode(present);
+    await("created", () -> "".equals(value(absent)));
+    heard.awaitDatasource(absent, "");
+    assertEquals("maintenance", value(present));
+    assertTrue(!backend().ownedBy(absent, r), "datasource nodes are persistent");
+  }
+
+  @Test
+  void otherInstancesNodesAreNotWatched() throws Exception {
+    String mine = instancePath("g");
+    String theirs = instancePath("other");
+    Heard heard = new Heard();
+    start(mine, heard);
+    assertEquals("", heard.nextInstance());
+    backend().put(theirs, "DISABLED");
+    backend().put(mine, "after");
+    assertEquals("after", heard.nextInstance(), "the other instance's write was not heard");
+    assertTrue(heard.datasources.isEmpty());
+  }
+
+  @Test
+  void afterALostSessionTheNodeComesBackWithTheLastKnownValue() throws Exception {
+    String path = instancePath("h");
+    Heard heard = new Heard();
+    RegistryCenter r = start(path, heard);
+    assertEquals("", heard.nextInstance());
+    backend().put(path, "DISABLED");
+    assertEquals("DISABLED", heard.nextInstance());
+    backend().expire(r);
+    await(
+        "re-created, bound to a new session, with the last value",
+        () -> owned(path, r) && "DISABLED".equals(value(path)));
+    for (String v; (v = heard.instance.poll()) != null; ) {
+      assertTrue(!v.equals("<deleted>") && !v.isEmpty(), "the loss never reads as enabled: " + v);
+    }
+  }
+
+  @Test
+  void aRegistryRestartWithTheAppRunningConverges() throws Exception {
+    String path = instancePath("i");
+    Heard heard = new Heard();
+    RegistryCenter r = start(path, heard);
+    assertEquals("", heard.nextInstance());
+    backend().put(path, "DISABLED");
+    assertEquals("DISABLED", heard.nextInstance());
+    backend().restart();
+    await("connected again", r::isConnected);
+    await("the node present with its value", () -> "DISABLED".equals(value(path)));
+    backend().put(path, "");
+    await("a write after the restart is heard", () -> heard.instance.contains(""));
+  }
+
+  @Test
+  void writesFailClearlyWhileTheRegistryIsUnreachable() throws Exception {
+    String path = instancePath("j");
+    RegistryCenter r = start(path, new Heard());
+    backend().close();
+    await("disconnected", () -> !r.isConnected());
+    RegistryException e =
+        assertThrows(RegistryException.class, () -> r.writeInstanceValue("DISABLED", 2000));
+    assertTrue(Objects.requireNonNull(e.getMessage()).contains(r.endpoints()), e.getMessage());
+  }
+
+  private boolean owned(String path, RegistryCenter r) {
+    try {
+      return backend().ownedBy(path, r);
+    } catch (Exception e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,150 @@
+package dev.sluice.registry;
+
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.test.TestingServer;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Watcher;
+import org.apache.zookeeper.ZooDefs;
+import org.apache.zookeeper.ZooKeeper;
+import org.apache.zookeeper.data.Stat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+
+/** The registry contract against a real ZooKeeper server (Curator's {@link TestingServer}). */
+class ZooKeeperRegistryContractTest extends RegistryContract {
+
+  private ZooKeeperBackend backend;
+
+  @BeforeEach
+  void startServer() throws Exception {
+    backend = new ZooKeeperBackend();
+  }
+
+  @AfterEach
+  void stopServer() throws Exception {
+    backend.close();
+  }
+
+  @Override
+  Backend backend() {
+    return backend;
+  }
+
+  static final class ZooKeeperBackend implements Backend {
+    private final TestingServer server;
+    private ZooKeeper operator;
+
+    ZooKeeperBackend() throws Exception {
+      server = new TestingServer(true);
+      operator = connect();
+    }
+
+    private ZooKeeper connect() throws Exception {
+      CountDownLatch up = new CountDownLatch(1);
+      ZooKeeper zk =
+          new ZooKeeper(
+              server.getConnectString(),
+              30_000,
+              e -> {
+                if (e.getState() == Watcher.Event.KeeperState.SyncConnected) {
+                  up.countDown();
+                }
+              });
+      if (!up.await(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("operator not connected");
+      }
+      return zk;
+    }
+
+    @Override
+    public RegistryCenter newRegistry(RegistryPaths paths, String instancePath) {
+      return new ZooKeeperRegistry(
+          new ZooKeeperRegistry.Settings(server.getConnectString(), 5000, 6000, null),
+          paths,
+          instancePath);
+    }
+
+    @Override
+    public void put(String path, String value) throws Exception {
+      byte[] data = value.getBytes(StandardCharsets.UTF_8);
+      try {
+        operator.setData(path, data, -1);
+      } catch (KeeperException.NoNodeException absent) {
+        int slash = path.indexOf('/', 1);
+        while (slash > 0) {
+          try {
+            operator.create(
+                path.substring(0, slash),
+                new byte[0],
+                ZooDefs.Ids.OPEN_ACL_UNSAFE,
+                CreateMode.PERSISTENT);
+          } catch (KeeperException.NodeExistsException exists) {
+            // there already
+          }
+          slash = path.indexOf('/', slash + 1);
+        }
+        operator.create(path, data, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+      }
+    }
+
+    @Override
+    public void delete(String path) throws Exception {
+      operator.delete(path, -1);
+    }
+
+    @Override
+    public String get(String path) throws Exception {
+      try {
+        byte[] data = operator.getData(path, false, null);
+        return data == null ? "" : new String(data, StandardCharsets.UTF_8);
+      } catch (KeeperException.NoNodeException e) {
+        return null;
+      }
+    }
+
+    @Override
+    public boolean ownedBy(String path, RegistryCenter owner) throws Exception {
+      Stat stat = operator.exists(path, false);
+      return stat != null
+          && stat.getEphemeralOwner() != 0
+          && ("0x" + Long.toHexString(stat.getEphemeralOwner())).equals(owner.sessionId());
+    }
+
+    @Override
+    public void expire(RegistryCenter registry) throws Exception {
+      long session = Long.parseLong(registry.sessionId().substring(2), 16);
+      Object testing = call(server, "getTestingZooKeeperServer");
+      Object main = call(testing, "getMain");
+      Object zks = call(call(main, "getServerCnxnFactory"), "getZooKeeperServer");
+      zks.getClass().getMethod("closeSession", long.class).invoke(zks, session);
+    }
+
+    @Override
+    public void restart() throws Exception {
+      server.restart();
+    }
+
+    @Override
+    public void close() throws Exception {
+      operator.close();
+      server.close();
+    }
+
+    private static Object call(Object target, String name) throws Exception {
+      for (Class<?> t = target.getClass(); t != null; t = t.getSuperclass()) {
+        try {
+          Method m = t.getDeclaredMethod(name);
+          m.setAccessible(true);
+          return m.invoke(target);
+        } catch (NoSuchMethodException e) {
+          // look further up
+        }
+      }
+      throw new NoSuchMethodException(name);
+    }
+  }
+}
