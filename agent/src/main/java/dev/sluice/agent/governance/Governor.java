@@ -3,7 +3,6 @@ package dev.sluice.agent.governance;
 import dev.sluice.bootstrap.ConnectionGovernor;
 import java.sql.Connection;
 import java.sql.SQLTransientConnectionException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -77,13 +76,15 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     }
     state = next;
     if (next.cutOff() && !previous.cutOff()) {
-      List<Datasource> all = new ArrayList<>(catalog.all());
+      int aborting = 0;
+      for (Datasource d : catalog.all()) {
+        aborting += abortLater(d);
+      }
       log.warn(
           "{}; refusing new connections and aborting {} open connection(s){}",
           next.refusal(),
-          countOpen(all),
+          aborting,
           grace());
-      all.forEach(d -> abortLater(d));
     } else if (previous.cutOff() && !next.cutOff()) {
       log.info("database access restored");
     }
@@ -93,11 +94,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
         if (d == null) {
           log.info("{} is DISABLED: connections to it will be refused", path);
         } else {
-          log.warn(
-              "{}; aborting {} open connection(s){}", d.refusal(), countOpen(List.of(d)), grace());
-          if (!next.cutOff()) {
-            abortLater(d);
-          }
+          // with the whole JVM cut off, its connections are being aborted already
+          int aborting = next.cutOff() ? 0 : abortLater(d);
+          log.warn("{}; aborting {} open connection(s){}", d.refusal(), aborting, grace());
         }
       }
     }
@@ -113,17 +112,11 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     return cutoffGraceMs > 0 ? " after " + cutoffGraceMs + " ms" : "";
   }
 
-  private static int countOpen(List<Datasource> datasources) {
-    int n = 0;
-    for (Datasource d : datasources) {
-      n += d.openConnections();
-    }
-    return n;
-  }
-
-  private void abortLater(Datasource d) {
-    cutOff.abortLater(
-        d.openNow(), cutoffGraceMs, () -> state.cutOff(d.path()), d.aborted::increment);
+  /** Schedules the abort of the datasource's open connections; returns how many. */
+  private int abortLater(Datasource d) {
+    List<Connection> open = d.openNow();
+    cutOff.abortLater(open, cutoffGraceMs, () -> state.cutOff(d.path()), d.aborted::increment);
+    return open.size();
   }
 
   @Override
