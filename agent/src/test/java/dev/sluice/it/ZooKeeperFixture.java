@@ -1,6 +1,6 @@
 package dev.sluice.it;
 
-import java.lang.reflect.Method;
+import dev.sluice.registry.TestingServers;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -137,42 +137,7 @@ final class ZooKeeperFixture implements AutoCloseable {
    * expired when it next talks to the server.
    */
   void expireSession(long sessionId) throws Exception {
-    Object testingZooKeeperServer = call(server, "getTestingZooKeeperServer");
-    Object main = call(testingZooKeeperServer, "getMain");
-    // Curator embeds ZooKeeper through one of two adapters, depending on the ZooKeeper version.
-    Object zooKeeperServer =
-        hasMethod(main, "getServerCnxnFactory")
-            ? call(call(main, "getServerCnxnFactory"), "getZooKeeperServer")
-            : call(main, "getZkServer");
-    zooKeeperServer
-        .getClass()
-        .getMethod("closeSession", long.class)
-        .invoke(zooKeeperServer, sessionId);
-  }
-
-  private static boolean hasMethod(Object target, String method) {
-    for (Class<?> type = target.getClass(); type != null; type = type.getSuperclass()) {
-      for (Method m : type.getDeclaredMethods()) {
-        if (m.getName().equals(method) && m.getParameterCount() == 0) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
-  private static Object call(Object target, String method) throws Exception {
-    Class<?> type = target.getClass();
-    while (type != null) {
-      try {
-        Method m = type.getDeclaredMethod(method);
-        m.setAccessible(true);
-        return m.invoke(target);
-      } catch (NoSuchMethodException e) {
-        type = type.getSuperclass();
-      }
-    }
-    throw new NoSuchMethodException(method);
+    TestingServers.expireSession(server, sessionId);
   }
 
   void stop() throws Exception {

@@ -4,8 +4,8 @@ import dev.sluice.registry.InstanceId;
 import dev.sluice.registry.RegistryLayout;
 import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
+import dev.sluice.registry.TestingServers;
 import dev.sluice.registry.ZooKeeperRegistry;
-import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -95,7 +95,7 @@ final class FanOut {
             }
           }
           if (step > 1) {
-            int watches = watchCount(server);
+            int watches = TestingServers.watchCount(server);
             watchCounts.add(
                 String.format(
                     Locale.ROOT,
@@ -165,29 +165,5 @@ final class FanOut {
       slash = path.indexOf('/', slash + 1);
     }
     zk.create(path, new byte[0], ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
-  }
-
-  /** The server's total watch count, from its data tree. */
-  private static int watchCount(TestingServer server) throws Exception {
-    Object testing = call(server, "getTestingZooKeeperServer");
-    Object main = call(testing, "getMain");
-    Object factory = call(main, "getServerCnxnFactory");
-    Object zks = call(factory, "getZooKeeperServer");
-    Object db = call(zks, "getZKDatabase");
-    Object tree = call(db, "getDataTree");
-    return (Integer) call(tree, "getWatchCount");
-  }
-
-  private static Object call(Object target, String name) throws Exception {
-    for (Class<?> t = target.getClass(); t != null; t = t.getSuperclass()) {
-      try {
-        Method m = t.getDeclaredMethod(name);
-        m.setAccessible(true);
-        return m.invoke(target);
-      } catch (NoSuchMethodException e) {
-        // look further up
-      }
-    }
-    throw new NoSuchMethodException(name);
   }
 }

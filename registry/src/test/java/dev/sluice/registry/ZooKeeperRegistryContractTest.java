@@ -1,6 +1,5 @@
 package dev.sluice.registry;
 
-import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -116,11 +115,7 @@ class ZooKeeperRegistryContractTest extends RegistryContract {
 
     @Override
     public void expire(RegistryCenter registry) throws Exception {
-      long session = Long.parseLong(registry.sessionId().substring(2), 16);
-      Object testing = call(server, "getTestingZooKeeperServer");
-      Object main = call(testing, "getMain");
-      Object zks = call(call(main, "getServerCnxnFactory"), "getZooKeeperServer");
-      zks.getClass().getMethod("closeSession", long.class).invoke(zks, session);
+      TestingServers.expireSession(server, Long.parseLong(registry.sessionId().substring(2), 16));
     }
 
     @Override
@@ -132,19 +127,6 @@ class ZooKeeperRegistryContractTest extends RegistryContract {
     public void close() throws Exception {
       operator.close();
       server.close();
-    }
-
-    private static Object call(Object target, String name) throws Exception {
-      for (Class<?> t = target.getClass(); t != null; t = t.getSuperclass()) {
-        try {
-          Method m = t.getDeclaredMethod(name);
-          m.setAccessible(true);
-          return m.invoke(target);
-        } catch (NoSuchMethodException e) {
-          // look further up
-        }
-      }
-      throw new NoSuchMethodException(name);
     }
   }
 }
