@@ -1,7 +1,7 @@
 package dev.sluice.registry;
 
-import java.util.HashMap;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.api.ACLProvider;
 import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
@@ -19,7 +20,9 @@ import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.client.ZKClientConfig;
+import org.apache.zookeeper.data.ACL;
 import org.apache.zookeeper.data.Stat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,14 +87,13 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   private final CuratorCache instanceCache;
   private final CuratorCache datasourceCache;
   private final CountDownLatch initialSync = new CountDownLatch(2);
-  private final Object seen = new Object();
-  private final Map<String, Long> seenMzxid = new ConcurrentHashMap<>();
+  private final SeenWrites seen = new SeenWrites();
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
 
   // Written on the worker thread only.
   private volatile String lastKnownValue = "";
   private volatile boolean connected;
-  private final Map<String, String> lastUnrecognised = new HashMap<>();
+  private final UnrecognisedValues unrecognised = new UnrecognisedValues();
 
   /**
    * @param paths where the datasource nodes live
@@ -129,6 +131,21 @@ public final class ZooKeeperRegistry implements RegistryCenter {
                 });
     if (settings.digestAuth != null) {
       builder.authorization("digest", NodeValue.encode(settings.digestAuth));
+      // Nodes this agent creates: everything for the account, reading for everyone.
+      List<ACL> acl = new ArrayList<>(ZooDefs.Ids.CREATOR_ALL_ACL);
+      acl.addAll(ZooDefs.Ids.READ_ACL_UNSAFE);
+      builder.aclProvider(
+          new ACLProvider() {
+            @Override
+            public List<ACL> getDefaultAcl() {
+              return acl;
+            }
+
+            @Override
+            public List<ACL> getAclForPath(String path) {
+              return acl;
+            }
+          });
     }
     this.client = builder.build();
     this.instanceCache = CuratorCache.build(client, instancePath);
@@ -275,50 +292,11 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       throw new RegistryException(
           "writing " + path + " to ZooKeeper " + settings.connectString + " failed: " + e, e);
     }
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-    synchronized (seen) {
-      while (seenMzxid.getOrDefault(path, -1L) < mzxid) {
-        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        if (left <= 0) {
-          throw new RegistryException(
-              "wrote "
-                  + path
-                  + " but its watch did not report the write within "
-                  + timeoutMs
-                  + " ms (ZooKeeper "
-                  + settings.connectString
-                  + ")");
-        }
-        try {
-          seen.wait(left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new RegistryException("interrupted while waiting for " + path, e);
-        }
-      }
-    }
+    seen.await(path, mzxid, timeoutMs, "ZooKeeper " + settings.connectString);
   }
 
   private void markSeen(ChildData data) {
-    synchronized (seen) {
-      seenMzxid.merge(data.getPath(), data.getStat().getMzxid(), Math::max);
-      seen.notifyAll();
-    }
-  }
-
-  /** Logs an unrecognised value once per node and value. */
-  private void checkRecognised(String path, String value) {
-    if (NodeValue.of(value) == NodeValue.UNRECOGNISED) {
-      if (!value.equals(lastUnrecognised.put(path, value))) {
-        log.warn(
-            "{} holds the unrecognised value {}; treating it as enabled (accepted: DISABLED,"
-                + " ENABLED or empty)",
-            path,
-            NodeValue.printable(value));
-      }
-    } else {
-      lastUnrecognised.remove(path);
-    }
+    seen.seen(data.getPath(), data.getStat().getMzxid());
   }
 
   private void datasourceEvent(CuratorCacheListener.Type type, ChildData oldData, ChildData data) {
@@ -327,7 +305,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     }
     if (type == CuratorCacheListener.Type.NODE_DELETED) {
       if (paths.isDatasourcePath(oldData.getPath())) {
-        lastUnrecognised.remove(oldData.getPath());
+        unrecognised.forget(oldData.getPath());
         listener.datasourceValue(oldData.getPath(), null);
       }
       return;
@@ -336,7 +314,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       return; // the schema level, or an unexpected child: not a datasource
     }
     String value = NodeValue.decode(data.getData());
-    checkRecognised(data.getPath(), value);
+    unrecognised.check(data.getPath(), value);
     listener.datasourceValue(data.getPath(), value);
     markSeen(data);
   }
@@ -411,7 +389,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       return;
     }
     String value = NodeValue.decode(data.getData());
-    checkRecognised(instancePath, value);
+    unrecognised.check(instancePath, value);
     lastKnownValue = value;
     listener.instanceValue(value);
     markSeen(data);

@@ -24,7 +24,21 @@ abstract class RegistryContract {
 
   /** A backend as an operator sees it (zkCli, etcdctl), plus the faults tests inject. */
   interface Backend extends AutoCloseable {
-    RegistryCenter newRegistry(RegistryPaths paths, String instancePath);
+    /** A registry authenticating as {@code auth} ({@code user:password}), or anonymous. */
+    RegistryCenter newRegistry(RegistryPaths paths, String instancePath, String auth);
+
+    default RegistryCenter newRegistry(RegistryPaths paths, String instancePath) {
+      return newRegistry(paths, instancePath, null);
+    }
+
+    /**
+     * Turns authentication on for the keys under {@code prefix}: {@code auth} ({@code
+     * user:password}) is the agents' account; the operator's own client authenticates from now on.
+     */
+    void enableAuth(String auth, String prefix) throws Exception;
+
+    /** Writes as a client without credentials; throws when the registry refuses. */
+    void anonymousPut(String path, String value) throws Exception;
 
     /** Creates or overwrites the node (persistent), creating parents as needed. */
     void put(String path, String value) throws Exception;
@@ -92,7 +106,11 @@ abstract class RegistryContract {
   abstract Backend backend();
 
   RegistryCenter start(String instancePath, Heard heard) throws InterruptedException {
-    RegistryCenter r = backend().newRegistry(paths, instancePath);
+    return start(instancePath, heard, null);
+  }
+
+  RegistryCenter start(String instancePath, Heard heard, String auth) throws InterruptedException {
+    RegistryCenter r = backend().newRegistry(paths, instancePath, auth);
     started.add(r);
     r.start(heard);
     assertTrue(r.awaitInitialSync(20_000), "initial sync");
@@ -103,9 +121,11 @@ abstract class RegistryContract {
     return paths.instancePath(new InstanceId("10.0.0.9", 4711, id));
   }
 
+  /** Closes the registries first, while their server still answers, then the backend. */
   @AfterEach
-  void closeRegistries() {
+  void closeRegistriesThenBackend() throws Exception {
     started.forEach(RegistryCenter::close);
+    backend().close();
   }
 
   /** Polls {@code condition} until it holds; an operator's transient error counts as "not yet". */
@@ -277,6 +297,38 @@ abstract class RegistryContract {
     RegistryException e =
         assertThrows(RegistryException.class, () -> r.writeInstanceValue("DISABLED", 2000));
     assertTrue(Objects.requireNonNull(e.getMessage()).contains(r.endpoints()), e.getMessage());
+  }
+
+  @Test
+  void withCredentialsTheNodesAreWritableByTheOperatorAndClosedToAnonymousClients()
+      throws Exception {
+    String account = "sluice-agent:agent-secret";
+    backend().enableAuth(account, "/" + namespace + "/");
+    String path = instancePath("k");
+    Heard heard = new Heard();
+    RegistryCenter r = start(path, heard, account);
+    assertEquals("", heard.nextInstance());
+    backend().put(path, "DISABLED");
+    assertEquals("DISABLED", heard.nextInstance(), "the operator's write is heard");
+    assertThrows(Exception.class, () -> backend().anonymousPut(path, ""));
+    assertEquals("DISABLED", value(path), "an anonymous client cannot enable");
+    String node = paths.datasourcePath("shop", "guarded_1");
+    r.ensureDatasourceNode(node);
+    await("datasource node created", () -> "".equals(value(node)));
+    assertThrows(Exception.class, () -> backend().anonymousPut(node, "DISABLED"));
+    assertEquals("", value(node), "an anonymous client cannot disable");
+    r.writeInstanceValue("", 5000);
+    assertEquals("", value(path), "the agent's own write-through is allowed");
+
+    String refused = instancePath("wrong-password");
+    RegistryCenter wrong = backend().newRegistry(paths, refused, "sluice-agent:not-the-secret");
+    started.add(wrong);
+    wrong.start(new Heard());
+    wrong.awaitInitialSync(3000); // reads may be open, writes are not
+    RegistryException e =
+        assertThrows(RegistryException.class, () -> wrong.writeInstanceValue("DISABLED", 2000));
+    assertTrue(Objects.requireNonNull(e.getMessage()).contains(refused), e.getMessage());
+    assertTrue(!exists(refused), "wrong credentials register nothing");
   }
 
   private boolean owned(String path, RegistryCenter r) {

@@ -10,7 +10,6 @@ import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.data.Stat;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 
 /** The registry contract against a real ZooKeeper server (Curator's {@link TestingServer}). */
@@ -21,11 +20,6 @@ class ZooKeeperRegistryContractTest extends RegistryContract {
   @BeforeEach
   void startServer() throws Exception {
     backend = new ZooKeeperBackend();
-  }
-
-  @AfterEach
-  void stopServer() throws Exception {
-    backend.close();
   }
 
   @Override
@@ -60,9 +54,9 @@ class ZooKeeperRegistryContractTest extends RegistryContract {
     }
 
     @Override
-    public RegistryCenter newRegistry(RegistryPaths paths, String instancePath) {
+    public RegistryCenter newRegistry(RegistryPaths paths, String instancePath, String auth) {
       return new ZooKeeperRegistry(
-          new ZooKeeperRegistry.Settings(server.getConnectString(), 5000, 6000, null),
+          new ZooKeeperRegistry.Settings(server.getConnectString(), 5000, 6000, auth),
           paths,
           instancePath);
     }
@@ -87,6 +81,22 @@ class ZooKeeperRegistryContractTest extends RegistryContract {
           slash = path.indexOf('/', slash + 1);
         }
         operator.create(path, data, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+      }
+    }
+
+    @Override
+    public void enableAuth(String auth, String prefix) {
+      // ZooKeeper has no switch: the agent's nodes carry ACLs, and the operator authenticates.
+      operator.addAuthInfo("digest", auth.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void anonymousPut(String path, String value) throws Exception {
+      ZooKeeper anonymous = connect();
+      try {
+        anonymous.setData(path, value.getBytes(StandardCharsets.UTF_8), -1);
+      } finally {
+        anonymous.close();
       }
     }
 

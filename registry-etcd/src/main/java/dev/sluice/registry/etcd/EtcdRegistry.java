@@ -1,0 +1,862 @@
+package dev.sluice.registry.etcd;
+
+import dev.sluice.registry.NodeValue;
+import dev.sluice.registry.RegistryCenter;
+import dev.sluice.registry.RegistryException;
+import dev.sluice.registry.RegistryListener;
+import dev.sluice.registry.RegistryPaths;
+import dev.sluice.registry.SeenWrites;
+import dev.sluice.registry.UnrecognisedValues;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.common.exception.ErrorCode;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.LeaseOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.support.CloseableClient;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import io.grpc.stub.StreamObserver;
+import java.io.File;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This instance's key and the datasource keys in etcd, kept present and watched, with the semantics
+ * of {@code ZooKeeperRegistry}.
+ *
+ * <p>The instance key is bound to a lease that the agent keeps alive, so the key of a crashed JVM
+ * expires with its lease; datasource keys carry no lease. Whenever a lease is granted the instance
+ * key is written with the value this instance last knew, under the same id. A plain {@code etcdctl
+ * put} detaches a key from its lease: the value is taken as written and the key re-attached to this
+ * agent's lease (guarded by the key's mod revision, so no newer write is overwritten).
+ *
+ * <p>Two watches run from the revision of the first read: one on this instance's key and one on the
+ * datasource prefix. jetcd resumes both from the last revision they delivered after a reconnect;
+ * when a watch fails for good (its revision compacted away), the keys are read again, every
+ * difference to what was reported is reported, and the watches start again from that read. Other
+ * instances' keys are never watched.
+ *
+ * <p>A deleted instance key whose lease is still alive (or that had none) is an operator's delete
+ * and means "enabled". A key deleted by the expiry or revocation of this agent's lease changes
+ * nothing: a new lease is granted and the key written again with the last known value.
+ *
+ * <p>All registry work runs on one daemon thread; jetcd's callbacks only hand work to it, so no
+ * blocking call ever runs on jetcd's event loop.
+ */
+public final class EtcdRegistry implements RegistryCenter {
+
+  private static final Logger log = LoggerFactory.getLogger(EtcdRegistry.class);
+
+  private enum State {
+    LATENT,
+    STARTED,
+    CLOSED
+  }
+
+  /** How to reach etcd. */
+  public static final class Settings {
+    final String endpoints;
+    final boolean tls;
+    final String caFile;
+    final String user;
+    final String password;
+    final int connectTimeoutMs;
+    final int sessionTimeoutMs;
+
+    /**
+     * @param endpoints {@code h1:2379,h2:2379}
+     * @param tls whether to speak TLS ({@code etcd+https://})
+     * @param caFile a PEM file of the certificate authorities to trust, or {@code null} for the
+     *     JVM's default trust store
+     * @param auth {@code user:password}, or {@code null}
+     * @param sessionTimeoutMs the lease's time to live (rounded up to whole seconds, at least 2)
+     */
+    public Settings(
+        String endpoints,
+        boolean tls,
+        String caFile,
+        String auth,
+        int connectTimeoutMs,
+        int sessionTimeoutMs) {
+      this.endpoints = Objects.requireNonNull(endpoints, "endpoints");
+      this.tls = tls;
+      this.caFile = caFile;
+      if (auth != null) {
+        int colon = auth.indexOf(':');
+        if (colon <= 0) {
+          throw new IllegalArgumentException("etcd authentication needs user:password");
+        }
+        this.user = auth.substring(0, colon);
+        this.password = auth.substring(colon + 1);
+      } else {
+        this.user = null;
+        this.password = null;
+      }
+      this.connectTimeoutMs = connectTimeoutMs;
+      this.sessionTimeoutMs = sessionTimeoutMs;
+    }
+
+    long ttlSeconds() {
+      return Math.max(2, (sessionTimeoutMs + 999) / 1000);
+    }
+
+    String describe() {
+      return (tls ? "etcd+https://" : "etcd://") + endpoints;
+    }
+  }
+
+  private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
+  private final Settings settings;
+  private final RegistryPaths paths;
+  private final String instancePath;
+  private final ByteSequence instanceKey;
+  private final ByteSequence datasourcePrefix;
+  private final Client client;
+  private final KV kv;
+  private final ScheduledExecutorService worker;
+  private final CountDownLatch initialSync = new CountDownLatch(1);
+  private final SeenWrites seen = new SeenWrites();
+  private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
+  private volatile RegistryListener listener;
+
+  // Read anywhere, written on the worker thread only.
+  private volatile long lease;
+  private volatile boolean connected;
+
+  // Worker thread only.
+  private volatile CloseableClient keepAlive;
+  private String lastKnownValue = "";
+  private final Map<String, String> datasources = new HashMap<>();
+  private final UnrecognisedValues unrecognised = new UnrecognisedValues();
+  private final List<Watch.Watcher> watchers = new CopyOnWriteArrayList<>();
+  private int watchGeneration;
+  private boolean watching;
+  private long instanceRevision;
+  private long datasourceRevision;
+  private long reattachRevision = -1;
+  private int failedAttempts;
+  private boolean probing;
+
+  /**
+   * @param paths where the datasource keys live
+   * @param instancePath this instance's key
+   * @throws IllegalArgumentException when the TLS settings cannot be used
+   */
+  public EtcdRegistry(Settings settings, RegistryPaths paths, String instancePath) {
+    this.settings = settings;
+    this.paths = paths;
+    this.instancePath = instancePath;
+    this.instanceKey = bytes(instancePath);
+    this.datasourcePrefix = bytes(paths.datasourcesRoot() + "/");
+    this.worker =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "sluice-registry");
+              t.setDaemon(true);
+              return t;
+            });
+    this.client = buildClient(settings);
+    this.kv = client.getKVClient();
+  }
+
+  private static Client buildClient(Settings settings) {
+    String scheme = settings.tls ? "https://" : "http://";
+    List<URI> uris = new ArrayList<>();
+    for (String hostPort : settings.endpoints.split(",")) {
+      uris.add(URI.create(scheme + hostPort.trim()));
+    }
+    ClientBuilder builder =
+        Client.builder()
+            .endpoints(uris)
+            .connectTimeout(Duration.ofMillis(settings.connectTimeoutMs))
+            .keepaliveTime(Duration.ofSeconds(5))
+            .keepaliveTimeout(Duration.ofSeconds(3))
+            .keepaliveWithoutCalls(true)
+            .executorService(
+                Executors.newCachedThreadPool(
+                    r -> {
+                      Thread t = new Thread(r, "sluice-etcd");
+                      t.setDaemon(true);
+                      return t;
+                    }));
+    if (settings.user != null) {
+      builder.user(bytes(settings.user)).password(bytes(settings.password));
+    }
+    if (settings.tls) {
+      try {
+        builder.sslContext(
+            ssl -> {
+              if (settings.caFile != null) {
+                ssl.trustManager(new File(settings.caFile));
+              }
+            });
+      } catch (Exception | LinkageError e) {
+        throw new IllegalArgumentException(
+            "cannot use TLS for etcd"
+                + (settings.caFile == null ? "" : " with the CA file " + settings.caFile)
+                + ": "
+                + e,
+            e);
+      }
+    }
+    return builder.build();
+  }
+
+  private static ByteSequence bytes(String s) {
+    return ByteSequence.from(s, StandardCharsets.UTF_8);
+  }
+
+  private static String text(ByteSequence b) {
+    return b.toString(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public void start(RegistryListener listener) {
+    if (!state.compareAndSet(State.LATENT, State.STARTED)) {
+      throw new IllegalStateException("already started or closed");
+    }
+    this.listener = Objects.requireNonNull(listener, "listener");
+    log.info("connecting to {} for {}", settings.describe(), instancePath);
+    worker.execute(this::establish);
+  }
+
+  @Override
+  public boolean awaitInitialSync(long timeoutMs) throws InterruptedException {
+    return initialSync.await(timeoutMs, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public boolean isConnected() {
+    return connected && lease != 0 && state.get() == State.STARTED;
+  }
+
+  @Override
+  public String sessionId() {
+    long id = lease;
+    return isConnected() ? "0x" + Long.toHexString(id) : "";
+  }
+
+  @Override
+  public String backend() {
+    return "ETCD";
+  }
+
+  @Override
+  public String endpoints() {
+    return settings.endpoints;
+  }
+
+  @Override
+  public String instancePath() {
+    return instancePath;
+  }
+
+  // ---------------------------------------------------------------- writes from other threads
+
+  @Override
+  public void writeInstanceValue(String value, long timeoutMs) throws RegistryException {
+    long id = lease;
+    write(instancePath, value, id, timeoutMs);
+  }
+
+  @Override
+  public void writeDatasourceValue(String path, String value, long timeoutMs)
+      throws RegistryException {
+    write(path, value, 0, timeoutMs);
+  }
+
+  private void write(String path, String value, long leaseId, long timeoutMs)
+      throws RegistryException {
+    if (!isConnected()) {
+      throw new RegistryException(
+          settings.describe() + " is not connected; " + path + " was not written");
+    }
+    long revision;
+    try {
+      PutOption option =
+          leaseId == 0 ? PutOption.DEFAULT : PutOption.builder().withLeaseId(leaseId).build();
+      revision =
+          await(kv.put(bytes(path), bytes(value), option), timeoutMs).getHeader().getRevision();
+    } catch (Exception e) {
+      throw new RegistryException(
+          "writing " + path + " to " + settings.describe() + " failed: " + describe(e), e);
+    }
+    seen.await(path, revision, timeoutMs, settings.describe());
+  }
+
+  @Override
+  public void ensureDatasourceNode(String path) {
+    if (pendingDatasourceNodes.add(path)) {
+      worker.execute(() -> createDatasourceNode(path));
+    }
+  }
+
+  // ---------------------------------------------------------------- worker thread
+
+  private boolean running() {
+    return state.get() == State.STARTED;
+  }
+
+  private <T> T await(CompletableFuture<T> future) throws Exception {
+    return await(future, settings.connectTimeoutMs);
+  }
+
+  private static <T> T await(CompletableFuture<T> future, long timeoutMs) throws Exception {
+    try {
+      return future.get(timeoutMs, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      throw cause instanceof Exception ? (Exception) cause : e;
+    } catch (TimeoutException e) {
+      future.cancel(true);
+      throw new TimeoutException("no answer within " + timeoutMs + " ms");
+    }
+  }
+
+  private static String describe(Throwable e) {
+    String message = e.getMessage();
+    return message == null ? e.getClass().getSimpleName() : message;
+  }
+
+  private static boolean notFound(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof EtcdException && ((EtcdException) t).getErrorCode() == ErrorCode.NOT_FOUND) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Grants a lease, registers the instance key and, the first time, reads and starts watching. */
+  private void establish() {
+    if (!running() || lease != 0) {
+      return;
+    }
+    long granted = 0;
+    try {
+      granted = await(client.getLeaseClient().grant(settings.ttlSeconds())).getID();
+      long id = granted;
+      keepAlive = client.getLeaseClient().keepAlive(id, keepAliveObserver(id));
+      registerInstance(id);
+      lease = id;
+      if (!watching) {
+        readAndWatch();
+      }
+      failedAttempts = 0;
+      setConnected(true);
+      if (initialSync.getCount() > 0) {
+        initialSync.countDown();
+      }
+    } catch (Exception e) {
+      if (keepAlive != null) {
+        keepAlive.close();
+        keepAlive = null;
+      }
+      lease = 0;
+      if (granted != 0) {
+        client.getLeaseClient().revoke(granted);
+      }
+      long delay = Math.min(5000, 250L << Math.min(failedAttempts, 5));
+      if (failedAttempts++ == 0) {
+        log.warn(
+            "cannot reach {}: {}; retrying in the background, the application goes on with the"
+                + " last known state",
+            settings.describe(),
+            describe(e));
+      } else {
+        log.debug("{} still unreachable: {}", settings.describe(), describe(e));
+      }
+      setConnected(false);
+      worker.schedule(this::establish, delay, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private StreamObserver<LeaseKeepAliveResponse> keepAliveObserver(long id) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(LeaseKeepAliveResponse response) {
+        submit(() -> keepAliveAnswered(id));
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        submit(() -> keepAliveFailed(id, t));
+      }
+
+      @Override
+      public void onCompleted() {
+        submit(() -> leaseLost(id, "no keep-alive was answered within the lease's time to live"));
+      }
+    };
+  }
+
+  private void submit(Runnable task) {
+    if (running()) {
+      try {
+        worker.execute(task);
+      } catch (RuntimeException rejectedOnClose) {
+        log.debug("registry work dropped on close");
+      }
+    }
+  }
+
+  private void keepAliveAnswered(long id) {
+    if (id == lease && !connected) {
+      setConnected(true);
+    }
+  }
+
+  private void keepAliveFailed(long id, Throwable t) {
+    if (id != lease) {
+      return;
+    }
+    if (notFound(t)) {
+      leaseLost(id, "etcd no longer knows the lease");
+      return;
+    }
+    if (connected) {
+      log.warn(
+          "{} unreachable ({}); going on with the last known state",
+          settings.describe(),
+          describe(t));
+      setConnected(false);
+    }
+    probe();
+  }
+
+  /** While the connection is down, asks every 500 ms whether etcd answers and the lease lives. */
+  private void probe() {
+    if (probing || !running()) {
+      return;
+    }
+    probing = true;
+    worker.schedule(
+        () -> {
+          probing = false;
+          long id = lease;
+          if (!running() || id == 0 || connected) {
+            return;
+          }
+          try {
+            await(client.getLeaseClient().keepAliveOnce(id));
+            setConnected(true);
+          } catch (Exception e) {
+            if (notFound(e)) {
+              leaseLost(id, "etcd no longer knows the lease");
+            } else {
+              probe();
+            }
+          }
+        },
+        500,
+        TimeUnit.MILLISECONDS);
+  }
+
+  private void leaseLost(long id, String why) {
+    if (id != lease || !running()) {
+      return;
+    }
+    log.warn(
+        "etcd lease 0x{} lost ({}); {} will be re-created with its last known value {}",
+        Long.toHexString(id),
+        why,
+        instancePath,
+        NodeValue.printable(lastKnownValue));
+    lease = 0;
+    if (keepAlive != null) {
+      keepAlive.close();
+      keepAlive = null;
+    }
+    setConnected(false);
+    establish();
+  }
+
+  private void setConnected(boolean now) {
+    if (connected == now || !running()) {
+      return;
+    }
+    connected = now;
+    if (now) {
+      log.info("{} connected (lease 0x{})", settings.describe(), Long.toHexString(lease));
+    }
+    listener.connection(now);
+    if (now) {
+      new ArrayList<>(pendingDatasourceNodes).forEach(this::createDatasourceNode);
+    }
+  }
+
+  /**
+   * Writes the instance key with the last known value under lease {@code id}, unless a key is
+   * there: its value (an operator's, or ours from an earlier lease) is then the newest word on this
+   * instance and is kept, the key moved to this lease.
+   */
+  private void registerInstance(long id) throws Exception {
+    PutOption withLease = PutOption.builder().withLeaseId(id).build();
+    for (int attempt = 0; attempt < 5; attempt++) {
+      TxnResponse created =
+          await(
+              kv.txn()
+                  .If(new Cmp(instanceKey, Cmp.Op.EQUAL, CmpTarget.version(0)))
+                  .Then(Op.put(instanceKey, bytes(lastKnownValue), withLease))
+                  .Else(Op.get(instanceKey, GetOption.DEFAULT))
+                  .commit());
+      if (created.isSucceeded()) {
+        log.info("registered {} with value {}", instancePath, NodeValue.printable(lastKnownValue));
+        return;
+      }
+      List<KeyValue> present = created.getGetResponses().get(0).getKvs();
+      if (present.isEmpty()) {
+        continue; // deleted in between
+      }
+      KeyValue current = present.get(0);
+      if (current.getLease() == id) {
+        return;
+      }
+      if (bindToLease(current, id)) {
+        log.info(
+            "took over {} with value {}",
+            instancePath,
+            NodeValue.printable(text(current.getValue())));
+        return;
+      }
+    }
+    throw new IllegalStateException(instancePath + " kept changing while being registered");
+  }
+
+  /**
+   * Moves the instance key to lease {@code id}, keeping its value, unless it changed since {@code
+   * current} was read. Returns whether it moved.
+   */
+  private boolean bindToLease(KeyValue current, long id) throws Exception {
+    TxnResponse moved =
+        await(
+            kv.txn()
+                .If(
+                    new Cmp(
+                        instanceKey, Cmp.Op.EQUAL, CmpTarget.modRevision(current.getModRevision())))
+                .Then(
+                    Op.put(
+                        instanceKey,
+                        current.getValue(),
+                        PutOption.builder().withLeaseId(id).build()))
+                .commit());
+    if (moved.isSucceeded()) {
+      reattachRevision = moved.getHeader().getRevision();
+    }
+    return moved.isSucceeded();
+  }
+
+  /** Reads the instance key and the datasource keys, reports what changed, and watches on. */
+  private void readAndWatch() throws Exception {
+    closeWatchers();
+    TxnResponse read =
+        await(
+            kv.txn()
+                .Then(
+                    Op.get(instanceKey, GetOption.DEFAULT),
+                    Op.get(datasourcePrefix, GetOption.builder().isPrefix(true).build()))
+                .commit());
+    long revision = read.getHeader().getRevision();
+    List<GetResponse> gets = read.getGetResponses();
+    List<KeyValue> instance = gets.get(0).getKvs();
+    if (!instance.isEmpty()) {
+      KeyValue current = instance.get(0);
+      String value = text(current.getValue());
+      if (!watching || !value.equals(lastKnownValue)) {
+        instanceValue(value);
+      }
+      seen.seen(instancePath, current.getModRevision());
+    }
+    Set<String> present = new HashSet<>();
+    for (KeyValue kv : gets.get(1).getKvs()) {
+      String path = text(kv.getKey());
+      String value = text(kv.getValue());
+      if (paths.isDatasourcePath(path)) {
+        present.add(path);
+        if (!value.equals(datasources.get(path))) {
+          datasourceValue(path, value, kv.getModRevision());
+        }
+      }
+    }
+    for (String gone : new ArrayList<>(datasources.keySet())) {
+      if (!present.contains(gone)) {
+        datasourceValue(gone, null, revision);
+      }
+    }
+    instanceRevision = revision;
+    datasourceRevision = revision;
+    watching = true;
+    startWatches();
+  }
+
+  /** Starts both watches from the revision after the last one each has delivered. */
+  private void startWatches() {
+    closeWatchers();
+    int generation = ++watchGeneration;
+    Watch watch = client.getWatchClient();
+    watchers.add(
+        watch.watch(
+            instanceKey,
+            WatchOption.builder().withRevision(instanceRevision + 1).withPrevKV(true).build(),
+            listener(generation, this::instanceEvents)));
+    watchers.add(
+        watch.watch(
+            datasourcePrefix,
+            WatchOption.builder().withRevision(datasourceRevision + 1).isPrefix(true).build(),
+            listener(generation, this::datasourceEvents)));
+  }
+
+  private Watch.Listener listener(int generation, Consumer<WatchResponse> events) {
+    return Watch.listener(
+        response ->
+            submit(
+                () -> {
+                  if (generation == watchGeneration && running()) {
+                    events.accept(response);
+                  }
+                }),
+        error -> submit(() -> watchFailed(generation, error)),
+        () -> submit(() -> watchFailed(generation, null)));
+  }
+
+  private void watchFailed(int generation, Throwable error) {
+    if (generation != watchGeneration || !running()) {
+      return;
+    }
+    watchGeneration++; // ignore whatever the failed watches still deliver
+    if (compacted(error)) {
+      log.warn(
+          "{} compacted the revisions the watch had not delivered yet; reading the keys again and"
+              + " reporting every difference",
+          settings.describe());
+      worker.execute(this::resync);
+    } else {
+      log.info(
+          "the watch on {} ended ({}); resuming after the last revision it delivered ({})",
+          settings.describe(),
+          error == null ? "closed by the server" : describe(error),
+          Math.max(instanceRevision, datasourceRevision));
+      worker.schedule(this::startWatches, 200, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private static boolean compacted(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof CompactedException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void resync() {
+    if (!running()) {
+      return;
+    }
+    try {
+      readAndWatch();
+    } catch (Exception e) {
+      log.debug("reading {} again failed: {}; retrying", settings.describe(), describe(e));
+      worker.schedule(this::resync, 1000, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void closeWatchers() {
+    watchers.forEach(
+        w -> {
+          try {
+            w.close();
+          } catch (RuntimeException e) {
+            log.debug("closing a watch failed", e);
+          }
+        });
+    watchers.clear();
+  }
+
+  private void instanceValue(String value) {
+    unrecognised.check(instancePath, value);
+    lastKnownValue = value;
+    listener.instanceValue(value);
+  }
+
+  private void datasourceValue(String path, String value, long revision) {
+    if (value == null) {
+      unrecognised.forget(path);
+      datasources.remove(path);
+    } else {
+      unrecognised.check(path, value);
+      datasources.put(path, value);
+    }
+    listener.datasourceValue(path, value);
+    seen.seen(path, revision);
+  }
+
+  private void datasourceEvents(WatchResponse response) {
+    for (WatchEvent event : response.getEvents()) {
+      KeyValue kv = event.getKeyValue();
+      datasourceRevision = Math.max(datasourceRevision, kv.getModRevision());
+      String path = text(kv.getKey());
+      if (!paths.isDatasourcePath(path)) {
+        continue; // the schema level, or an unexpected key: not a datasource
+      }
+      boolean deleted = event.getEventType() == WatchEvent.EventType.DELETE;
+      datasourceValue(path, deleted ? null : text(kv.getValue()), kv.getModRevision());
+    }
+  }
+
+  private void instanceEvents(WatchResponse response) {
+    for (WatchEvent event : response.getEvents()) {
+      KeyValue kv = event.getKeyValue();
+      long revision = kv.getModRevision();
+      instanceRevision = Math.max(instanceRevision, revision);
+      if (event.getEventType() == WatchEvent.EventType.DELETE) {
+        seen.seen(instancePath, revision);
+        instanceDeleted(event.getPrevKV());
+        continue;
+      }
+      if (revision != reattachRevision) {
+        instanceValue(text(kv.getValue()));
+      }
+      seen.seen(instancePath, revision);
+      long id = lease;
+      if (id != 0 && kv.getLease() != id) {
+        // A plain put detached the key from our lease: keep the value, re-attach the key, so it
+        // still goes away with this JVM.
+        try {
+          bindToLease(kv, id);
+        } catch (Exception e) {
+          log.warn("could not re-attach {} to its lease: {}", instancePath, describe(e));
+        }
+      }
+    }
+  }
+
+  private void instanceDeleted(KeyValue previous) {
+    long owner = previous == null ? 0 : previous.getLease();
+    if (owner != 0 && !leaseAlive(owner)) {
+      // Gone with a lease, not by an operator's hand: the last known value stays in force.
+      if (owner == lease) {
+        leaseLost(owner, "its keys were deleted");
+      } else {
+        reRegister();
+      }
+      return;
+    }
+    log.info("{} was deleted: instance enabled; re-creating it empty", instancePath);
+    unrecognised.forget(instancePath);
+    lastKnownValue = "";
+    listener.instanceValue(null);
+    reRegister();
+  }
+
+  private void reRegister() {
+    long id = lease;
+    if (id == 0) {
+      return; // establish() registers it with the next lease
+    }
+    try {
+      registerInstance(id);
+    } catch (Exception e) {
+      log.warn("could not register {}: {}; retrying", instancePath, describe(e));
+      worker.schedule(this::reRegister, 1000, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Whether etcd still knows the lease; when etcd cannot say, the lease counts as lost. */
+  private boolean leaseAlive(long id) {
+    try {
+      return await(client.getLeaseClient().timeToLive(id, LeaseOption.DEFAULT)).getTTL() > 0;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private void createDatasourceNode(String path) {
+    if (!isConnected() || !pendingDatasourceNodes.contains(path)) {
+      return; // retried when the connection is back
+    }
+    ByteSequence key = bytes(path);
+    try {
+      TxnResponse created =
+          await(
+              kv.txn()
+                  .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0)))
+                  .Then(Op.put(key, ByteSequence.EMPTY, PutOption.DEFAULT))
+                  .commit());
+      if (created.isSucceeded()) {
+        log.info("created datasource key {}", path);
+      }
+    } catch (Exception e) {
+      log.warn("could not create {}: {}; retrying when connected again", path, describe(e));
+      return;
+    }
+    pendingDatasourceNodes.remove(path);
+  }
+
+  @Override
+  public void close() {
+    if (state.getAndSet(State.CLOSED) != State.STARTED) {
+      client.close();
+      worker.shutdownNow();
+      return;
+    }
+    worker.shutdownNow();
+    long id = lease;
+    if (keepAlive != null) {
+      keepAlive.close();
+    }
+    // Revoking the lease deletes the instance key at once, as closing a ZooKeeper session does.
+    if (id != 0) {
+      try {
+        await(client.getLeaseClient().revoke(id), Math.min(settings.connectTimeoutMs, 2000));
+      } catch (Exception e) {
+        log.warn(
+            "could not revoke lease 0x{} ({}); {} goes away when the lease expires",
+            Long.toHexString(id),
+            describe(e),
+            instancePath);
+      }
+    }
+    closeWatchers();
+    try {
+      client.close();
+    } catch (RuntimeException e) {
+      log.debug("closing the etcd client failed", e);
+    }
+  }
+}

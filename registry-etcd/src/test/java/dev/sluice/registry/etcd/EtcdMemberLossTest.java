@@ -1,0 +1,118 @@
+package dev.sluice.registry.etcd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sluice.registry.RegistryLayout;
+import dev.sluice.registry.RegistryListener;
+import dev.sluice.registry.RegistryPaths;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A three-member cluster loses the member the agent talks to while an operator keeps writing
+ * through another member: the watch resumes from the last revision it delivered, so every write is
+ * heard, in order, and the instance key stays bound to a live lease.
+ */
+class EtcdMemberLossTest {
+
+  @Test
+  void noWriteIsMissedWhenTheAgentsMemberDies() throws Exception {
+    try (EtcdCluster cluster = EtcdCluster.start(3, false);
+        // The operator writes through the last member, which stays up.
+        Client operator = cluster.client(null, cluster.endpoint(2))) {
+      RegistryPaths paths = RegistryLayout.V5.paths("loss", "app");
+      String node = paths.datasourcePath("orders", "db_1");
+      String instance = paths.instancesRoot() + "/10.0.0.1@1@loss";
+      BlockingQueue<String> heard = new LinkedBlockingQueue<>();
+      // The agent knows the first member only first: it talks to it until it dies.
+      EtcdRegistry registry =
+          new EtcdRegistry(
+              new EtcdRegistry.Settings(
+                  cluster.endpoint(0) + "," + cluster.endpoint(1), false, null, null, 5000, 6000),
+              paths,
+              instance);
+      try {
+        registry.start(
+            new RegistryListener() {
+              @Override
+              public void instanceValue(String value) {}
+
+              @Override
+              public void datasourceValue(String path, String value) {
+                if (path.equals(node)) {
+                  heard.add(String.valueOf(value));
+                }
+              }
+
+              @Override
+              public void connection(boolean connected) {}
+            });
+        assertTrue(registry.awaitInitialSync(20_000));
+        List<String> written = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+          if (i == 20) {
+            cluster.kill(0);
+            awaitQuorum(operator); // the two left elect a leader if the killed one led
+          }
+          String value = i % 2 == 0 ? "DISABLED" : "v" + i;
+          operator
+              .getKVClient()
+              .put(
+                  ByteSequence.from(node, StandardCharsets.UTF_8),
+                  ByteSequence.from(value, StandardCharsets.UTF_8))
+              .get(10, TimeUnit.SECONDS);
+          written.add(value);
+        }
+        List<String> got = new ArrayList<>();
+        while (got.size() < written.size()) {
+          String v = heard.poll(30, TimeUnit.SECONDS);
+          if (v == null) {
+            break;
+          }
+          got.add(v);
+        }
+        assertEquals(written, got, "every write heard once, in order");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!registry.isConnected() && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertTrue(registry.isConnected(), "connected through the surviving member");
+        var kv =
+            operator
+                .getKVClient()
+                .get(ByteSequence.from(instance, StandardCharsets.UTF_8))
+                .get(10, TimeUnit.SECONDS)
+                .getKvs();
+        assertEquals(1, kv.size(), "the instance key is present");
+        assertEquals("0x" + Long.toHexString(kv.get(0).getLease()), registry.sessionId());
+      } finally {
+        registry.close();
+      }
+    }
+  }
+
+  private static void awaitQuorum(Client operator) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        operator
+            .getKVClient()
+            .get(ByteSequence.from("/quorum-probe", StandardCharsets.UTF_8))
+            .get(3, TimeUnit.SECONDS);
+        return;
+      } catch (Exception e) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("no quorum after a member was killed", e);
+        }
+      }
+    }
+  }
+}
