@@ -14,7 +14,6 @@ import dev.sluice.registry.InstanceId;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
-import dev.sluice.registry.ZooKeeperRegistry;
 import java.lang.instrument.Instrumentation;
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.Executors;
@@ -115,16 +114,15 @@ public final class SluiceAgent {
     RegistryCenter registry = null;
     String refusalTarget = "local mode; JMX " + domain + ":type=Instance";
     if (config.registry().isPresent()) {
-      refusalTarget = paths.instancePath(id);
-      registry =
-          new ZooKeeperRegistry(
-              new ZooKeeperRegistry.Settings(
-                  config.registry().get().endpoints(),
-                  config.registryConnectTimeoutMs(),
-                  config.registrySessionTimeoutMs(),
-                  config.registryAuth()),
-              paths,
-              refusalTarget);
+      try {
+        registry = Registries.create(config, paths, paths.instancePath(id));
+        refusalTarget = registry.instancePath();
+      } catch (IllegalArgumentException e) {
+        log.error(
+            "cannot use registry {}: {}; running in local mode",
+            config.registry().get(),
+            e.getMessage());
+      }
     }
     plane.instance =
         new InstanceSwitch(

@@ -285,6 +285,12 @@ public final class AgentConfig {
           v -> v.indexOf(':') > 0 ? v : null,
           "user:password with a non-empty user");
     }
+    if (values.containsKey(ConfigKey.REGISTRY_TLS_CA_FILE)) {
+      check(
+          ConfigKey.REGISTRY_TLS_CA_FILE,
+          v -> java.nio.file.Files.isReadable(java.nio.file.Path.of(v)) ? v : null,
+          "a readable PEM file of the certificate authorities to trust");
+    }
     checkMillis(ConfigKey.REGISTRY_CONNECT_TIMEOUT_MS, 100, 600_000);
     checkMillis(ConfigKey.REGISTRY_SESSION_TIMEOUT_MS, 1_000, 600_000);
     checkMillis(ConfigKey.REGISTRY_INITIAL_SYNC_MS, 0, 600_000);
@@ -417,6 +423,11 @@ public final class AgentConfig {
   /** {@code user:password}, or {@code null}. A secret: never log it. */
   public String registryAuth() {
     return values.get(ConfigKey.REGISTRY_AUTH);
+  }
+
+  /** The PEM file of CAs to trust for {@code etcd+https://}, or {@code null}: the JVM's own. */
+  public String registryTlsCaFile() {
+    return values.get(ConfigKey.REGISTRY_TLS_CA_FILE);
   }
 
   public int registryConnectTimeoutMs() {

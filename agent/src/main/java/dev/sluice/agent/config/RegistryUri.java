@@ -4,7 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** A parsed {@code registry} value: {@code zookeeper://h1:2181,h2:2181}. */
+/**
+ * A parsed {@code registry} value: {@code zookeeper://h1:2181,h2:2181}, {@code
+ * etcd://h1:2379,h2:2379} or {@code etcd+https://h1:2379} (TLS).
+ */
 public final class RegistryUri {
 
   /** The registry kinds the key accepts. */
@@ -14,19 +17,26 @@ public final class RegistryUri {
   }
 
   static final String ACCEPTED =
-      "zookeeper://host:port[,host:port...] (etcd:// and etcd+https:// are not available in this"
-          + " version)";
+      "zookeeper://host:port[,host:port...], etcd://host:port[,host:port...] or"
+          + " etcd+https://host:port[,host:port...]";
 
   private final Backend backend;
+  private final boolean tls;
   private final String endpoints;
 
-  private RegistryUri(Backend backend, String endpoints) {
+  private RegistryUri(Backend backend, boolean tls, String endpoints) {
     this.backend = backend;
+    this.tls = tls;
     this.endpoints = endpoints;
   }
 
   public Backend backend() {
     return backend;
+  }
+
+  /** Whether the registry is reached over TLS ({@code etcd+https://}). */
+  public boolean tls() {
+    return tls;
   }
 
   /** {@code host:port,host:port}. */
@@ -42,8 +52,21 @@ public final class RegistryUri {
       throw new IllegalArgumentException("expected " + ACCEPTED);
     }
     String scheme = v.substring(0, sep).toLowerCase(Locale.ROOT);
-    if (!scheme.equals("zookeeper")) {
-      throw new IllegalArgumentException("expected " + ACCEPTED);
+    Backend backend;
+    boolean tls = false;
+    switch (scheme) {
+      case "zookeeper":
+        backend = Backend.ZOOKEEPER;
+        break;
+      case "etcd":
+        backend = Backend.ETCD;
+        break;
+      case "etcd+https":
+        backend = Backend.ETCD;
+        tls = true;
+        break;
+      default:
+        throw new IllegalArgumentException("expected " + ACCEPTED);
     }
     String rest = v.substring(sep + 3);
     if (rest.endsWith("/")) {
@@ -53,11 +76,12 @@ public final class RegistryUri {
     for (String hostPort : rest.split(",", -1)) {
       hosts.add(HostPort.parse(hostPort.trim(), "expected " + ACCEPTED));
     }
-    return new RegistryUri(Backend.ZOOKEEPER, String.join(",", hosts));
+    return new RegistryUri(backend, tls, String.join(",", hosts));
   }
 
   @Override
   public String toString() {
-    return backend.name().toLowerCase(Locale.ROOT) + "://" + endpoints;
+    String scheme = backend == Backend.ZOOKEEPER ? "zookeeper" : tls ? "etcd+https" : "etcd";
+    return scheme + "://" + endpoints;
   }
 }

@@ -61,6 +61,60 @@ public final class AgentLog {
     }
   }
 
+  /** Held strongly: java.util.logging keeps only weak references to its loggers. */
+  private static volatile java.util.logging.Logger julRoot;
+
+  /**
+   * Takes over the java.util.logging output of the relocated libraries under {@code prefix} (gRPC
+   * logs through it), so that it reaches the agent's log under the third-party rule instead of the
+   * application's handlers. Only that one logger subtree is touched, and only when called: the
+   * ZooKeeper path never initialises java.util.logging.
+   */
+  public static synchronized void captureJavaUtilLogging(String prefix) {
+    if (julRoot != null) {
+      return;
+    }
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger(prefix);
+    logger.setUseParentHandlers(false);
+    logger.setLevel(
+        thirdPartyThreshold == Level.OFF
+            ? java.util.logging.Level.OFF
+            : java.util.logging.Level.ALL);
+    logger.addHandler(
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord record) {
+            Level level = fromJul(record.getLevel());
+            String name = record.getLoggerName() == null ? prefix : record.getLoggerName();
+            if (enabled(name, level)) {
+              String message = new java.util.logging.SimpleFormatter().formatMessage(record);
+              write(name, level, message, record.getThrown());
+            }
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        });
+    julRoot = logger;
+  }
+
+  private static Level fromJul(java.util.logging.Level level) {
+    int v = level.intValue();
+    if (v >= java.util.logging.Level.SEVERE.intValue()) {
+      return Level.ERROR;
+    }
+    if (v >= java.util.logging.Level.WARNING.intValue()) {
+      return Level.WARN;
+    }
+    if (v >= java.util.logging.Level.INFO.intValue()) {
+      return Level.INFO;
+    }
+    return v >= java.util.logging.Level.FINE.intValue() ? Level.DEBUG : Level.TRACE;
+  }
+
   private static String shortName(String loggerName) {
     int dot = loggerName.lastIndexOf('.');
     return dot < 0 ? loggerName : loggerName.substring(dot + 1);

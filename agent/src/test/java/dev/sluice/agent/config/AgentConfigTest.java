@@ -103,7 +103,14 @@ class AgentConfigTest {
   @Test
   void badRegistryFallsBackToLocalMode() {
     for (String bad :
-        List.of("zk1:2181", "zookeeper://", "zookeeper://h:0", "zookeeper://h:x", "http://h:1")) {
+        List.of(
+            "zk1:2181",
+            "zookeeper://",
+            "zookeeper://h:0",
+            "zookeeper://h:x",
+            "http://h:1",
+            "etcd://",
+            "etcd+http://h:2379")) {
       AgentConfig c = AgentConfig.load("registry=" + bad, Map.of(), Map.of());
       assertFalse(c.registry().isPresent(), bad);
       assertEquals(1, c.problems().size(), bad);
@@ -111,6 +118,31 @@ class AgentConfigTest {
       assertTrue(c.problems().get(0).contains("zookeeper://host:port"), c.problems()::toString);
       assertTrue(c.problems().get(0).endsWith("running in local mode"), c.problems()::toString);
     }
+  }
+
+  @Test
+  void etcdRegistriesParse() {
+    AgentConfig plain =
+        AgentConfig.load("registry=etcd://e1:2379,e2:2379,namespace=prod", Map.of(), Map.of());
+    assertEquals(List.of(), plain.problems());
+    assertEquals(RegistryUri.Backend.ETCD, plain.registry().get().backend());
+    assertFalse(plain.registry().get().tls());
+    assertEquals("e1:2379,e2:2379", plain.registry().get().endpoints());
+    AgentConfig tls = AgentConfig.load("registry=ETCD+HTTPS://e1:2379/", Map.of(), Map.of());
+    assertTrue(tls.registry().get().tls());
+    assertEquals("etcd+https://e1:2379", tls.registry().get().toString());
+  }
+
+  @Test
+  void anUnreadableCaFileIsReported() {
+    AgentConfig c =
+        AgentConfig.load(
+            "registry=etcd+https://e1:2379,registry.tls-ca-file=/nonexistent/ca.pem",
+            Map.of(),
+            Map.of());
+    assertEquals(1, c.problems().size(), c.problems()::toString);
+    assertTrue(c.problems().get(0).contains("/nonexistent/ca.pem"), c.problems().get(0));
+    assertEquals(null, c.registryTlsCaFile());
   }
 
   @Test
