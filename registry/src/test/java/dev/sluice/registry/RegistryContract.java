@@ -191,6 +191,28 @@ abstract class RegistryContract {
   }
 
   @Test
+  void unrecognisedValuesReachTheListenerAndAreLoggedOncePerNodeAndValue() throws Exception {
+    String path = instancePath("u");
+    String node = paths.datasourcePath("orders", "odd_1");
+    Heard heard = new Heard();
+    start(path, heard);
+    assertEquals("", heard.nextInstance());
+    for (String v : List.of("maintenance", "maintenance", "DISABLED", "maintenance", "later")) {
+      backend().put(path, v);
+      assertEquals(v, heard.nextInstance(), "every value reaches the listener as written");
+    }
+    backend().put(node, "maint-" + namespace);
+    heard.awaitDatasource(node, "maint-" + namespace);
+    backend().put(node, "maint-" + namespace);
+    heard.awaitDatasource(node, "maint-" + namespace);
+    // once per node and value: again only after a recognised value came in between
+    assertEquals(2, CapturedLogs.count(path + " holds the unrecognised value 'maintenance'"));
+    assertEquals(1, CapturedLogs.count(path + " holds the unrecognised value 'later'"));
+    assertEquals(
+        1, CapturedLogs.count(node + " holds the unrecognised value 'maint-" + namespace + "'"));
+  }
+
+  @Test
   void writeThroughReturnsOnceTheAgentSawItsOwnWrite() throws Exception {
     String path = instancePath("c");
     Heard heard = new Heard();
