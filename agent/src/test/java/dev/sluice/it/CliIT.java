@@ -1,8 +1,10 @@
 package dev.sluice.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.sluice.registry.etcd.EtcdCluster;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,6 +56,49 @@ class CliIT {
       String[] bad = cli("status", "registry=zk:2181");
       assertEquals("2", bad[0], bad[1]);
       assertTrue(bad[1].contains("invalid registry='zk:2181'"), bad[1]);
+    }
+  }
+
+  @Test
+  void statusDisableAndEnableOverEtcdWithTlsAndAuthentication() throws Exception {
+    try (EtcdCluster etcd = EtcdCluster.start(1, true);
+        H2TcpServer h2 = new H2TcpServer()) {
+      String root = etcd.enableAuth("sluice:agent-pw", "/sluice/");
+      String tls = "registry.tls-ca-file=" + etcd.caFile();
+      try (AppProcess app =
+          AppProcess.jdbcApp(h2.url("cli"))
+              .agentArgs(
+                  "registry=etcd+https://"
+                      + etcd.endpoints()
+                      + ","
+                      + tls
+                      + ",registry.auth=sluice:agent-pw")
+              .start()) {
+        Etcdctl etcdctl = new Etcdctl(etcd, root);
+        String key = EtcdIT.instanceKey(etcdctl, app);
+        String id = key.substring(EtcdIT.INSTANCES.length());
+        String lease = etcdctl.lease(key);
+        String registry = "registry=etcd+https://" + etcd.endpoints();
+        String auth = "registry.auth=" + root;
+
+        String[] status = cli("status", registry, tls, auth);
+        assertEquals("0", status[0], status[1]);
+        assertTrue(status[1].contains(id + "  ENABLED"), status[1]);
+        assertFalse(status[1].contains("INFO: "), "gRPC's own logging stays quiet: " + status[1]);
+
+        String[] disable = cli("disable", id, registry, tls, auth);
+        assertEquals("0", disable[0], disable[1]);
+        InstanceCutOffIT.awaitRefused(app, "connect");
+        assertEquals(lease, etcdctl.lease(key), "the key keeps its lease");
+        assertTrue(cli("status", registry, tls, auth)[1].contains(id + "  DISABLED"));
+
+        assertEquals("0", cli("enable", id, registry, tls, auth)[0]);
+        InstanceCutOffIT.awaitAllowed(app, "connect");
+
+        String[] anonymous = cli("disable", id, registry, tls);
+        assertEquals("1", anonymous[0], anonymous[1]);
+        assertTrue(app.send("connect").ok, "an anonymous operator changes nothing");
+      }
     }
   }
 }

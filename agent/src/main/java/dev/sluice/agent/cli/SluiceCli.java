@@ -7,14 +7,10 @@ import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryPaths;
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
-import org.apache.curator.retry.RetryNTimes;
-import org.apache.zookeeper.KeeperException;
+import java.util.TreeMap;
 
 /**
  * The operator CLI: {@code java -jar sluice-agent.jar <command> key=value...}. It reads the same
@@ -30,7 +26,10 @@ public final class SluiceCli {
           "  status                 list the registered instances and their values",
           "  disable <instance-id>  write DISABLED into an instance node",
           "  enable <instance-id>   write an empty value into an instance node",
-          "keys: registry=zookeeper://host:port[,host:port] namespace=sluice layout=v5|legacy app=NAME",
+          "keys: registry=zookeeper://host:port[,...] | etcd://host:port[,...] |"
+              + " etcd+https://host:port[,...]",
+          "      namespace=sluice layout=v5|legacy app=NAME registry.auth=USER:PASSWORD"
+              + " registry.tls-ca-file=PEM",
           "      (also from -Dsluice.<key>, SLUICE_<KEY> or sluice.config, as for the agent)");
 
   private SluiceCli() {}
@@ -61,25 +60,17 @@ public final class SluiceCli {
       return 2;
     }
     if (!config.registry().isPresent()) {
-      err.println("sluice: no registry given; add registry=zookeeper://host:port");
+      err.println(
+          "sluice: no registry given; add registry=zookeeper://host:port or etcd://host:port");
       return 2;
     }
     RegistryUri uri = config.registry().get();
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
-    CuratorFrameworkFactory.Builder builder =
-        CuratorFrameworkFactory.builder()
-            .connectString(uri.endpoints())
-            .connectionTimeoutMs(config.registryConnectTimeoutMs())
-            .retryPolicy(new RetryNTimes(2, 500));
-    if (config.registryAuth() != null) {
-      builder.authorization("digest", NodeValue.encode(config.registryAuth()));
-    }
-    try (CuratorFramework client = builder.build()) {
-      client.start();
+    try (OperatorNodes nodes = OperatorNodes.connect(config, uri)) {
       String command = positional.get(0);
       switch (command) {
         case "status":
-          return status(client, paths, out);
+          return status(nodes, paths, out);
         case "disable":
         case "enable":
           if (positional.size() != 2) {
@@ -88,9 +79,7 @@ public final class SluiceCli {
           }
           String path = paths.instancesRoot() + "/" + positional.get(1);
           String value = command.equals("disable") ? NodeValue.DISABLED_TEXT : "";
-          try {
-            client.setData().forPath(path, NodeValue.encode(value));
-          } catch (KeeperException.NoNodeException e) {
+          if (!nodes.set(path, value)) {
             err.println("sluice: no instance node " + path);
             return 1;
           }
@@ -106,25 +95,14 @@ public final class SluiceCli {
     }
   }
 
-  private static int status(CuratorFramework client, RegistryPaths paths, PrintStream out)
+  private static int status(OperatorNodes nodes, RegistryPaths paths, PrintStream out)
       throws Exception {
-    List<String> ids;
-    try {
-      ids = new ArrayList<>(client.getChildren().forPath(paths.instancesRoot()));
-    } catch (KeeperException.NoNodeException e) {
-      ids = new ArrayList<>();
-    }
-    Collections.sort(ids);
-    out.println("instances under " + paths.instancesRoot() + ": " + ids.size());
-    for (String id : ids) {
-      String value;
-      try {
-        value = NodeValue.decode(client.getData().forPath(paths.instancesRoot() + "/" + id));
-      } catch (KeeperException.NoNodeException gone) {
-        continue;
-      }
-      out.println("  " + id + "  " + (NodeValue.of(value).disables() ? "DISABLED" : "ENABLED"));
-    }
+    Map<String, String> instances = new TreeMap<>(nodes.children(paths.instancesRoot()));
+    out.println("instances under " + paths.instancesRoot() + ": " + instances.size());
+    instances.forEach(
+        (id, value) ->
+            out.println(
+                "  " + id + "  " + (NodeValue.of(value).disables() ? "DISABLED" : "ENABLED")));
     return 0;
   }
 }
