@@ -394,7 +394,7 @@ public final class EtcdRegistry implements RegistryCenter {
       long delay = Math.min(5000, 250L << Math.min(failedAttempts, 5));
       if (failedAttempts++ == 0) {
         log.warn(
-            "cannot reach {}: {}; retrying in the background, the application goes on with the"
+            "no lease from {}: {}; retrying in the background, the application goes on with the"
                 + " last known state",
             settings.describe(),
             describe(e));
