@@ -4,19 +4,16 @@ import dev.sluice.agent.config.AgentConfig;
 import dev.sluice.agent.config.RegistryUri;
 import dev.sluice.agent.log.AgentLog;
 import dev.sluice.registry.NodeValue;
+import dev.sluice.registry.etcd.EtcdRegistry;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import java.io.File;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -105,29 +102,15 @@ abstract class OperatorNodes implements AutoCloseable {
     Etcd(AgentConfig config, RegistryUri uri) throws Exception {
       AgentLog.captureJavaUtilLogging("dev.sluice.shaded");
       timeoutMs = config.registryConnectTimeoutMs();
-      String scheme = uri.tls() ? "https://" : "http://";
-      ClientBuilder builder =
-          Client.builder()
-              .endpoints(
-                  java.util.Arrays.stream(uri.endpoints().split(","))
-                      .map(e -> URI.create(scheme + e))
-                      .toArray(URI[]::new))
-              .connectTimeout(Duration.ofMillis(timeoutMs));
-      String auth = config.registryAuth();
-      if (auth != null) {
-        int colon = auth.indexOf(':');
-        builder.user(bytes(auth.substring(0, colon))).password(bytes(auth.substring(colon + 1)));
-      }
-      String ca = config.registryTlsCaFile();
-      if (uri.tls()) {
-        builder.sslContext(
-            ssl -> {
-              if (ca != null) {
-                ssl.trustManager(new File(ca));
-              }
-            });
-      }
-      client = builder.build();
+      client =
+          new EtcdRegistry.Settings(
+                  uri.endpoints(),
+                  uri.tls(),
+                  config.registryTlsCaFile(),
+                  config.registryAuth(),
+                  config.registryConnectTimeoutMs(),
+                  config.registrySessionTimeoutMs())
+              .newClient();
     }
 
     private static ByteSequence bytes(String s) {

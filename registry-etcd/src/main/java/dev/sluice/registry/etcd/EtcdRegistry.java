@@ -138,6 +138,54 @@ public final class EtcdRegistry implements RegistryCenter {
     String describe() {
       return (tls ? "etcd+https://" : "etcd://") + endpoints;
     }
+
+    /**
+     * A jetcd client for these settings, its threads daemons.
+     *
+     * @throws IllegalArgumentException when the TLS settings cannot be used
+     */
+    public Client newClient() {
+      String scheme = tls ? "https://" : "http://";
+      List<URI> uris = new ArrayList<>();
+      for (String hostPort : endpoints.split(",")) {
+        uris.add(URI.create(scheme + hostPort.trim()));
+      }
+      ClientBuilder builder =
+          Client.builder()
+              .endpoints(uris)
+              .connectTimeout(Duration.ofMillis(connectTimeoutMs))
+              .keepaliveTime(Duration.ofSeconds(5))
+              .keepaliveTimeout(Duration.ofSeconds(3))
+              .keepaliveWithoutCalls(true)
+              .executorService(
+                  Executors.newCachedThreadPool(
+                      r -> {
+                        Thread t = new Thread(r, "sluice-etcd");
+                        t.setDaemon(true);
+                        return t;
+                      }));
+      if (user != null) {
+        builder.user(bytes(user)).password(bytes(password));
+      }
+      if (tls) {
+        try {
+          builder.sslContext(
+              ssl -> {
+                if (caFile != null) {
+                  ssl.trustManager(new File(caFile));
+                }
+              });
+        } catch (Exception | LinkageError e) {
+          throw new IllegalArgumentException(
+              "cannot use TLS for etcd"
+                  + (caFile == null ? "" : " with the CA file " + caFile)
+                  + ": "
+                  + e,
+              e);
+        }
+      }
+      return builder.build();
+    }
   }
 
   private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
@@ -190,51 +238,8 @@ public final class EtcdRegistry implements RegistryCenter {
               t.setDaemon(true);
               return t;
             });
-    this.client = buildClient(settings);
+    this.client = settings.newClient();
     this.kv = client.getKVClient();
-  }
-
-  private static Client buildClient(Settings settings) {
-    String scheme = settings.tls ? "https://" : "http://";
-    List<URI> uris = new ArrayList<>();
-    for (String hostPort : settings.endpoints.split(",")) {
-      uris.add(URI.create(scheme + hostPort.trim()));
-    }
-    ClientBuilder builder =
-        Client.builder()
-            .endpoints(uris)
-            .connectTimeout(Duration.ofMillis(settings.connectTimeoutMs))
-            .keepaliveTime(Duration.ofSeconds(5))
-            .keepaliveTimeout(Duration.ofSeconds(3))
-            .keepaliveWithoutCalls(true)
-            .executorService(
-                Executors.newCachedThreadPool(
-                    r -> {
-                      Thread t = new Thread(r, "sluice-etcd");
-                      t.setDaemon(true);
-                      return t;
-                    }));
-    if (settings.user != null) {
-      builder.user(bytes(settings.user)).password(bytes(settings.password));
-    }
-    if (settings.tls) {
-      try {
-        builder.sslContext(
-            ssl -> {
-              if (settings.caFile != null) {
-                ssl.trustManager(new File(settings.caFile));
-              }
-            });
-      } catch (Exception | LinkageError e) {
-        throw new IllegalArgumentException(
-            "cannot use TLS for etcd"
-                + (settings.caFile == null ? "" : " with the CA file " + settings.caFile)
-                + ": "
-                + e,
-            e);
-      }
-    }
-    return builder.build();
   }
 
   private static ByteSequence bytes(String s) {

@@ -2,12 +2,10 @@ package dev.sluice.registry.etcd;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.auth.Permission;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -257,24 +255,8 @@ public final class EtcdCluster implements AutoCloseable {
 
   /** A jetcd client of the given {@code 127.0.0.1:port,...} endpoints. */
   public Client client(String auth, String endpoints) {
-    ClientBuilder b =
-        Client.builder()
-            .endpoints(
-                Stream.of(endpoints.split(","))
-                    .map(e -> URI.create((tls ? "https://" : "http://") + e))
-                    .toArray(URI[]::new));
-    if (auth != null) {
-      int colon = auth.indexOf(':');
-      b.user(bytes(auth.substring(0, colon))).password(bytes(auth.substring(colon + 1)));
-    }
-    if (tls) {
-      try {
-        b.sslContext(ssl -> ssl.trustManager(new File(caFile())));
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    }
-    return b.build();
+    return new EtcdRegistry.Settings(endpoints, tls, tls ? caFile() : null, auth, 5000, 10_000)
+        .newClient();
   }
 
   static ByteSequence bytes(String s) {
