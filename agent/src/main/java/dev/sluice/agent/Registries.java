@@ -2,11 +2,9 @@ package dev.sluice.agent;
 
 import dev.sluice.agent.config.AgentConfig;
 import dev.sluice.agent.config.RegistryUri;
-import dev.sluice.agent.log.AgentLog;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryPaths;
 import dev.sluice.registry.ZooKeeperRegistry;
-import dev.sluice.registry.etcd.EtcdRegistry;
 
 /**
  * Makes the configured registry. Each backend sits in a class of its own, so the JVM loads only the
@@ -44,17 +42,33 @@ final class Registries {
   private static final class Etcd {
     static RegistryCenter create(
         AgentConfig config, RegistryUri uri, RegistryPaths paths, String instancePath) {
-      AgentLog.captureJavaUtilLogging("dev.sluice.shaded");
-      return new EtcdRegistry(
-          new EtcdRegistry.Settings(
-              uri.endpoints(),
-              uri.tls(),
-              config.registryTlsCaFile(),
-              config.registryAuth(),
-              config.registryConnectTimeoutMs(),
-              config.registrySessionTimeoutMs()),
-          paths,
-          instancePath);
+      try {
+        return (RegistryCenter)
+            EtcdClasses.call(
+                "registry",
+                new Class<?>[] {
+                  String.class,
+                  boolean.class,
+                  String.class,
+                  String.class,
+                  int.class,
+                  int.class,
+                  RegistryPaths.class,
+                  String.class
+                },
+                uri.endpoints(),
+                uri.tls(),
+                config.registryTlsCaFile(),
+                config.registryAuth(),
+                config.registryConnectTimeoutMs(),
+                config.registrySessionTimeoutMs(),
+                paths,
+                instancePath);
+      } catch (IllegalArgumentException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalArgumentException("the etcd client could not be loaded: " + e, e);
+      }
     }
   }
 }

@@ -4,6 +4,7 @@ import dev.sluice.agent.config.AgentConfig;
 import dev.sluice.agent.config.RegistryUri;
 import dev.sluice.agent.log.AgentLog;
 import dev.sluice.registry.NodeValue;
+import dev.sluice.registry.OperatorAccess;
 import dev.sluice.registry.RegistryPaths;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -66,7 +67,7 @@ public final class SluiceCli {
     }
     RegistryUri uri = config.registry().get();
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
-    try (OperatorNodes nodes = OperatorNodes.connect(config, uri)) {
+    try (OperatorAccess nodes = OperatorNodes.connect(config, uri)) {
       String command = positional.get(0);
       switch (command) {
         case "status":
@@ -95,7 +96,7 @@ public final class SluiceCli {
     }
   }
 
-  private static int status(OperatorNodes nodes, RegistryPaths paths, PrintStream out)
+  private static int status(OperatorAccess nodes, RegistryPaths paths, PrintStream out)
       throws Exception {
     Map<String, String> instances = new TreeMap<>(nodes.children(paths.instancesRoot()));
     out.println("instances under " + paths.instancesRoot() + ": " + instances.size());
