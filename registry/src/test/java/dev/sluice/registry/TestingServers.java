@@ -1,7 +1,9 @@
 package dev.sluice.registry;
 
+import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import org.apache.curator.test.TestingServer;
+import org.apache.curator.test.TestingZooKeeperServer;
 
 /**
  * Reaches the {@code ZooKeeperServer} inside Curator's {@link TestingServer}, for what no client
@@ -25,6 +27,68 @@ public final class TestingServers {
   public static int watchCount(TestingServer server) throws Exception {
     Object tree = call(call(zooKeeperServer(server), "getZKDatabase"), "getDataTree");
     return (Integer) call(tree, "getWatchCount");
+  }
+
+  /** Whether this member of a {@code TestingCluster} is the ensemble's leader now. */
+  public static boolean isLeader(TestingZooKeeperServer member) throws Exception {
+    Object peer = quorumPeer(member);
+    return peer != null && "LEADING".equals(String.valueOf(call(peer, "getPeerState")));
+  }
+
+  /** Whether a client of session {@code sessionId} is connected to this member now. */
+  public static boolean serves(TestingZooKeeperServer member, long sessionId) throws Exception {
+    Object peer = quorumPeer(member);
+    if (peer == null) {
+      return false;
+    }
+    Object factory = field(peer, "cnxnFactory");
+    if (factory == null) {
+      return false;
+    }
+    for (Object cnxn : (Iterable<?>) call(factory, "getConnections")) {
+      if ((Long) call(cnxn, "getSessionId") == sessionId) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Object quorumPeer(TestingZooKeeperServer member) throws Exception {
+    Object main = call(member, "getMain");
+    if (main == null) {
+      return null;
+    }
+    // As for a single server, Curator embeds ZooKeeper through one of two adapters.
+    if (hasField(main, "zooKeeperEmbedded")) {
+      Object embedded = field(main, "zooKeeperEmbedded");
+      Object cluster = embedded == null ? null : field(embedded, "maincluster");
+      return cluster == null ? null : field(cluster, "quorumPeer");
+    }
+    return field(main, "quorumPeer");
+  }
+
+  private static boolean hasField(Object target, String name) {
+    for (Class<?> t = target.getClass(); t != null; t = t.getSuperclass()) {
+      for (Field f : t.getDeclaredFields()) {
+        if (f.getName().equals(name)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static Object field(Object target, String name) throws Exception {
+    for (Class<?> t = target.getClass(); t != null; t = t.getSuperclass()) {
+      try {
+        Field f = t.getDeclaredField(name);
+        f.setAccessible(true);
+        return f.get(target);
+      } catch (NoSuchFieldException e) {
+        // look further up
+      }
+    }
+    throw new NoSuchFieldException(name);
   }
 
   private static Object zooKeeperServer(TestingServer server) throws Exception {

@@ -765,7 +765,9 @@ public final class EtcdRegistry implements RegistryCenter {
         try {
           bindToLease(kv, id);
         } catch (Exception e) {
-          log.warn("could not re-attach {} to its lease: {}", instancePath, describe(e));
+          if (running()) {
+            log.warn("could not re-attach {} to its lease: {}", instancePath, describe(e));
+          }
         }
       }
     }
@@ -797,6 +799,9 @@ public final class EtcdRegistry implements RegistryCenter {
     try {
       registerInstance(id);
     } catch (Exception e) {
+      if (!running()) {
+        return;
+      }
       log.warn("could not register {}: {}; retrying", instancePath, describe(e));
       worker.schedule(this::reRegister, 1000, TimeUnit.MILLISECONDS);
     }
