@@ -242,11 +242,11 @@ class ZooKeeperFaultsIT {
         });
   }
 
-  private static boolean allowed(AppProcess app) {
+  static boolean allowed(AppProcess app) {
     return InstanceCutOffIT.send(app, "connect").ok;
   }
 
-  private static boolean refused(AppProcess app) {
+  static boolean refused(AppProcess app) {
     AppProcess.Reply r = InstanceCutOffIT.send(app, "connect");
     assertFalse(r.ok && r.text.isEmpty(), r::toString);
     return !r.ok && r.exception().equals("java.sql.SQLTransientConnectionException");

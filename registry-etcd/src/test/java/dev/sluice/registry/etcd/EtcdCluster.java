@@ -6,6 +6,7 @@ import io.etcd.jetcd.auth.Permission;
 import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -289,6 +290,24 @@ public final class EtcdCluster implements AutoCloseable {
     return rootAuth;
   }
 
+  /** The Prometheus metrics of one member (plain HTTP clusters only). */
+  public String metrics(int member) throws IOException {
+    java.net.URL url = URI.create(members.get(member).clientUrl() + "/metrics").toURL();
+    java.net.HttpURLConnection c = (java.net.HttpURLConnection) url.openConnection();
+    c.setConnectTimeout(2000);
+    c.setReadTimeout(5000);
+    try (java.io.InputStream in = c.getInputStream()) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  /** How many members this cluster has. */
+  public int size() {
+    return members.size();
+  }
+
   /** Kills one member at once (SIGKILL), keeping its data. */
   public void kill(int member) throws InterruptedException {
     Member m = members.get(member);
@@ -296,6 +315,7 @@ public final class EtcdCluster implements AutoCloseable {
       m.process.destroyForcibly();
       m.process.waitFor(30, TimeUnit.SECONDS);
     }
+    m.process = null; // stopped on purpose: no longer watched for an unexpected exit
   }
 
   /** Starts a stopped member again with its data. */
