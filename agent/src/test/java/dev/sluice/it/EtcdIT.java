@@ -139,6 +139,42 @@ class EtcdIT {
   }
 
   @Test
+  void anEtcdThatIsDownNeverStopsTheAppAndIsUsedOnceItIsUp() throws Exception {
+    try (EtcdCluster etcd = EtcdCluster.unstarted(1)) {
+      String url = h2.url("late");
+      try (AppProcess app =
+          AppProcess.jdbcApp(url)
+              .agentArgs("registry=etcd://" + etcd.endpoints() + ",registry.initial-sync-ms=1500")
+              .start()) {
+        AppProcess.Reply first = app.send("connect");
+        assertTrue(first.ok, first::toString);
+        assertTrue(first.ms >= 1400, "the first connect waits for the registry: " + first);
+        assertTrue(first.ms < 10_000, "but not longer than configured: " + first);
+        assertTrue(app.send("connect").ok);
+        Await.until(
+            "the agent saying why it is not connected (after registry.connect-timeout-ms)",
+            Duration.ofSeconds(15),
+            () -> app.agentLog().stream().anyMatch(l -> l.contains("no lease from etcd://")));
+
+        etcd.startAll();
+        Etcdctl etcdctl = new Etcdctl(etcd, null);
+        String key = instanceKey(etcdctl, app);
+        String datanode = DatasourceCutOffIT.datanode(url, "late");
+        Await.until(
+            "the datasource met before etcd was up is registered",
+            Duration.ofSeconds(20),
+            () -> "".equals(value(etcdctl, datanode)));
+        etcdctl.run("put", datanode, "DISABLED");
+        DatasourceCutOffIT.assertDatasourceRefusal(
+            InstanceCutOffIT.awaitRefused(app, "connect"), datanode);
+        etcdctl.run("put", datanode, "");
+        etcdctl.run("put", key, "DISABLED");
+        InstanceCutOffIT.awaitRefused(app, "connect");
+      }
+    }
+  }
+
+  @Test
   void tlsAndAuthenticationWorkAndTheSecretIsNeverShown() throws Exception {
     try (EtcdCluster etcd = EtcdCluster.start(1, true)) {
       String secret = "pw-" + Long.toHexString(System.nanoTime());

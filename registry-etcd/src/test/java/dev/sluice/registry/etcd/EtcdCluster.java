@@ -105,6 +105,29 @@ public final class EtcdCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code size} plain members with their ports chosen but not started, for a registry that comes
+   * up after its clients: start them with {@link #startAll()}.
+   */
+  public static EtcdCluster unstarted(int size) throws Exception {
+    if (!Files.isExecutable(Path.of(BINARY))) {
+      throw new IllegalStateException(
+          "etcd tests need the etcd binary: install Debian's etcd-server package (apt-get"
+              + " install etcd-server)");
+    }
+    return new EtcdCluster(size, false);
+  }
+
+  /** Starts every member that is not running and waits until the cluster serves. */
+  public void startAll() throws Exception {
+    for (Member m : members) {
+      if (m.process == null) {
+        launch(m);
+      }
+    }
+    awaitHealthy();
+  }
+
   static boolean dockerAvailable() {
     try {
       return DockerClientFactory.instance().isDockerAvailable();
