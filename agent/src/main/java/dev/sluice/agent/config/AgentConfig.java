@@ -139,7 +139,7 @@ public final class AgentConfig {
     if (ConfigKey.forKey(key) == null
         && !key.startsWith(ConfigKey.DATASOURCES_PREFIX)
         && !key.equals(CONFIG_FILE_KEY)) {
-      problems.add("unknown key '" + key + "' (" + where + ") is ignored");
+      problem("unknown key '" + key + "' (" + where + ") is ignored");
     }
   }
 
@@ -155,8 +155,7 @@ public final class AgentConfig {
       } else if (lastKey != null) {
         out.put(lastKey, out.get(lastKey) + "," + segment);
       } else if (!segment.trim().isEmpty()) {
-        problems.add(
-            "agent argument '" + segment.trim() + "' is ignored: expected key=value pairs");
+        problem("agent argument '" + segment.trim() + "' is ignored: expected key=value pairs");
       }
     }
     return out;
@@ -181,7 +180,7 @@ public final class AgentConfig {
     try (InputStream in = Files.newInputStream(file)) {
       properties.load(new InputStreamReader(in, StandardCharsets.UTF_8));
     } catch (IOException | IllegalArgumentException e) {
-      problems.add(
+      problem(
           "config file '"
               + path.trim()
               + "' ("
@@ -215,7 +214,7 @@ public final class AgentConfig {
           || dot == rest.length() - 1
           || !NAME.matcher(rest.substring(0, dot)).matches()
           || !NAME.matcher(rest.substring(dot + 1)).matches()) {
-        problems.add(
+        problem(
             "invalid key '"
                 + e.getKey()
                 + "' ("
@@ -234,7 +233,7 @@ public final class AgentConfig {
           throw new IllegalArgumentException(expected);
         }
       } catch (IllegalArgumentException bad) {
-        problems.add(
+        problem(
             "invalid "
                 + e.getKey()
                 + "='"
@@ -357,7 +356,7 @@ public final class AgentConfig {
     }
     String shown = key.secret() ? "****" : value;
     String fallback = key.defaultValue();
-    problems.add(
+    problem(
         "invalid "
             + key.key()
             + "='"
@@ -378,6 +377,13 @@ public final class AgentConfig {
     values.put(key, fallback);
     origins.put(key, "default");
     return parser.apply(fallback);
+  }
+
+  /** Records a problem once: the same bad setting given twice is one line. */
+  private void problem(String line) {
+    if (!problems.contains(line)) {
+      problems.add(line);
+    }
   }
 
   /** One line per bad or unknown setting, in reading order. */
