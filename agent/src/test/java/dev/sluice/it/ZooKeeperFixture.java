@@ -66,6 +66,20 @@ final class ZooKeeperFixture implements AutoCloseable {
     return operator.exists(path, false);
   }
 
+  /** Writes raw bytes into the node, creating it (and its parents) when absent. */
+  void setBytes(String path, byte[] value) throws Exception {
+    try {
+      operator.setData(path, value, -1);
+    } catch (KeeperException.NoNodeException absent) {
+      try {
+        create(path, "");
+      } catch (KeeperException.NodeExistsException raced) {
+        // created meanwhile
+      }
+      operator.setData(path, value, -1);
+    }
+  }
+
   void set(String path, String value) throws Exception {
     operator.setData(path, value.getBytes(StandardCharsets.UTF_8), -1);
   }

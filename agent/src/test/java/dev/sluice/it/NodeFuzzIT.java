@@ -1,0 +1,246 @@
+package dev.sluice.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sluice.registry.etcd.EtcdCluster;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.zookeeper.KeeperException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Thousands of random and malformed values (binary, huge, unicode, white space around and inside
+ * {@code DISABLED}, odd letter cases) written into an app's instance node and datasource node, with
+ * unexpected nodes created around them, on ZooKeeper and on etcd. The app only ever sees a working
+ * connection or the agent's own refusal; every unrecognised value is logged with its path; the
+ * agent logs no error; and the final state is what the last valid values say.
+ */
+class NodeFuzzIT {
+
+  static final int WRITES = 1500;
+
+  /** What an operator can do to the registry, on either backend. */
+  interface Operator {
+    void put(String path, byte[] value) throws Exception;
+
+    void delete(String path) throws Exception;
+  }
+
+  @Test
+  void zooKeeperNodesFullOfGarbage() throws Exception {
+    try (ZooKeeperFixture zk = new ZooKeeperFixture();
+        H2TcpServer h2 = new H2TcpServer();
+        AppProcess app =
+            AppProcess.jdbcApp(h2.url("fuzz"))
+                .agentArgs(InstanceCutOffIT.registryArgsFor(zk))
+                .start()) {
+      String instance = InstanceCutOffIT.instanceNode(zk, app);
+      Operator operator =
+          new Operator() {
+            @Override
+            public void put(String path, byte[] value) throws Exception {
+              zk.setBytes(path, value);
+            }
+
+            @Override
+            public void delete(String path) throws Exception {
+              try {
+                zk.delete(path);
+              } catch (KeeperException.NoNodeException | KeeperException.NotEmptyException e) {
+                // as zkCli would report it; the fuzz goes on
+              }
+            }
+          };
+      fuzz(app, operator, instance, DatasourceCutOffIT.datanode(h2.url("fuzz"), "fuzz"), false);
+    }
+  }
+
+  @Test
+  void etcdKeysFullOfGarbage() throws Exception {
+    try (EtcdCluster etcd = EtcdCluster.single();
+        Client client = etcd.client(null);
+        H2TcpServer h2 = new H2TcpServer();
+        AppProcess app =
+            AppProcess.jdbcApp(h2.url("fuzz"))
+                .agentArgs("registry=etcd://" + etcd.endpoints())
+                .start()) {
+      String instance = EtcdIT.instanceKey(new Etcdctl(etcd, null), app);
+      Operator operator =
+          new Operator() {
+            @Override
+            public void put(String path, byte[] value) throws Exception {
+              client
+                  .getKVClient()
+                  .put(ByteSequence.from(path, StandardCharsets.UTF_8), ByteSequence.from(value))
+                  .get(10, TimeUnit.SECONDS);
+            }
+
+            @Override
+            public void delete(String path) throws Exception {
+              client
+                  .getKVClient()
+                  .delete(ByteSequence.from(path, StandardCharsets.UTF_8))
+                  .get(10, TimeUnit.SECONDS);
+            }
+          };
+      fuzz(app, operator, instance, DatasourceCutOffIT.datanode(h2.url("fuzz"), "fuzz"), true);
+    }
+  }
+
+  private static final List<String> NAMED =
+      List.of(
+          "DISABLED",
+          "disabled",
+          "DiSaBlEd",
+          " DISABLED ",
+          "\tDISABLED\n",
+          "DISABLED\u2003",
+          "DISABLED\u00a0",
+          "\uFF24\uFF29\uFF33\uFF21\uFF22\uFF2C\uFF25\uFF24",
+          "DISABLE",
+          "DISABLEDD",
+          "DIS ABLED",
+          "ENABLED",
+          " enabled ",
+          "",
+          "   ",
+          "maintenance",
+          "null",
+          "\u0000",
+          "DISABLED\u0000",
+          "日本語のテキスト",
+          "\uD83D\uDE00 DISABLED");
+
+  private static byte[] randomValue(Random rnd) {
+    switch (rnd.nextInt(6)) {
+      case 0:
+        byte[] binary = new byte[rnd.nextInt(64)];
+        rnd.nextBytes(binary);
+        return binary;
+      case 1:
+        char[] huge = new char[50_000 + rnd.nextInt(150_000)];
+        for (int i = 0; i < huge.length; i++) {
+          huge[i] = (char) (' ' + rnd.nextInt(95));
+        }
+        return new String(huge).getBytes(StandardCharsets.UTF_8);
+      case 2:
+        StringBuilder unicode = new StringBuilder();
+        for (int i = rnd.nextInt(20); i > 0; i--) {
+          unicode.appendCodePoint(1 + rnd.nextInt(0x2FFFF));
+        }
+        return unicode.toString().getBytes(StandardCharsets.UTF_8);
+      default:
+        return NAMED.get(rnd.nextInt(NAMED.size())).getBytes(StandardCharsets.UTF_8);
+    }
+  }
+
+  private static boolean refusal(AppProcess.Reply r) {
+    return r.exception().equals("java.sql.SQLTransientConnectionException")
+        && r.sqlState().equals("08004")
+        && r.text.contains("Sluice: ");
+  }
+
+  /**
+   * A connect that passed the agent's check an instant before a cut-off is aborted as soon as the
+   * driver returns it; the app then sees the driver's own {@code SQLException} (README, "What the
+   * application sees"). Anything that is not an {@code SQLException} fails the test.
+   */
+  private static boolean abortedByTheDriver(AppProcess.Reply r) {
+    try {
+      return java.sql.SQLException.class.isAssignableFrom(Class.forName(r.exception()));
+    } catch (ClassNotFoundException e) {
+      return false;
+    }
+  }
+
+  private static void fuzz(
+      AppProcess app, Operator operator, String instance, String datanode, boolean etcd)
+      throws Exception {
+    assertTrue(app.send("connect").ok); // meets the datasource; the agent creates its node
+    String root = datanode.substring(0, datanode.indexOf("/datanodes/") + "/datanodes".length());
+    String schema = datanode.substring(0, datanode.lastIndexOf('/'));
+    List<String> unexpected =
+        new ArrayList<>(
+            List.of(
+                root + "/loose",
+                schema + "/" + datanode.substring(datanode.lastIndexOf('/') + 1) + "x/deeper/still",
+                root + "/other-schema",
+                instance + "-sibling"));
+    if (etcd) {
+      unexpected.add(instance + "/child"); // keys are flat: a "child" of the instance key
+    } else {
+      unexpected.add(datanode + "/child");
+    }
+    long seed = System.nanoTime();
+    Random rnd = new Random(seed);
+    List<String> replies = new ArrayList<>();
+    for (int i = 0; i < WRITES; i++) {
+      String target = rnd.nextBoolean() ? instance : datanode;
+      int what = rnd.nextInt(40);
+      if (what == 0) {
+        operator.delete(target);
+      } else if (what == 1) {
+        operator.put(unexpected.get(rnd.nextInt(unexpected.size())), randomValue(rnd));
+      } else {
+        operator.put(target, randomValue(rnd));
+      }
+      if (i % 25 == 0) {
+        AppProcess.Reply r = app.send("connect");
+        replies.add(r.toString());
+        assertTrue(
+            r.ok || refusal(r) || abortedByTheDriver(r),
+            "seed "
+                + seed
+                + ": only a working connection, the agent's refusal, or the driver's own"
+                + " SQLException for a connection the agent aborted as the state flipped: "
+                + r);
+      }
+    }
+
+    // The last valid values decide.
+    operator.put(instance, " Disabled\n".getBytes(StandardCharsets.UTF_8));
+    operator.put(datanode, "".getBytes(StandardCharsets.UTF_8));
+    AppProcess.Reply refused = InstanceCutOffIT.awaitRefused(app, "connect");
+    assertTrue(refused.text.contains("Sluice: instance "), refused::toString);
+    operator.put(instance, "ENABLED".getBytes(StandardCharsets.UTF_8));
+    operator.put(datanode, "disabled".getBytes(StandardCharsets.UTF_8));
+    DatasourceCutOffIT.assertDatasourceRefusal(
+        Await.until(
+            "the datasource refusal",
+            Duration.ofSeconds(10),
+            () -> InstanceCutOffIT.send(app, "connect"),
+            r -> !r.ok && r.text.contains(datanode)),
+        datanode);
+    operator.put(datanode, "ENABLED".getBytes(StandardCharsets.UTF_8));
+    InstanceCutOffIT.awaitAllowed(app, "connect");
+
+    List<String> log = app.agentLog();
+    List<String> unrecognised =
+        log.stream()
+            .filter(l -> l.contains("holds the unrecognised value"))
+            .collect(Collectors.toList());
+    assertFalse(unrecognised.isEmpty(), "garbage was reported");
+    for (String line : unrecognised) {
+      assertTrue(
+          line.contains(instance + " holds") || line.contains(datanode + " holds"),
+          "each with its path, and only for watched nodes: " + line);
+      assertTrue(line.length() < 1000, "a huge value is shortened in the log: " + line.length());
+    }
+    assertTrue(unrecognised.size() <= WRITES, "at most one line per write");
+    for (String line : log) {
+      assertFalse(line.contains(" ERROR "), "no agent error: " + line);
+    }
+    assertFalse(app.output().contains("Exception in thread"), app.output());
+    assertTrue(app.isAlive());
+    assertEquals(0, app.exit());
+  }
+}
