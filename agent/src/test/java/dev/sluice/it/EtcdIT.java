@@ -189,6 +189,7 @@ class EtcdIT {
                       + etcd.caFile()
                       + ",registry.auth=sluice:"
                       + secret)
+              .jmx()
               .start()) {
         String key = instanceKey(etcdctl, app);
         etcdctl.run("put", key, "DISABLED");
@@ -198,6 +199,7 @@ class EtcdIT {
         Etcdctl anonymous = new Etcdctl(etcd, null);
         assertThrows(IllegalStateException.class, () -> anonymous.run("put", key, "DISABLED"));
         assertTrue(app.send("connect").ok);
+        SecurityIT.assertNoSecretInJmx(app.jmx(), secret);
         assertEquals(0, app.exit());
         assertFalse(app.output().contains(secret), "the secret never shows:\n" + app.output());
       }

@@ -44,6 +44,11 @@ final class ZooKeeperFixture implements AutoCloseable {
     }
   }
 
+  /** From now on the operator client authenticates as {@code user:password} (zkCli's addauth). */
+  void addDigestAuth(String auth) {
+    operator.addAuthInfo("digest", auth.getBytes(StandardCharsets.UTF_8));
+  }
+
   String connectString() {
     return server.getConnectString();
   }
