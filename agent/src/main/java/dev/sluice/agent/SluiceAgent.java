@@ -10,6 +10,7 @@ import dev.sluice.instrumentation.JdbcInstrumentation;
 import dev.sluice.jmx.DatasourceBean;
 import dev.sluice.jmx.Instance;
 import dev.sluice.jmx.Registry;
+import dev.sluice.registry.Faults;
 import dev.sluice.registry.InstanceId;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryListener;
@@ -62,6 +63,7 @@ public final class SluiceAgent {
             config.cutoffGraceMs(),
             catalog,
             plane::changed);
+    governor.failClosed(config.onRegistryLoss() == AgentConfig.RegistryLossPolicy.CUT_OFF);
     SluiceBridge.install(governor);
     // Byte Buddy needs no sun.misc.Unsafe here; keeping it off spares the application the JDK's
     // deprecation warnings. The property name is relocated with Byte Buddy, so it concerns the
@@ -178,19 +180,21 @@ public final class SluiceAgent {
     volatile Instance instanceBean;
     volatile DatasourceSwitch datasources;
 
+    private final Faults faults = new Faults(log);
+
     @Override
     public void instanceValue(String value) {
-      instance.instanceValue(value);
+      faults.guard("the instance node's value", () -> instance.instanceValue(value));
     }
 
     @Override
     public void datasourceValue(String path, String value) {
-      datasources.datasourceValue(path, value);
+      faults.guard("the value of " + path, () -> datasources.datasourceValue(path, value));
     }
 
     @Override
     public void connection(boolean connected) {
-      instance.connection(connected);
+      faults.guard("a registry connection change", () -> instance.connection(connected));
     }
 
     void changed(GovernanceState before, GovernanceState after) {

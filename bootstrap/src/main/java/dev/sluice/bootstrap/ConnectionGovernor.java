@@ -28,6 +28,10 @@ public interface ConnectionGovernor {
    */
   Object borrowed(Object dataSource, Object connection);
 
-  /** Reports a fault of the governor itself; the application goes on as if it were absent. */
-  void fault(String where, Throwable fault);
+  /**
+   * Reports a fault of the governor itself. Returns {@code null} to let the application go on as if
+   * the agent were absent (fail-open), or the refusal to throw when the configuration asks to fail
+   * closed ({@code on-registry-loss=cut-off}). Only faults of a check may refuse.
+   */
+  Throwable fault(String where, Throwable fault);
 }

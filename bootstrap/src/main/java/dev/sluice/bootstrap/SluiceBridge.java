@@ -5,7 +5,8 @@ package dev.sluice.bootstrap;
  * any class loader can reach it, and so it may use {@code java.base} types only. It holds no logic
  * of its own: it forwards to the {@link ConnectionGovernor} the agent installed, guards against
  * re-entry (a wrapping driver or data source and the one under it are governed once), and turns
- * every fault of the governor into "allow" so that the agent can never break the application.
+ * every fault of the governor into "allow" so that the agent can never break the application,
+ * unless the governor answers a fault with a refusal ({@code on-registry-loss=cut-off}).
  *
  * <p>Protocol for advice: {@code enter*} returns either the refusal (a {@link Throwable}; the
  * advice skips the method) or a {@link Boolean} telling whether this call is the outermost; the
@@ -34,7 +35,9 @@ public final class SluiceBridge {
         }
 
         @Override
-        public void fault(String where, Throwable fault) {}
+        public Throwable fault(String where, Throwable fault) {
+          return null;
+        }
       };
 
   private static volatile ConnectionGovernor governor = ALLOW_ALL;
@@ -62,7 +65,10 @@ public final class SluiceBridge {
           return refused;
         }
       } catch (Throwable fault) {
-        report(g, "Driver.connect", fault);
+        Throwable refused = report(g, "Driver.connect", fault);
+        if (refused != null) {
+          return refused;
+        }
       }
     }
     return ++depth[0] == 1 ? Boolean.TRUE : Boolean.FALSE;
@@ -102,7 +108,10 @@ public final class SluiceBridge {
         return refused;
       }
     } catch (Throwable fault) {
-      report(g, "DataSource.getConnection", fault);
+      Throwable refused = report(g, "DataSource.getConnection", fault);
+      if (refused != null) {
+        return refused;
+      }
     }
     return Boolean.TRUE;
   }
@@ -128,11 +137,12 @@ public final class SluiceBridge {
     }
   }
 
-  private static void report(ConnectionGovernor g, String where, Throwable fault) {
+  /** Reports the fault; returns the refusal when the governor asks to fail closed. */
+  private static Throwable report(ConnectionGovernor g, String where, Throwable fault) {
     try {
-      g.fault(where, fault);
+      return g.fault(where, fault);
     } catch (Throwable ignored) {
-      // Nothing is left to tell; the application must go on.
+      return null; // nothing is left to tell; the application must go on
     }
   }
 }

@@ -72,8 +72,9 @@ class JdbcInstrumentationTest {
     }
 
     @Override
-    public void fault(String where, Throwable fault) {
+    public Throwable fault(String where, Throwable fault) {
       faults.add(fault);
+      return null;
     }
   }
 

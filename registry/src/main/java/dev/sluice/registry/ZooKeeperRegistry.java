@@ -88,6 +88,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   private final CuratorCache datasourceCache;
   private final CountDownLatch initialSync = new CountDownLatch(2);
   private final SeenWrites seen = new SeenWrites();
+  private final Faults faults = new Faults(log);
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
 
   // Written on the worker thread only.
@@ -158,12 +159,20 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       throw new IllegalStateException("already started or closed");
     }
     this.listener = Objects.requireNonNull(listener, "listener");
-    client.getConnectionStateListenable().addListener((c, s) -> connectionChanged(s), worker);
+    client
+        .getConnectionStateListenable()
+        .addListener(
+            (c, s) -> faults.guard("a ZooKeeper connection change", () -> connectionChanged(s)),
+            worker);
     instanceCache
         .listenable()
         .addListener(
             CuratorCacheListener.builder()
-                .forAll(this::instanceEvent)
+                .forAll(
+                    (type, oldData, data) ->
+                        faults.guard(
+                            "a change of " + instancePath,
+                            () -> instanceEvent(type, oldData, data)))
                 .forInitialized(initialSync::countDown)
                 .build(),
             worker);
@@ -171,7 +180,11 @@ public final class ZooKeeperRegistry implements RegistryCenter {
         .listenable()
         .addListener(
             CuratorCacheListener.builder()
-                .forAll(this::datasourceEvent)
+                .forAll(
+                    (type, oldData, data) ->
+                        faults.guard(
+                            "a change under " + paths.datasourcesRoot(),
+                            () -> datasourceEvent(type, oldData, data)))
                 .forInitialized(initialSync::countDown)
                 .build(),
             worker);

@@ -42,6 +42,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   /**
    * @param onChange told of every applied change (old, new), on the applying thread
    */
+  private volatile boolean failClosed;
+
   public Governor(
       long initialSyncMs,
       long cutoffGraceMs,
@@ -190,16 +192,36 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     return stale.replaceIfStale(dataSource, connection);
   }
 
+  /**
+   * Fail closed: answer the agent's own faults on a check with a refusal, as {@code
+   * on-registry-loss=cut-off} asks. Otherwise they let the connection through.
+   */
+  public void failClosed(boolean failClosed) {
+    this.failClosed = failClosed;
+  }
+
   @Override
-  public void fault(String where, Throwable fault) {
+  public Throwable fault(String where, Throwable fault) {
+    boolean refuse = failClosed;
     if (faultReported.compareAndSet(false, true)) {
       log.error(
-          "internal fault in {}; the application goes on as if the agent were absent here",
+          refuse
+              ? "internal fault in {}; refusing database access while it lasts, as"
+                  + " on-registry-loss=cut-off asks"
+              : "internal fault in {}; the application goes on as if the agent were absent here",
           where,
           fault);
     } else {
       log.debug("internal fault in {}: {}", where, fault.toString());
     }
+    return refuse
+        ? refuse(
+            "Sluice: the agent failed in "
+                + where
+                + " ("
+                + fault.getClass().getSimpleName()
+                + "); refusing because on-registry-loss=cut-off")
+        : null;
   }
 
   private void awaitInitialSync() {

@@ -1,5 +1,6 @@
 package dev.sluice.registry.etcd;
 
+import dev.sluice.registry.Faults;
 import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryException;
@@ -199,6 +200,7 @@ public final class EtcdRegistry implements RegistryCenter {
   private final ScheduledExecutorService worker;
   private final CountDownLatch initialSync = new CountDownLatch(1);
   private final SeenWrites seen = new SeenWrites();
+  private final Faults faults = new Faults(log);
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
   private volatile RegistryListener listener;
 
@@ -433,7 +435,7 @@ public final class EtcdRegistry implements RegistryCenter {
   private void submit(Runnable task) {
     if (running()) {
       try {
-        worker.execute(task);
+        worker.execute(() -> faults.guard("an etcd event", task));
       } catch (RuntimeException rejectedOnClose) {
         log.debug("registry work dropped on close");
       }
