@@ -67,6 +67,7 @@ final class AppProcess implements AutoCloseable {
     private final Map<String, String> env = new LinkedHashMap<>();
     private final List<String> args = new ArrayList<>();
     private final List<String> jvmArgs = new ArrayList<>();
+    private final List<String> before = new ArrayList<>();
     private boolean jmx;
 
     private Builder(String app, String mainClass) {
@@ -96,6 +97,12 @@ final class AppProcess implements AutoCloseable {
 
     Builder jvmArg(String arg) {
       jvmArgs.add(arg);
+      return this;
+    }
+
+    /** A JVM argument placed before Sluice's {@code -javaagent}, e.g. another agent first. */
+    Builder jvmArgBeforeSluice(String arg) {
+      before.add(arg);
       return this;
     }
 
@@ -161,6 +168,7 @@ final class AppProcess implements AutoCloseable {
   private AppProcess(Builder b) throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(java());
+    cmd.addAll(b.before);
     if (b.withAgent) {
       cmd.add("-javaagent:" + agentJar() + (b.agentArgs == null ? "" : "=" + b.agentArgs));
     }
