@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,25 +14,10 @@ import org.junit.jupiter.api.Test;
  * failure is logged by the agent, and only {@code on-registry-loss=cut-off} turns a failed check
  * into a refusal.
  */
-class AgentFaultIT {
+class AgentFaultIT extends WithZooKeeperAndH2 {
 
   static final String CHECK = "dev.sluice.agent.governance.Governor#checkConnect";
   static final String ZOOKEEPER_EVENTS = "dev.sluice.registry.ZooKeeperRegistry#instanceEvent";
-
-  static ZooKeeperFixture zk;
-  static H2TcpServer h2;
-
-  @BeforeAll
-  static void start() throws Exception {
-    zk = new ZooKeeperFixture();
-    h2 = new H2TcpServer();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    h2.close();
-    zk.close();
-  }
 
   static AppProcess.Builder appWithFaults(String faults, String extraArgs) {
     String faultAgent =

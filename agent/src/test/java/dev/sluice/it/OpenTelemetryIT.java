@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -16,22 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The OpenTelemetry Java agent (from Maven Central) next to Sluice, in both orders: the app's JDBC
  * spans are still produced, and the cut-off is still enforced.
  */
-class OpenTelemetryIT {
-
-  static ZooKeeperFixture zk;
-  static H2TcpServer h2;
-
-  @BeforeAll
-  static void start() throws Exception {
-    zk = new ZooKeeperFixture();
-    h2 = new H2TcpServer();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    h2.close();
-    zk.close();
-  }
+class OpenTelemetryIT extends WithZooKeeperAndH2 {
 
   static String otelAgent() {
     Path jar = Path.of(System.getProperty("sluice.otel.agent", "target/other-agents/x.jar"));

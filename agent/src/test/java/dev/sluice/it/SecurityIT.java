@@ -7,14 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import javax.management.Attribute;
 import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
 import org.apache.zookeeper.KeeperException;
-import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooKeeper;
 import org.junit.jupiter.api.Test;
 
@@ -52,7 +49,7 @@ class SecurityIT {
             }
           });
 
-      try (ZooKeeper anonymous = connect(zk.connectString())) {
+      try (ZooKeeper anonymous = ZooKeeperFixture.connect(zk.connectString())) {
         for (String path : new String[] {node, datanode}) {
           assertThrows(
               KeeperException.NoAuthException.class,
@@ -95,20 +92,5 @@ class SecurityIT {
       }
     }
     assertTrue(read > 10, "the agent's attributes were read: " + read);
-  }
-
-  private static ZooKeeper connect(String connectString) throws Exception {
-    CountDownLatch up = new CountDownLatch(1);
-    ZooKeeper zk =
-        new ZooKeeper(
-            connectString,
-            30_000,
-            e -> {
-              if (e.getState() == Watcher.Event.KeeperState.SyncConnected) {
-                up.countDown();
-              }
-            });
-    assertTrue(up.await(10, TimeUnit.SECONDS));
-    return zk;
   }
 }

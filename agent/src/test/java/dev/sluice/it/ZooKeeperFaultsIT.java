@@ -13,7 +13,6 @@ import javax.management.ObjectName;
 import org.apache.curator.test.TestingCluster;
 import org.apache.curator.test.TestingZooKeeperServer;
 import org.apache.zookeeper.KeeperException;
-import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.ZooKeeper;
 import org.junit.jupiter.api.Test;
 
@@ -48,7 +47,7 @@ class ZooKeeperFaultsIT {
             AppProcess.jdbcApp(h2.url("faults"))
                 .agentArgs(args + ",on-registry-loss=cut-off,registry.loss-grace-ms=1000")
                 .start()) {
-      operator = connect();
+      operator = ZooKeeperFixture.connect(cluster.getConnectString());
       String node = awaitNode(keep);
       awaitNode(cutOff);
 
@@ -107,21 +106,6 @@ class ZooKeeperFaultsIT {
       }
       cluster.close();
     }
-  }
-
-  private ZooKeeper connect() throws Exception {
-    CountDownLatch up = new CountDownLatch(1);
-    ZooKeeper zk =
-        new ZooKeeper(
-            cluster.getConnectString(),
-            30_000,
-            e -> {
-              if (e.getState() == Watcher.Event.KeeperState.SyncConnected) {
-                up.countDown();
-              }
-            });
-    assertTrue(up.await(20, TimeUnit.SECONDS), "operator connected");
-    return zk;
   }
 
   private String awaitNode(AppProcess app) {

@@ -29,19 +29,26 @@ final class ZooKeeperFixture implements AutoCloseable {
 
   ZooKeeperFixture(int port) throws Exception {
     server = new TestingServer(port, true);
+    operator = connect(server.getConnectString());
+  }
+
+  /** A plain ZooKeeper client, as zkCli makes one, connected (or failing after 20 s). */
+  static ZooKeeper connect(String connectString) throws Exception {
     CountDownLatch connected = new CountDownLatch(1);
-    operator =
+    ZooKeeper zk =
         new ZooKeeper(
-            server.getConnectString(),
+            connectString,
             30_000,
             e -> {
               if (e.getState() == Watcher.Event.KeeperState.SyncConnected) {
                 connected.countDown();
               }
             });
-    if (!connected.await(10, TimeUnit.SECONDS)) {
-      throw new IllegalStateException("operator client did not connect");
+    if (!connected.await(20, TimeUnit.SECONDS)) {
+      zk.close();
+      throw new IllegalStateException("ZooKeeper client did not connect to " + connectString);
     }
+    return zk;
   }
 
   /** From now on the operator client authenticates as {@code user:password} (zkCli's addauth). */
