@@ -136,6 +136,11 @@ final class AppProcess implements AutoCloseable {
     return b.args(args);
   }
 
+  /** The Spring Boot fat jar, run with {@code java -jar}; its data source URL as an argument. */
+  static Builder springBootApp(String jdbcUrl) {
+    return new Builder("spring-boot-app", null).args("--spring.datasource.url=" + jdbcUrl);
+  }
+
   static Builder bundledLibsApp() {
     return new Builder("bundled-libs-app", "dev.sluice.testapp.bundled.BundledLibsApp");
   }
@@ -187,10 +192,18 @@ final class AppProcess implements AutoCloseable {
     if (!Files.exists(appDir.resolve(b.app + ".jar"))) {
       throw new IllegalStateException("test app not built: " + appDir.resolve(b.app + ".jar"));
     }
-    cmd.add("-cp");
-    cmd.add(
-        appDir.resolve(b.app + ".jar") + java.io.File.pathSeparator + appDir.resolve("lib") + "/*");
-    cmd.add(b.mainClass);
+    if (b.mainClass == null) {
+      cmd.add("-jar"); // a self-contained (fat) jar with its own launcher
+      cmd.add(appDir.resolve(b.app + ".jar").toString());
+    } else {
+      cmd.add("-cp");
+      cmd.add(
+          appDir.resolve(b.app + ".jar")
+              + java.io.File.pathSeparator
+              + appDir.resolve("lib")
+              + "/*");
+      cmd.add(b.mainClass);
+    }
     cmd.addAll(b.args);
     ProcessBuilder pb = new ProcessBuilder(cmd);
     // The app must not inherit Sluice settings from the test JVM's environment.
