@@ -141,6 +141,13 @@ final class AppProcess implements AutoCloseable {
     return new Builder("spring-boot-app", null).args("--spring.datasource.url=" + jdbcUrl);
   }
 
+  /** Tomcat serving servlet-webapp, whose servlet connects to {@code jdbcUrl}. */
+  static Builder servletApp(String jdbcUrl) {
+    String webapp = testAppsDir().resolve("servlet-webapp/target/servlet-webapp").toString();
+    return new Builder("servlet-app", "dev.sluice.testapp.servlet.ServletApp")
+        .args(webapp, jdbcUrl);
+  }
+
   static Builder bundledLibsApp() {
     return new Builder("bundled-libs-app", "dev.sluice.testapp.bundled.BundledLibsApp");
   }
