@@ -198,91 +198,12 @@ class AgentConfigTest {
     assertEquals("SLUICE_ON_REGISTRY_LOSS", ConfigKey.ON_REGISTRY_LOSS.environmentVariable());
   }
 
-  private static final String SECRET = "s3cr3t-PASSWORD";
-
-  private static final List<String> KEYS =
-      List.of(
-          "registry",
-          "namespace",
-          "layout",
-          "app",
-          "instance.ip",
-          "registry.auth",
-          "registry.tls-ca-file",
-          "registry.connect-timeout-ms",
-          "registry.session-timeout-ms",
-          "registry.initial-sync-ms",
-          "on-registry-loss",
-          "registry.loss-grace-ms",
-          "cutoff.grace-ms",
-          "jmx.domain",
-          "log.level",
-          "datasources.orders.db1",
-          "datasources..",
-          "datasources.a",
-          "regsitry",
-          "",
-          "REGISTRY",
-          " registry ");
-
-  private static final List<String> VALUES =
-      List.of(
-          "",
-          " ",
-          "DISABLED",
-          "-5",
-          "0",
-          "99999999999999999999",
-          "0x10",
-          "1e3",
-          "NaN",
-          "zookeeper://h:1",
-          "zookeeper://",
-          "etcd+https://",
-          "etcd://a:1",
-          "http://h:1",
-          "db:3306/orders",
-          ":0",
-          "h:99999",
-          "v5",
-          "LEGACY",
-          "cut-off",
-          "debug",
-          "ünïcödé-€-\uD83D\uDE00",
-          "\u0000\u0007\t",
-          "=",
-          "==",
-          "a b",
-          "/nonexistent/ca.pem",
-          "x".repeat(10_000));
-
-  private static String randomArgs(java.util.Random rnd) {
-    StringBuilder args = new StringBuilder();
-    int segments = 1 + rnd.nextInt(6);
-    for (int i = 0; i < segments; i++) {
-      if (i > 0) {
-        args.append(',');
-      }
-      int kind = rnd.nextInt(10);
-      if (kind == 0) {
-        args.append(VALUES.get(rnd.nextInt(VALUES.size()))); // a bare segment
-      } else if (kind == 1) {
-        args.append("registry.auth=").append(rnd.nextBoolean() ? "user:" + SECRET : SECRET);
-      } else {
-        args.append(KEYS.get(rnd.nextInt(KEYS.size())))
-            .append('=')
-            .append(VALUES.get(rnd.nextInt(VALUES.size())));
-      }
-    }
-    return args.toString();
-  }
-
   @Test
   void thousandsOfMalformedArgumentsNeverThrowAndLeaveAValidConfiguration() {
     long seed = System.nanoTime();
     java.util.Random rnd = new java.util.Random(seed);
     for (int i = 0; i < 5000; i++) {
-      String args = randomArgs(rnd);
+      String args = MalformedConfig.randomArgs(rnd, true);
       String where =
           "seed " + seed + ", case " + i + ": " + args.substring(0, Math.min(200, args.length()));
       AgentConfig c = AgentConfig.load(args, Map.of(), Map.of());
@@ -300,7 +221,7 @@ class AgentConfigTest {
                 || problem.startsWith("unknown key '")
                 || problem.startsWith("agent argument '"),
             where + " -> " + problem);
-        assertFalse(problem.contains(SECRET), "a secret in: " + problem);
+        assertFalse(problem.contains(MalformedConfig.SECRET), "a secret in: " + problem);
       }
       assertEquals(
           new java.util.HashSet<>(c.problems()).size(),
