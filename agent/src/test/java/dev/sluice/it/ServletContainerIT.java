@@ -1,6 +1,5 @@
 package dev.sluice.it;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
@@ -25,18 +24,7 @@ class ServletContainerIT extends WithZooKeeperAndH2 {
           first.text.contains("org.apache.catalina.loader.ParallelWebappClassLoader"),
           "the driver comes from the web application's class loader: " + first);
 
-      zk.set(node, "DISABLED");
-      AppProcess.Reply refused = InstanceCutOffIT.awaitRefused(app, "connect");
-      assertEquals("08004", refused.sqlState(), refused::toString);
-      zk.set(node, "");
-      InstanceCutOffIT.awaitAllowed(app, "connect");
-
-      zk.set(datanode, "DISABLED");
-      DatasourceCutOffIT.assertDatasourceRefusal(
-          InstanceCutOffIT.awaitRefused(app, "connect"), datanode);
-      zk.set(datanode, "");
-      InstanceCutOffIT.awaitAllowed(app, "connect");
-      assertEquals(0, app.exit());
+      assertBothSwitchesWork(app, node, datanode);
     }
   }
 }

@@ -26,18 +26,7 @@ class SpringBootIT extends WithZooKeeperAndH2 {
           app.send("loader").text.contains("springframework.boot.loader"),
           "the pool lives in Boot's nested-jar class loader");
 
-      zk.set(node, "DISABLED");
-      AppProcess.Reply refused = InstanceCutOffIT.awaitRefused(app, "connect");
-      assertEquals("08004", refused.sqlState(), refused::toString);
-      zk.set(node, "");
-      InstanceCutOffIT.awaitAllowed(app, "connect");
-
-      zk.set(datanode, "DISABLED");
-      DatasourceCutOffIT.assertDatasourceRefusal(
-          InstanceCutOffIT.awaitRefused(app, "connect"), datanode);
-      zk.set(datanode, "");
-      InstanceCutOffIT.awaitAllowed(app, "connect");
-      assertEquals(0, app.exit());
+      assertBothSwitchesWork(app, node, datanode);
     }
   }
 }

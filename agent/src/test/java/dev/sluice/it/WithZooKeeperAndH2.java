@@ -1,5 +1,7 @@
 package dev.sluice.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -19,5 +21,26 @@ abstract class WithZooKeeperAndH2 {
   static void stopServers() throws Exception {
     h2.close();
     zk.close();
+  }
+
+  /**
+   * The instance switch and then the datasource switch of {@code datanode} cut {@code app} off and
+   * let it back, its {@code connect} refused with SQLState 08004 while off; then the app exits
+   * normally.
+   */
+  static void assertBothSwitchesWork(AppProcess app, String node, String datanode)
+      throws Exception {
+    zk.set(node, "DISABLED");
+    AppProcess.Reply refused = InstanceCutOffIT.awaitRefused(app, "connect");
+    assertEquals("08004", refused.sqlState(), refused::toString);
+    zk.set(node, "");
+    InstanceCutOffIT.awaitAllowed(app, "connect");
+
+    zk.set(datanode, "DISABLED");
+    DatasourceCutOffIT.assertDatasourceRefusal(
+        InstanceCutOffIT.awaitRefused(app, "connect"), datanode);
+    zk.set(datanode, "");
+    InstanceCutOffIT.awaitAllowed(app, "connect");
+    assertEquals(0, app.exit());
   }
 }
