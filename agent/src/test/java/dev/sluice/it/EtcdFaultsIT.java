@@ -1,7 +1,9 @@
 package dev.sluice.it;
 
-import static dev.sluice.it.ZooKeeperFaultsIT.allowed;
-import static dev.sluice.it.ZooKeeperFaultsIT.refused;
+import static dev.sluice.it.RegistryFaults.CONVERGE;
+import static dev.sluice.it.RegistryFaults.SESSION_TIMEOUT_MS;
+import static dev.sluice.it.RegistryFaults.allowed;
+import static dev.sluice.it.RegistryFaults.refused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,9 +25,6 @@ import org.junit.jupiter.api.Test;
  * outage, with a {@code keep} app and a {@code cut-off} app.
  */
 class EtcdFaultsIT {
-
-  static final int SESSION_TIMEOUT_MS = 4000;
-  static final Duration CONVERGE = Duration.ofMillis(SESSION_TIMEOUT_MS + 1000);
 
   private EtcdCluster cluster;
   private Client operator;

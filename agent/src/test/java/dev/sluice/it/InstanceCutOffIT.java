@@ -15,35 +15,18 @@ import java.util.regex.Pattern;
 import javax.management.AttributeChangeNotification;
 import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * The instance kill switch, end to end: an unmodified plain-JDBC application against an H2 server,
  * governed through a real ZooKeeper by an operator's plain ZooKeeper client and by JMX.
  */
-class InstanceCutOffIT {
+class InstanceCutOffIT extends WithZooKeeperAndH2 {
 
   static final String INSTANCES = "/sluice/states/proxynodes";
   static final Pattern V5_ID =
       Pattern.compile(
           "\\d+\\.\\d+\\.\\d+\\.\\d+@\\d+@[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
-
-  static ZooKeeperFixture zk;
-  static H2TcpServer h2;
-
-  @BeforeAll
-  static void start() throws Exception {
-    zk = new ZooKeeperFixture();
-    h2 = new H2TcpServer();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    h2.close();
-    zk.close();
-  }
 
   static String registryArgs() {
     return registryArgsFor(zk);

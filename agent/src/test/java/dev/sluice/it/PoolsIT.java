@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -15,22 +13,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * handing out live connections only: including Tomcat JDBC and c3p0, which do not validate on
  * borrow, on H2, whose error for a closed connection is no SQLState 08.
  */
-class PoolsIT {
-
-  static ZooKeeperFixture zk;
-  static H2TcpServer h2;
-
-  @BeforeAll
-  static void start() throws Exception {
-    zk = new ZooKeeperFixture();
-    h2 = new H2TcpServer();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    h2.close();
-    zk.close();
-  }
+class PoolsIT extends WithZooKeeperAndH2 {
 
   static void awaitState(MBeanServerConnection jmx, ObjectName bean, String state) {
     Await.until(

@@ -1,7 +1,10 @@
 package dev.sluice.it;
 
+import static dev.sluice.it.RegistryFaults.CONVERGE;
+import static dev.sluice.it.RegistryFaults.SESSION_TIMEOUT_MS;
+import static dev.sluice.it.RegistryFaults.allowed;
+import static dev.sluice.it.RegistryFaults.refused;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sluice.registry.TestingServers;
@@ -25,9 +28,6 @@ import org.junit.jupiter.api.Test;
  * after its grace and gets it back with the session.
  */
 class ZooKeeperFaultsIT {
-
-  static final int SESSION_TIMEOUT_MS = 4000;
-  static final Duration CONVERGE = Duration.ofMillis(SESSION_TIMEOUT_MS + 1000);
 
   private TestingCluster cluster;
   private ZooKeeper operator;
@@ -224,15 +224,5 @@ class ZooKeeperFaultsIT {
             throw new IllegalStateException(e);
           }
         });
-  }
-
-  static boolean allowed(AppProcess app) {
-    return InstanceCutOffIT.send(app, "connect").ok;
-  }
-
-  static boolean refused(AppProcess app) {
-    AppProcess.Reply r = InstanceCutOffIT.send(app, "connect");
-    assertFalse(r.ok && r.text.isEmpty(), r::toString);
-    return !r.ok && r.exception().equals("java.sql.SQLTransientConnectionException");
   }
 }

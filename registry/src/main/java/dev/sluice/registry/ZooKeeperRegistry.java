@@ -89,6 +89,9 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   private final CountDownLatch initialSync = new CountDownLatch(2);
   private final SeenWrites seen = new SeenWrites();
   private final Faults faults = new Faults(log);
+  // Where a fault happened, named once rather than on every event.
+  private final String instanceChange;
+  private final String datasourceChange;
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
 
   // Written on the worker thread only.
@@ -150,6 +153,8 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     }
     this.client = builder.build();
     this.instanceCache = CuratorCache.build(client, instancePath);
+    this.instanceChange = "a change of " + instancePath;
+    this.datasourceChange = "a change under " + paths.datasourcesRoot();
     this.datasourceCache = CuratorCache.build(client, paths.datasourcesRoot());
   }
 
@@ -170,9 +175,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
             CuratorCacheListener.builder()
                 .forAll(
                     (type, oldData, data) ->
-                        faults.guard(
-                            "a change of " + instancePath,
-                            () -> instanceEvent(type, oldData, data)))
+                        faults.guard(instanceChange, () -> instanceEvent(type, oldData, data)))
                 .forInitialized(initialSync::countDown)
                 .build(),
             worker);
@@ -182,9 +185,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
             CuratorCacheListener.builder()
                 .forAll(
                     (type, oldData, data) ->
-                        faults.guard(
-                            "a change under " + paths.datasourcesRoot(),
-                            () -> datasourceEvent(type, oldData, data)))
+                        faults.guard(datasourceChange, () -> datasourceEvent(type, oldData, data)))
                 .forInitialized(initialSync::countDown)
                 .build(),
             worker);
