@@ -11,6 +11,7 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import javax.management.AttributeChangeNotification;
 import javax.management.MBeanServerConnection;
@@ -63,11 +64,24 @@ class InstanceCutOffIT extends WithZooKeeperAndH2 {
    * before the cut-off is opened and then aborted at once; such a failure is not the refusal.)
    */
   static AppProcess.Reply awaitRefused(AppProcess app, String command) {
-    return Await.until(
+    return awaitReply(
+        app,
         "a refused " + command,
-        Duration.ofSeconds(10),
-        () -> send(app, command),
+        command,
         r -> !r.ok && r.exception().equals("java.sql.SQLTransientConnectionException"));
+  }
+
+  /**
+   * Repeats {@code command} for up to 10 s until its reply matches; a failure shows the agent log.
+   */
+  private static AppProcess.Reply awaitReply(
+      AppProcess app, String what, String command, Predicate<AppProcess.Reply> done) {
+    try {
+      return Await.until(what, Duration.ofSeconds(10), () -> send(app, command), done);
+    } catch (AssertionError e) {
+      throw new AssertionError(
+          e.getMessage() + "\nthe agent's log:\n" + String.join("\n", app.agentLog()), e);
+    }
   }
 
   /**
@@ -75,13 +89,11 @@ class InstanceCutOffIT extends WithZooKeeperAndH2 {
    * driver's own exception).
    */
   static AppProcess.Reply awaitFailure(AppProcess app, String command) {
-    return Await.until(
-        "a failed " + command, Duration.ofSeconds(10), () -> send(app, command), r -> !r.ok);
+    return awaitReply(app, "a failed " + command, command, r -> !r.ok);
   }
 
   static AppProcess.Reply awaitAllowed(AppProcess app, String command) {
-    return Await.until(
-        "an allowed " + command, Duration.ofSeconds(10), () -> send(app, command), r -> r.ok);
+    return awaitReply(app, "an allowed " + command, command, r -> r.ok);
   }
 
   static AppProcess.Reply send(AppProcess app, String command) {

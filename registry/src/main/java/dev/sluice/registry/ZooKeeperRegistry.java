@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.curator.framework.CuratorFramework;
@@ -164,11 +165,13 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       throw new IllegalStateException("already started or closed");
     }
     this.listener = Objects.requireNonNull(listener, "listener");
+    // On Curator's own connection-state thread, not the worker: the worker may be blocked in a
+    // Curator call that waits for the connection, and a loss must reach the listener at once
+    // (on-registry-loss=cut-off counts its grace from here).
     client
         .getConnectionStateListenable()
         .addListener(
-            (c, s) -> faults.guard("a ZooKeeper connection change", () -> connectionChanged(s)),
-            worker);
+            (c, s) -> faults.guard("a ZooKeeper connection change", () -> connectionChanged(s)));
     instanceCache
         .listenable()
         .addListener(
@@ -246,7 +249,16 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   @Override
   public void ensureDatasourceNode(String path) {
     if (pendingDatasourceNodes.add(path)) {
-      worker.execute(() -> createDatasourceNode(path));
+      onWorker("creating " + path, () -> createDatasourceNode(path));
+    }
+  }
+
+  /** Runs blocking registry work on the worker; dropped once closed. */
+  private void onWorker(String what, Runnable task) {
+    try {
+      worker.execute(() -> faults.guard(what, task));
+    } catch (RejectedExecutionException closed) {
+      log.debug("{} dropped: the registry is closed", what);
     }
   }
 
@@ -354,14 +366,21 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   }
 
   private void connectionChanged(ConnectionState newState) {
+    if (state.get() != State.STARTED) {
+      return;
+    }
     switch (newState) {
       case CONNECTED:
       case RECONNECTED:
         connected = true;
         log.info("ZooKeeper {} connected (session {})", settings.connectString, sessionId());
         listener.connection(true);
-        ensureInstanceNode();
-        pendingDatasourceNodes.forEach(this::createDatasourceNode);
+        onWorker(
+            "registering after a connection change",
+            () -> {
+              ensureInstanceNode();
+              pendingDatasourceNodes.forEach(this::createDatasourceNode);
+            });
         break;
       case SUSPENDED:
         connected = false;

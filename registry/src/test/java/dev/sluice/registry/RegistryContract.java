@@ -1,6 +1,7 @@
 package dev.sluice.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -59,9 +61,10 @@ abstract class RegistryContract {
   }
 
   /** What a listener heard. */
-  static final class Heard implements RegistryListener {
+  static class Heard implements RegistryListener {
     final BlockingQueue<String> instance = new LinkedBlockingQueue<>();
     final BlockingQueue<String[]> datasources = new LinkedBlockingQueue<>();
+    final BlockingQueue<Boolean> connections = new LinkedBlockingQueue<>();
 
     @Override
     public void instanceValue(String value) {
@@ -74,7 +77,9 @@ abstract class RegistryContract {
     }
 
     @Override
-    public void connection(boolean connected) {}
+    public void connection(boolean connected) {
+      connections.add(connected);
+    }
 
     String nextInstance() throws InterruptedException {
       String v = instance.poll(20, TimeUnit.SECONDS);
@@ -308,6 +313,49 @@ abstract class RegistryContract {
     await("the node present with its value", () -> "DISABLED".equals(value(path)));
     backend().put(path, "");
     await("a write after the restart is heard", () -> heard.instance.contains(""));
+  }
+
+  /**
+   * A lost connection is reported even while the registry's own thread is busy (here: still in the
+   * listener's previous callback): {@code on-registry-loss=cut-off} counts its grace from this
+   * report, so it must not queue behind other registry work.
+   */
+  @Test
+  void aLossIsReportedWhileAnEarlierCallbackIsStillRunning() throws Exception {
+    String path = instancePath("l");
+    CountDownLatch inCallback = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Heard heard =
+        new Heard() {
+          @Override
+          public void instanceValue(String value) {
+            super.instanceValue(value);
+            if ("DISABLED".equals(value)) {
+              inCallback.countDown();
+              try {
+                release.await(60, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          }
+        };
+    RegistryCenter r = start(path, heard);
+    try {
+      await("connected", () -> heard.connections.contains(true));
+      backend().put(path, "DISABLED");
+      assertTrue(inCallback.await(20, TimeUnit.SECONDS), "the DISABLED callback runs");
+      backend().close();
+      Boolean report = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (!Boolean.FALSE.equals(report) && System.nanoTime() < deadline) {
+        report = heard.connections.poll(100, TimeUnit.MILLISECONDS);
+      }
+      assertEquals(Boolean.FALSE, report, "the loss was reported while the callback ran");
+      assertFalse(r.isConnected());
+    } finally {
+      release.countDown();
+    }
   }
 
   @Test

@@ -204,7 +204,9 @@ public final class EtcdRegistry implements RegistryCenter {
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
   private volatile RegistryListener listener;
 
-  // Read anywhere, written on the worker thread only.
+  // Read anywhere; the lease is written on the worker thread only, the connection flag (and the
+  // listener's connection reports) under connectionLock.
+  private final Object connectionLock = new Object();
   private volatile long lease;
   private volatile boolean connected;
 
@@ -422,6 +424,9 @@ public final class EtcdRegistry implements RegistryCenter {
 
       @Override
       public void onError(Throwable t) {
+        if (!notFound(t)) {
+          connectionBroken(id, t); // at once: the worker may be busy
+        }
         submit(() -> keepAliveFailed(id, t));
       }
 
@@ -456,14 +461,27 @@ public final class EtcdRegistry implements RegistryCenter {
       leaseLost(id, "etcd no longer knows the lease");
       return;
     }
-    if (connected) {
+    connectionBroken(id, t);
+    probe();
+  }
+
+  /**
+   * Any thread: the keep-alive stream of lease {@code id} failed while the lease may still live.
+   * Reported to the listener at once rather than through the worker, which may be waiting on etcd
+   * itself: {@code on-registry-loss=cut-off} counts its grace from this report.
+   */
+  private void connectionBroken(long id, Throwable t) {
+    synchronized (connectionLock) {
+      if (id != lease || !connected || !running()) {
+        return;
+      }
       log.warn(
           "{} unreachable ({}); going on with the last known state",
           settings.describe(),
           describe(t));
-      setConnected(false);
+      connected = false;
+      listener.connection(false);
     }
-    probe();
   }
 
   /** While the connection is down, asks every 500 ms whether etcd answers and the lease lives. */
@@ -514,14 +532,16 @@ public final class EtcdRegistry implements RegistryCenter {
   }
 
   private void setConnected(boolean now) {
-    if (connected == now || !running()) {
-      return;
+    synchronized (connectionLock) {
+      if (connected == now || !running()) {
+        return;
+      }
+      connected = now;
+      if (now) {
+        log.info("{} connected (lease 0x{})", settings.describe(), Long.toHexString(lease));
+      }
+      listener.connection(now);
     }
-    connected = now;
-    if (now) {
-      log.info("{} connected (lease 0x{})", settings.describe(), Long.toHexString(lease));
-    }
-    listener.connection(now);
     if (now) {
       new ArrayList<>(pendingDatasourceNodes).forEach(this::createDatasourceNode);
     }
