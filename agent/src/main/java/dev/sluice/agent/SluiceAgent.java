@@ -71,11 +71,19 @@ public final class SluiceAgent {
     if (System.getProperty(BYTE_BUDDY_SAFE) == null) {
       System.setProperty(BYTE_BUDDY_SAFE, "true");
     }
+    long installing = System.nanoTime();
     JdbcInstrumentation.install(
-        inst,
-        SluiceAgent.class.getClassLoader(),
-        (type, e) -> log.warn("could not instrument {}; it is not governed: {}", type, e),
-        (type, loader) -> log.debug("governing {} (class loader {})", type, loader));
+            inst,
+            SluiceAgent.class.getClassLoader(),
+            (type, e) ->
+                log.warn("could not instrument {}; it is not governed: {}", type, e.toString()),
+            (type, loader) -> log.debug("governing {} (class loader {})", type, loader))
+        .ready()
+        .thenRun(
+            () ->
+                log.debug(
+                    "JDBC advice ready {} ms after premain",
+                    (System.nanoTime() - installing) / 1_000_000));
     if (!registryMode) {
       governor.initialSyncDone();
     }

@@ -1,13 +1,8 @@
 package dev.sluice.instrumentation;
 
-import static net.bytebuddy.matcher.ElementMatchers.any;
-import static net.bytebuddy.matcher.ElementMatchers.is;
-import static net.bytebuddy.matcher.ElementMatchers.isBootstrapClassLoader;
-import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
-import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
-
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.instrument.ClassFileTransformer;
-import java.lang.instrument.IllegalClassFormatException;
 import java.lang.instrument.Instrumentation;
 import java.nio.charset.StandardCharsets;
 import java.security.ProtectionDomain;
@@ -16,24 +11,33 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import net.bytebuddy.agent.builder.AgentBuilder;
+import net.bytebuddy.ByteBuddy;
+import net.bytebuddy.asm.Advice;
+import net.bytebuddy.asm.AsmVisitorWrapper;
 import net.bytebuddy.description.type.TypeDescription;
+import net.bytebuddy.dynamic.ClassFileLocator;
 import net.bytebuddy.dynamic.DynamicType;
-import net.bytebuddy.utility.JavaModule;
+import net.bytebuddy.dynamic.scaffold.TypeValidation;
+import net.bytebuddy.implementation.Implementation;
+import net.bytebuddy.pool.TypePool;
 
 /**
- * Installs the JDBC advice. Advice is inlined with class-format changes disabled, so no
- * instrumented class gains or loses a field, method or interface, and other agents can retransform
- * the same classes before or after Sluice.
+ * Installs the JDBC advice. Advice is inlined into the class file as it is ({@code decorate}: no
+ * field, method or interface is added or removed), so other agents can retransform the same classes
+ * before or after Sluice.
  *
- * <p>Start-up cost is kept off the application's path in two ways. A byte scan comes first: a class
- * can only declare {@code connect(String, Properties)} or {@code getConnection()} if its constant
- * pool names {@code java/sql/Connection}, so every other class is passed over without parsing. And
- * Byte Buddy is built on a daemon thread while the application starts: a candidate class loaded
- * before it is ready waits for it, and classes loaded before the agent (a late attach, or the
- * start-up window) are retransformed once it is.
+ * <p>Start-up cost is kept off the application's path in three ways. A byte scan comes first: only
+ * a class file declaring a concrete {@code connect(String, Properties)} or {@code getConnection()}
+ * returning {@code java.sql.Connection} goes on to Byte Buddy, every other class is passed over
+ * without parsing. Byte Buddy is set up on a daemon thread while the application starts, and warmed
+ * up there on two sample classes: a candidate class loaded before it is ready waits for it, and
+ * classes loaded before the agent (a late attach, or the start-up window) are retransformed once it
+ * is. And Byte Buddy's {@code AgentBuilder} is not used: its set-up generates and loads a class of
+ * its own, which cost about 300 ms of the application's start-up; the {@link Weaver} does the one
+ * thing needed, matching a class file and weaving the advice in.
  */
 public final class JdbcInstrumentation {
 
@@ -41,7 +45,7 @@ public final class JdbcInstrumentation {
   public static final List<TypeInstrumentation> ALL =
       List.of(new DriverInstrumentation(), new DataSourceInstrumentation());
 
-  /** How long a class that needs the advice waits for Byte Buddy to be built. */
+  /** How long a class that needs the advice waits for Byte Buddy to be set up. */
   static final long READY_TIMEOUT_SECONDS = 30;
 
   private static final byte[] CONNECTION = "java/sql/Connection".getBytes(StandardCharsets.UTF_8);
@@ -82,7 +86,7 @@ public final class JdbcInstrumentation {
   }
 
   /**
-   * Installs the advice; Byte Buddy is built in the background.
+   * Installs the advice; Byte Buddy is set up in the background.
    *
    * @param ownLoader the agent's own class loader, whose classes are never instrumented; {@code
    *     null} when the agent shares the application's (tests)
@@ -94,60 +98,93 @@ public final class JdbcInstrumentation {
       ClassLoader ownLoader,
       BiConsumer<String, Throwable> onError,
       BiConsumer<String, ClassLoader> onTransformed) {
-    CompletableFuture<ClassFileTransformer> byteBuddy = new CompletableFuture<>();
+    CompletableFuture<Weaver> weaver = new CompletableFuture<>();
     CompletableFuture<Void> ready = new CompletableFuture<>();
-    ConnectionFilter filter = new ConnectionFilter(byteBuddy, ownLoader, onError);
+    ConnectionFilter filter = new ConnectionFilter(weaver, ownLoader, onError, onTransformed);
     Thread builder =
         new Thread(
             () -> {
               try {
-                byteBuddy.complete(agentBuilder(ownLoader, onError, onTransformed).makeRaw());
+                Weaver w = new Weaver();
+                w.warmUp();
+                weaver.complete(w);
                 retransformCandidates(inst, ownLoader, onError);
                 ready.complete(null);
               } catch (Throwable t) {
-                byteBuddy.completeExceptionally(t);
+                weaver.completeExceptionally(t);
                 ready.completeExceptionally(t);
                 onError.accept("(all JDBC classes)", t);
               }
             },
             "sluice-instrumentation");
     builder.setDaemon(true);
-    // Classes the builder loads while building must not wait for what it builds.
+    // Classes the builder loads while setting up must not wait for what it sets up.
     filter.builder = builder;
     inst.addTransformer(filter, true);
     builder.start();
     return new Installed(inst, ownLoader, filter, ready);
   }
 
-  private static AgentBuilder agentBuilder(
-      ClassLoader ownLoader,
-      BiConsumer<String, Throwable> onError,
-      BiConsumer<String, ClassLoader> onTransformed) {
-    AgentBuilder builder =
-        new AgentBuilder.Default()
-            .disableClassFormatChanges()
-            .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
-            .with(new ReportingListener(onError, onTransformed))
-            .ignore(any(), isBootstrapClassLoader().or(is(ownLoader)))
-            .or(
-                nameStartsWith("java.")
-                    .or(nameStartsWith("jdk."))
-                    .or(nameStartsWith("sun."))
-                    .or(nameStartsWith("com.sun."))
-                    .or(nameStartsWith("net.bytebuddy."))
-                    .or(isSynthetic()));
-    for (TypeInstrumentation instrumentation : ALL) {
-      builder =
-          builder
-              .type(instrumentation.typeMatcher())
-              .transform(
-                  new AgentBuilder.Transformer.ForAdvice()
-                      .include(instrumentation.adviceClass().getClassLoader())
-                      .advice(
-                          instrumentation.methodMatcher(),
-                          instrumentation.adviceClass().getName()));
+  /** Byte Buddy, set up to weave the advice of {@link #ALL} into a class file. */
+  static final class Weaver {
+    private final ByteBuddy byteBuddy =
+        new ByteBuddy()
+            .with(TypeValidation.DISABLED)
+            .with(Implementation.Context.Disabled.Factory.INSTANCE);
+    private final List<AsmVisitorWrapper> advice = new ArrayList<>();
+
+    Weaver() {
+      for (TypeInstrumentation instrumentation : ALL) {
+        advice.add(Advice.to(instrumentation.adviceClass()).on(instrumentation.methodMatcher()));
+      }
     }
-    return builder;
+
+    /**
+     * The class file with the advice woven in, or {@code null} when no instrumentation applies. The
+     * type and its super types are read as class files through {@code loader}, never loaded.
+     */
+    byte[] weave(ClassLoader loader, String internalName, byte[] classFile) {
+      String name = internalName.replace('/', '.');
+      ClassFileLocator locator =
+          new ClassFileLocator.Compound(
+              ClassFileLocator.Simple.of(name, classFile),
+              ClassFileLocator.ForClassLoader.of(loader));
+      TypePool pool =
+          new TypePool.Default.WithLazyResolution(
+              new TypePool.CacheProvider.Simple(), locator, TypePool.Default.ReaderMode.FAST);
+      TypeDescription type = pool.describe(name).resolve();
+      if (type.isSynthetic()) {
+        return null;
+      }
+      DynamicType.Builder<?> woven = null;
+      for (int i = 0; i < ALL.size(); i++) {
+        if (ALL.get(i).typeMatcher().matches(type)) {
+          woven = (woven == null ? byteBuddy.decorate(type, locator) : woven).visit(advice.get(i));
+        }
+      }
+      return woven == null ? null : woven.make(pool).getBytes();
+    }
+
+    /**
+     * Weaves both advices into sample classes once, so that the classes and code Byte Buddy needs
+     * are loaded here in the background and not on the application's first JDBC class.
+     */
+    void warmUp() throws IOException {
+      ClassLoader loader = JdbcInstrumentation.class.getClassLoader();
+      for (Class<?> sample : List.of(WarmUp.SampleDataSource.class, WarmUp.SampleDriver.class)) {
+        String internalName = sample.getName().replace('.', '/');
+        byte[] classFile;
+        try (InputStream in = loader.getResourceAsStream(internalName + ".class")) {
+          if (in == null) {
+            throw new IOException("no class file for " + sample.getName());
+          }
+          classFile = in.readAllBytes();
+        }
+        if (weave(loader, internalName, classFile) == null) {
+          throw new IllegalStateException(sample.getName() + " matched no instrumentation");
+        }
+      }
+    }
   }
 
   /**
@@ -349,20 +386,27 @@ public final class JdbcInstrumentation {
         | (b[p + 3] & 0xff);
   }
 
-  /** Passes only candidate classes on to Byte Buddy, once it is built. */
+  /** Passes only candidate classes on to the weaver, once it is set up. */
   private static final class ConnectionFilter implements ClassFileTransformer {
-    private final CompletableFuture<ClassFileTransformer> byteBuddy;
+    private final CompletableFuture<Weaver> weaver;
     private final ClassLoader ownLoader;
     private final BiConsumer<String, Throwable> onError;
+    private final BiConsumer<String, ClassLoader> onTransformed;
+    private final Set<String> reported = ConcurrentHashMap.newKeySet();
+    // A class loaded while this thread weaves (reading a class file may load classes) is left
+    // alone rather than woven re-entrantly.
+    private final ThreadLocal<boolean[]> weaving = ThreadLocal.withInitial(() -> new boolean[1]);
     volatile Thread builder;
 
     ConnectionFilter(
-        CompletableFuture<ClassFileTransformer> byteBuddy,
+        CompletableFuture<Weaver> weaver,
         ClassLoader ownLoader,
-        BiConsumer<String, Throwable> onError) {
-      this.byteBuddy = byteBuddy;
+        BiConsumer<String, Throwable> onError,
+        BiConsumer<String, ClassLoader> onTransformed) {
+      this.weaver = weaver;
       this.ownLoader = ownLoader;
       this.onError = onError;
+      this.onTransformed = onTransformed;
     }
 
     @Override
@@ -372,60 +416,38 @@ public final class JdbcInstrumentation {
         String className,
         Class<?> classBeingRedefined,
         ProtectionDomain protectionDomain,
-        byte[] classfileBuffer)
-        throws IllegalClassFormatException {
+        byte[] classfileBuffer) {
       if (loader == null
           || loader == ownLoader
           || className == null
           || ignored(className)
           || !mentionsConnection(classfileBuffer)
           || !declaresConnectionMethod(classfileBuffer)
-          || (Thread.currentThread() == builder && !byteBuddy.isDone())) {
+          || (Thread.currentThread() == builder && !weaver.isDone())) {
         return null;
       }
-      ClassFileTransformer transformer;
+      boolean[] busy = weaving.get();
+      if (busy[0]) {
+        return null;
+      }
+      busy[0] = true;
       try {
-        transformer = byteBuddy.get(READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-      } catch (Exception notReady) {
-        onError.accept(className.replace('/', '.'), notReady);
+        Weaver w = weaver.get(READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        byte[] woven = w.weave(loader, className, classfileBuffer);
+        if (woven != null) {
+          onTransformed.accept(className.replace('/', '.'), loader);
+        }
+        return woven;
+      } catch (Throwable t) {
+        Throwable cause = t instanceof ExecutionException ? t.getCause() : t;
+        String name = className.replace('/', '.');
+        if (reported.add(name)) {
+          onError.accept(name, cause);
+        }
         return null;
+      } finally {
+        busy[0] = false;
       }
-      return transformer.transform(
-          module, loader, className, classBeingRedefined, protectionDomain, classfileBuffer);
-    }
-  }
-
-  private static final class ReportingListener extends AgentBuilder.Listener.Adapter {
-    private final BiConsumer<String, Throwable> onError;
-    private final BiConsumer<String, ClassLoader> onTransformed;
-    private final Set<String> reported = ConcurrentHashMap.newKeySet();
-
-    ReportingListener(
-        BiConsumer<String, Throwable> onError, BiConsumer<String, ClassLoader> onTransformed) {
-      this.onError = onError;
-      this.onTransformed = onTransformed;
-    }
-
-    @Override
-    public void onError(
-        String typeName,
-        ClassLoader classLoader,
-        JavaModule module,
-        boolean loaded,
-        Throwable throwable) {
-      if (reported.add(typeName)) {
-        onError.accept(typeName, throwable);
-      }
-    }
-
-    @Override
-    public void onTransformation(
-        TypeDescription typeDescription,
-        ClassLoader classLoader,
-        JavaModule module,
-        boolean loaded,
-        DynamicType dynamicType) {
-      onTransformed.accept(typeDescription.getName(), classLoader);
     }
   }
 }
