@@ -106,7 +106,11 @@ public final class JdbcInstrumentation {
             () -> {
               try {
                 Weaver w = new Weaver();
-                w.warmUp();
+                try {
+                  w.warmUp();
+                } catch (Exception e) {
+                  onError.accept("(warm-up samples; start-up is slower)", e);
+                }
                 weaver.complete(w);
                 retransformCandidates(inst, ownLoader, onError);
                 ready.complete(null);
@@ -167,21 +171,23 @@ public final class JdbcInstrumentation {
 
     /**
      * Weaves both advices into sample classes once, so that the classes and code Byte Buddy needs
-     * are loaded here in the background and not on the application's first JDBC class.
+     * are loaded here in the background and not on the application's first JDBC class. The samples
+     * are read as class files only, never loaded: no class of the agent's implements {@code
+     * java.sql.Driver} in the application's JVM.
      */
     void warmUp() throws IOException {
       ClassLoader loader = JdbcInstrumentation.class.getClassLoader();
-      for (Class<?> sample : List.of(WarmUp.SampleDataSource.class, WarmUp.SampleDriver.class)) {
-        String internalName = sample.getName().replace('.', '/');
+      for (String sample : WarmUp.SAMPLES) {
+        String internalName = sample.replace('.', '/');
         byte[] classFile;
         try (InputStream in = loader.getResourceAsStream(internalName + ".class")) {
           if (in == null) {
-            throw new IOException("no class file for " + sample.getName());
+            throw new IOException("no class file for " + sample);
           }
           classFile = in.readAllBytes();
         }
         if (weave(loader, internalName, classFile) == null) {
-          throw new IllegalStateException(sample.getName() + " matched no instrumentation");
+          throw new IllegalStateException(sample + " matched no instrumentation");
         }
       }
     }

@@ -2,6 +2,7 @@ package dev.sluice.instrumentation;
 
 import java.sql.Connection;
 import java.sql.Driver;
+import java.util.List;
 import java.util.Properties;
 
 /**
@@ -10,6 +11,12 @@ import java.util.Properties;
  * Only their class files are read; they are never instantiated, and the woven result is dropped.
  */
 final class WarmUp {
+
+  /** The samples' binary names (string constants, so that naming them loads nothing). */
+  static final List<String> SAMPLES =
+      List.of(
+          "dev.sluice.instrumentation.WarmUp$SampleDataSource",
+          "dev.sluice.instrumentation.WarmUp$SampleDriver");
 
   private WarmUp() {}
 

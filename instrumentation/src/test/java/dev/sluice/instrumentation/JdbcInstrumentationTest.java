@@ -3,6 +3,7 @@ package dev.sluice.instrumentation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -295,5 +296,23 @@ class JdbcInstrumentationTest {
     governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
     SluiceBridge.install(governor);
     assertThrows(SQLException.class, () -> DriverManager.getConnection("jdbc:h2:mem:again"));
+  }
+
+  @Test
+  void theWarmUpSamplesAreReadAsClassFilesAndWoven() throws Exception {
+    assertEquals(
+        List.of(WarmUp.SampleDataSource.class.getName(), WarmUp.SampleDriver.class.getName()),
+        WarmUp.SAMPLES);
+    JdbcInstrumentation.Weaver weaver = new JdbcInstrumentation.Weaver();
+    weaver.warmUp(); // throws when a sample is missing or matches no instrumentation
+    assertNull(
+        weaver.weave(
+            getClass().getClassLoader(),
+            "org/h2/util/StringUtils",
+            classBytes(org.h2.util.StringUtils.class)),
+        "a class that is no driver or data source is left alone");
+    assertNotNull(
+        weaver.weave(
+            getClass().getClassLoader(), "org/h2/Driver", classBytes(org.h2.Driver.class)));
   }
 }
