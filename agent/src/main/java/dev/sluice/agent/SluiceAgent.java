@@ -32,39 +32,23 @@ import org.slf4j.LoggerFactory;
  */
 public final class SluiceAgent {
 
-  private static final Logger log = LoggerFactory.getLogger(SluiceAgent.class);
+  /** The logger, created on first use: not in {@code premain}, where it would cost start-up. */
+  private static final class Lazy {
+    static final Logger log = LoggerFactory.getLogger(SluiceAgent.class);
+  }
 
   private static final String BYTE_BUDDY_SAFE = "net.bytebuddy.safe";
 
   private SluiceAgent() {}
 
-  /** Called by the launcher from {@code premain} or {@code agentmain}. */
+  /**
+   * Called by the launcher from {@code premain} or {@code agentmain}. Only what must be in place
+   * before the application's {@code main} runs happens here: connections are held until the
+   * governor is installed, and the JDBC advice is installed. The configuration, logging and
+   * everything else start on the {@code sluice-start} thread.
+   */
   public static void start(String agentArgs, Instrumentation inst, boolean lateAttach) {
-    AgentConfig config = AgentConfig.load(agentArgs);
-    AgentLog.configure(config.logLevel());
-    for (String problem : config.problems()) {
-      log.error("configuration: {}", problem);
-    }
-    boolean registryMode = config.registry().isPresent();
-    RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
-    String domain = config.jmxDomain();
-    DatasourceCatalog catalog =
-        new DatasourceCatalog(
-            config.datasources().values(),
-            n -> paths.datasourcePath(n.schema(), n.name()),
-            n ->
-                registryMode
-                    ? paths.datasourcePath(n.schema(), n.name())
-                    : "local mode; JMX " + DatasourceBean.objectName(domain, n.schema(), n.name()));
-    ControlPlane plane = new ControlPlane();
-    Governor governor =
-        new Governor(
-            registryMode ? config.registryInitialSyncMs() : 0,
-            config.cutoffGraceMs(),
-            catalog,
-            plane::changed);
-    governor.failClosed(config.onRegistryLoss() == AgentConfig.RegistryLossPolicy.CUT_OFF);
-    SluiceBridge.install(governor);
+    SluiceBridge.hold();
     // Byte Buddy needs no sun.misc.Unsafe here; keeping it off spares the application the JDK's
     // deprecation warnings. The property name is relocated with Byte Buddy, so it concerns the
     // agent's copy only, never the application's own Byte Buddy.
@@ -72,34 +56,72 @@ public final class SluiceAgent {
       System.setProperty(BYTE_BUDDY_SAFE, "true");
     }
     long installing = System.nanoTime();
-    JdbcInstrumentation.install(
+    JdbcInstrumentation.Installed advice =
+        JdbcInstrumentation.install(
             inst,
             SluiceAgent.class.getClassLoader(),
             (type, e) ->
-                log.warn("could not instrument {}; it is not governed: {}", type, e.toString()),
-            (type, loader) -> log.debug("governing {} (class loader {})", type, loader))
-        .ready()
-        .thenRun(
-            () ->
-                log.debug(
-                    "JDBC advice ready {} ms after premain",
-                    (System.nanoTime() - installing) / 1_000_000));
-    if (!registryMode) {
-      governor.initialSyncDone();
-    }
+                Lazy.log.warn(
+                    "could not instrument {}; it is not governed: {}", type, e.toString()),
+            (type, loader) -> Lazy.log.debug("governing {} (class loader {})", type, loader));
     Thread starter =
         new Thread(
             () -> {
+              Governor governor = null;
               try {
+                AgentConfig config = AgentConfig.load(agentArgs);
+                AgentLog.configure(config.logLevel());
+                advice
+                    .ready()
+                    .thenRun(
+                        () ->
+                            Lazy.log.debug(
+                                "JDBC advice ready {} ms after premain",
+                                (System.nanoTime() - installing) / 1_000_000));
+                for (String problem : config.problems()) {
+                  Lazy.log.error("configuration: {}", problem);
+                }
+                ControlPlane plane = new ControlPlane();
+                RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
+                DatasourceCatalog catalog = catalog(config, paths);
+                governor =
+                    new Governor(
+                        config.registry().isPresent() ? config.registryInitialSyncMs() : 0,
+                        config.cutoffGraceMs(),
+                        catalog,
+                        plane::changed);
+                governor.failClosed(
+                    config.onRegistryLoss() == AgentConfig.RegistryLossPolicy.CUT_OFF);
+                SluiceBridge.install(governor);
+                if (config.registry().isEmpty()) {
+                  governor.initialSyncDone();
+                }
                 startControl(config, paths, governor, catalog, plane);
               } catch (Throwable t) {
-                governor.initialSyncDone();
-                log.error("the agent's control plane failed to start; connections are allowed", t);
+                if (governor == null) {
+                  SluiceBridge.install(null);
+                } else {
+                  governor.initialSyncDone();
+                }
+                Lazy.log.error(
+                    "the agent's control plane failed to start; connections are allowed", t);
               }
             },
             "sluice-start");
     starter.setDaemon(true);
     starter.start();
+  }
+
+  private static DatasourceCatalog catalog(AgentConfig config, RegistryPaths paths) {
+    boolean registryMode = config.registry().isPresent();
+    String domain = config.jmxDomain();
+    return new DatasourceCatalog(
+        config.datasources().values(),
+        n -> paths.datasourcePath(n.schema(), n.name()),
+        n ->
+            registryMode
+                ? paths.datasourcePath(n.schema(), n.name())
+                : "local mode; JMX " + DatasourceBean.objectName(domain, n.schema(), n.name()));
   }
 
   private static void startControl(
@@ -128,7 +150,7 @@ public final class SluiceAgent {
         registry = Registries.create(config, paths, paths.instancePath(id));
         refusalTarget = registry.instancePath();
       } catch (IllegalArgumentException e) {
-        log.error(
+        Lazy.log.error(
             "cannot use registry {}: {}; running in local mode",
             config.registry().get(),
             e.getMessage());
@@ -148,7 +170,7 @@ public final class SluiceAgent {
     register(server, plane.instanceBean, domain + ":type=Instance");
     catalog.listen(plane.datasources::met);
     if (registry == null) {
-      log.info("started in local mode (no registry configured); instance {}", idText);
+      Lazy.log.info("started in local mode (no registry configured); instance {}", idText);
       return;
     }
 
@@ -165,7 +187,7 @@ public final class SluiceAgent {
     Runtime.getRuntime().addShutdownHook(new Thread(registry::close, "sluice-shutdown"));
     plane.instance.connection(false); // starts the registry-loss clock, if that policy is on
     registry.start(plane);
-    log.info(
+    Lazy.log.info(
         "started: instance {} at {} in {} ({} layout)",
         idText,
         registry.instancePath(),
@@ -173,7 +195,7 @@ public final class SluiceAgent {
         config.layout().configValue());
     if (registry.awaitInitialSync(Long.MAX_VALUE)) {
       governor.initialSyncDone();
-      log.info(
+      Lazy.log.info(
           "registry state read: instance {}",
           governor.state().instanceDisabled() ? "DISABLED" : "ENABLED");
     }
@@ -188,7 +210,7 @@ public final class SluiceAgent {
     volatile Instance instanceBean;
     volatile DatasourceSwitch datasources;
 
-    private final Faults faults = new Faults(log);
+    private final Faults faults = new Faults(Lazy.log);
 
     @Override
     public void instanceValue(String value) {
@@ -221,7 +243,7 @@ public final class SluiceAgent {
     try {
       server.registerMBean(bean, new ObjectName(name));
     } catch (Exception e) {
-      log.warn("could not register MBean {}: {}", name, e.toString());
+      Lazy.log.warn("could not register MBean {}: {}", name, e.toString());
     }
   }
 }

@@ -1,5 +1,8 @@
 package dev.sluice.bootstrap;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
 /**
  * The one entry point of inlined advice. It lives on the bootstrap class loader so that advice in
  * any class loader can reach it, and so it may use {@code java.base} types only. It holds no logic
@@ -49,9 +52,72 @@ public final class SluiceBridge {
 
   private SluiceBridge() {}
 
-  /** Installs the governor; {@code null} restores allow-all. */
+  /** How long a connection waits for the agent's governor while the agent starts. */
+  static final long HOLD_SECONDS = 30;
+
+  /**
+   * Holds every connection until the agent installs its governor, at most {@link #HOLD_SECONDS}
+   * (then connections are allowed). The agent reads its configuration after {@code premain} has
+   * returned, and no connection may open ungoverned in the meantime.
+   */
+  public static void hold() {
+    governor = new Holding();
+  }
+
+  /** Installs the governor; {@code null} restores allow-all. Releases connections held. */
   public static void install(ConnectionGovernor newGovernor) {
+    ConnectionGovernor previous = governor;
     governor = newGovernor == null ? ALLOW_ALL : newGovernor;
+    if (previous instanceof Holding) {
+      ((Holding) previous).installed.countDown();
+    }
+  }
+
+  /** Waits for the governor the agent installs, then asks it. */
+  private static final class Holding implements ConnectionGovernor {
+    final CountDownLatch installed = new CountDownLatch(1);
+
+    private ConnectionGovernor installed() {
+      boolean done = false;
+      try {
+        done = installed.await(HOLD_SECONDS, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      ConnectionGovernor g = governor;
+      if (g == this) {
+        if (!done) {
+          governor = ALLOW_ALL; // the agent never got so far: stay out of the way
+        }
+        return ALLOW_ALL;
+      }
+      return g;
+    }
+
+    @Override
+    public Throwable checkConnect(String url) {
+      return installed().checkConnect(url);
+    }
+
+    @Override
+    public void connected(String url, Object connection) {
+      installed().connected(url, connection);
+    }
+
+    @Override
+    public Throwable checkBorrow(Object dataSource) {
+      return installed().checkBorrow(dataSource);
+    }
+
+    @Override
+    public Object borrowed(Object dataSource, Object connection) {
+      return installed().borrowed(dataSource, connection);
+    }
+
+    @Override
+    public Throwable fault(String where, Throwable fault) {
+      return installed().fault(where, fault);
+    }
   }
 
   /** Entered at the start of {@code Driver.connect}. */

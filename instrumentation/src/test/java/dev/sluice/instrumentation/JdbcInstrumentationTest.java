@@ -19,7 +19,10 @@ import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import net.bytebuddy.agent.ByteBuddyAgent;
 import org.h2.jdbcx.JdbcDataSource;
@@ -314,5 +317,29 @@ class JdbcInstrumentationTest {
     assertNotNull(
         weaver.weave(
             getClass().getClassLoader(), "org/h2/Driver", classBytes(org.h2.Driver.class)));
+  }
+
+  @Test
+  void aConnectWhileTheAgentStartsWaitsForItsGovernorAndIsGovernedByIt() throws Exception {
+    SluiceBridge.hold();
+    governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
+    CompletableFuture<Throwable> attempt =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                new org.h2.Driver().connect("jdbc:h2:mem:held", new Properties());
+                return null;
+              } catch (Throwable t) {
+                return t;
+              }
+            });
+    assertThrows(
+        TimeoutException.class,
+        () -> attempt.get(300, TimeUnit.MILLISECONDS),
+        "held until the governor is installed");
+    assertEquals(0, governor.checks.get());
+    SluiceBridge.install(governor);
+    assertSame(governor.refusal, attempt.get(10, TimeUnit.SECONDS));
+    assertEquals(1, governor.checks.get());
   }
 }
