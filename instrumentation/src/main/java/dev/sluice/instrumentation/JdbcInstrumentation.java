@@ -36,7 +36,7 @@ import net.bytebuddy.pool.TypePool;
  * up there on two sample classes: a candidate class loaded before it is ready waits for it, and
  * classes loaded before the agent (a late attach, or the start-up window) are retransformed once it
  * is. And Byte Buddy's {@code AgentBuilder} is not used: its set-up generates and loads a class of
- * its own, which cost about 300 ms of the application's start-up; the {@link Weaver} does the one
+ * its own, which cost about 250 ms of the application's start-up; the {@link Weaver} does the one
  * thing needed, matching a class file and weaving the advice in.
  */
 public final class JdbcInstrumentation {
