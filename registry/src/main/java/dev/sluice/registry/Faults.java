@@ -2,6 +2,8 @@ package dev.sluice.registry;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 
 /**
@@ -29,6 +31,18 @@ public final class Faults {
       } else {
         log.warn("internal fault while handling {} again: {}", where, fault.toString());
       }
+    }
+  }
+
+  /**
+   * Hands {@code task} to {@code worker}, guarded as by {@link #guard}; once the worker is shut
+   * down (the registry closed) the task is dropped.
+   */
+  public void execute(Executor worker, String where, Runnable task) {
+    try {
+      worker.execute(() -> guard(where, task));
+    } catch (RejectedExecutionException closed) {
+      log.debug("{} dropped: the registry is closed", where);
     }
   }
 }

@@ -8,7 +8,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.curator.framework.CuratorFramework;
@@ -249,16 +248,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   @Override
   public void ensureDatasourceNode(String path) {
     if (pendingDatasourceNodes.add(path)) {
-      onWorker("creating " + path, () -> createDatasourceNode(path));
-    }
-  }
-
-  /** Runs blocking registry work on the worker; dropped once closed. */
-  private void onWorker(String what, Runnable task) {
-    try {
-      worker.execute(() -> faults.guard(what, task));
-    } catch (RejectedExecutionException closed) {
-      log.debug("{} dropped: the registry is closed", what);
+      faults.execute(worker, "creating " + path, () -> createDatasourceNode(path));
     }
   }
 
@@ -375,7 +365,8 @@ public final class ZooKeeperRegistry implements RegistryCenter {
         connected = true;
         log.info("ZooKeeper {} connected (session {})", settings.connectString, sessionId());
         listener.connection(true);
-        onWorker(
+        faults.execute(
+            worker,
             "registering after a connection change",
             () -> {
               ensureInstanceNode();

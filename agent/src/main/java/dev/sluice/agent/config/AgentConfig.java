@@ -12,15 +12,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -63,7 +64,8 @@ public final class AgentConfig {
   private final Map<ConfigKey, String> values = new EnumMap<>(ConfigKey.class);
   private final Map<ConfigKey, String> origins = new EnumMap<>(ConfigKey.class);
   private final Map<String, DatasourceMapping> datasources = new LinkedHashMap<>();
-  private final List<String> problems = new ArrayList<>();
+  // In reading order; the same bad setting given twice is one line.
+  private final Set<String> problems = new LinkedHashSet<>();
   private final Map<String, String> environment;
   private final Map<String, String> systemProperties;
 
@@ -379,16 +381,13 @@ public final class AgentConfig {
     return parser.apply(fallback);
   }
 
-  /** Records a problem once: the same bad setting given twice is one line. */
   private void problem(String line) {
-    if (!problems.contains(line)) {
-      problems.add(line);
-    }
+    problems.add(line);
   }
 
   /** One line per bad or unknown setting, in reading order. */
   public List<String> problems() {
-    return Collections.unmodifiableList(problems);
+    return List.copyOf(problems);
   }
 
   /** The registry, or empty for local mode. */

@@ -38,12 +38,11 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   private volatile GovernanceState state = GovernanceState.OPEN;
   private volatile boolean synced;
+  private volatile boolean failClosed;
 
   /**
    * @param onChange told of every applied change (old, new), on the applying thread
    */
-  private volatile boolean failClosed;
-
   public Governor(
       long initialSyncMs,
       long cutoffGraceMs,

@@ -439,11 +439,7 @@ public final class EtcdRegistry implements RegistryCenter {
 
   private void submit(Runnable task) {
     if (running()) {
-      try {
-        worker.execute(() -> faults.guard("an etcd event", task));
-      } catch (RuntimeException rejectedOnClose) {
-        log.debug("registry work dropped on close");
-      }
+      faults.execute(worker, "an etcd event", task);
     }
   }
 
