@@ -146,11 +146,7 @@ class EtcdIT {
           AppProcess.jdbcApp(url)
               .agentArgs("registry=etcd://" + etcd.endpoints() + ",registry.initial-sync-ms=1500")
               .start()) {
-        AppProcess.Reply first = app.send("connect");
-        assertTrue(first.ok, first::toString);
-        assertTrue(first.ms >= 1400, "the first connect waits for the registry: " + first);
-        assertTrue(first.ms < 10_000, "but not longer than configured: " + first);
-        assertTrue(app.send("connect").ok);
+        InstanceCutOffIT.assertOnlyTheFirstConnectWaits(app, 1500);
         Await.until(
             "the agent saying why it is not connected (after registry.connect-timeout-ms)",
             Duration.ofSeconds(15),
