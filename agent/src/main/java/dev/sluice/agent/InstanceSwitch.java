@@ -122,6 +122,16 @@ final class InstanceSwitch implements InstanceControl {
   }
 
   @Override
+  public long refusedConnections() {
+    return governor.instanceRefusedConnections();
+  }
+
+  @Override
+  public long abortedConnections() {
+    return governor.instanceAbortedConnections();
+  }
+
+  @Override
   public void setDisabled(boolean disabled) {
     if (registry == null) {
       log.info("instance {} by JMX (local mode)", disabled ? "DISABLED" : "ENABLED");

@@ -1,32 +1,75 @@
 package dev.sluice.bootstrap;
 
 /**
- * What the instrumented JDBC code asks before and after it opens a connection. Implemented by the
- * agent (in its own class loader) and published through {@link SluiceBridge}.
+ * What the instrumented JDBC code asks before and after it opens or hands out a connection.
+ * Implemented by the agent (in its own class loader) and published through {@link SluiceBridge}.
  *
  * <p>This interface lives on the bootstrap class loader, which cannot see {@code java.sql}: its
  * signatures use {@code java.base} types only. A refusal is returned, not thrown, and is a {@code
  * java.sql.SQLTransientConnectionException}; a connection is a {@code java.sql.Connection}.
  *
- * <p>Implementations must be fast on the allow path (one volatile read, no allocation).
+ * <p>The points it hears of, each the JDBC contract's own way to a connection:
+ *
+ * <ul>
+ *   <li>{@code java.sql.Driver.connect(String, Properties)}: a physical connection opens;
+ *   <li>{@code javax.sql.DataSource.getConnection()} and {@code getConnection(String, String)},
+ *       whatever the declared return type: a pool lends one, or a driver's data source opens one;
+ *   <li>{@code javax.sql.XADataSource.getXAConnection} and {@code
+ *       javax.sql.ConnectionPoolDataSource.getPooledConnection}: a pooled (or XA) connection opens,
+ *       and {@code javax.sql.PooledConnection.getConnection()} lends its handle;
+ *   <li>the construction of a data source.
+ * </ul>
+ *
+ * <p>Implementations must be fast on the allow path (a volatile read or two, no allocation).
  */
 public interface ConnectionGovernor {
 
-  /** Before a driver opens a physical connection to {@code url}: the refusal, or {@code null}. */
-  Throwable checkConnect(String url);
+  /**
+   * Before {@code driver} opens a physical connection to {@code url} with {@code info} (the {@code
+   * java.util.Properties} the caller passed): the refusal, or {@code null}.
+   */
+  Throwable checkConnect(Object driver, String url, Object info);
 
   /** After a driver opened {@code connection} (a {@code java.sql.Connection}) to {@code url}. */
   void connected(String url, Object connection);
 
-  /** Before a {@code javax.sql.DataSource} hands out a connection: the refusal, or {@code null}. */
-  Throwable checkBorrow(Object dataSource);
+  /**
+   * Before a data source hands out a connection: the refusal (a {@link Throwable}), or a token
+   * (never {@code null}) that {@link #exitBorrow} gets back.
+   */
+  Object enterBorrow(Object dataSource);
 
   /**
-   * After a {@code javax.sql.DataSource} handed out {@code connection}: the connection to give the
-   * application instead (the same one, unless it is one the agent aborted), or the {@code
-   * java.sql.SQLException} to throw.
+   * After a data source handed out {@code connection} or threw {@code thrown}. Returns the {@link
+   * Throwable} to throw, or the connection to return: the one handed out, or one borrowed again in
+   * place of a connection the agent aborted (also in place of {@code thrown}, when the borrow
+   * failed on such a connection).
+   *
+   * @param credentials whether the call was {@code getConnection(user, password)}
    */
-  Object borrowed(Object dataSource, Object connection);
+  Object exitBorrow(
+      Object token,
+      Object dataSource,
+      boolean credentials,
+      String user,
+      String password,
+      Object connection,
+      Throwable thrown);
+
+  /**
+   * Before an {@code XADataSource} or {@code ConnectionPoolDataSource} opens a pooled connection:
+   * the refusal, or a token (never {@code null}) that {@link #exitPooledSource} gets back.
+   */
+  Object enterPooledSource(Object source);
+
+  /** After {@code source} opened {@code pooledConnection} (or failed: {@code null}). */
+  void exitPooledSource(Object token, Object source, Object pooledConnection);
+
+  /** After a {@code javax.sql.PooledConnection} handed out {@code handle}. */
+  void handleOpened(Object pooledConnection, Object handle);
+
+  /** A data source (or a pooled or XA data source) was constructed. */
+  void dataSourceCreated(Object dataSource);
 
   /**
    * Reports a fault of the governor itself. Returns {@code null} to let the application go on as if

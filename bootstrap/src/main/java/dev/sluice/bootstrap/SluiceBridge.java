@@ -12,36 +12,63 @@ import java.util.concurrent.TimeUnit;
  * unless the governor answers a fault with a refusal ({@code on-registry-loss=cut-off}).
  *
  * <p>Protocol for advice: {@code enter*} returns either the refusal (a {@link Throwable}; the
- * advice skips the method) or a {@link Boolean} telling whether this call is the outermost; the
- * matching {@code exit*} gets that value back and returns the refusal to throw, or {@code null}.
+ * advice skips the method) or a token; the matching {@code exit*} gets that token back and returns
+ * the refusal to throw, or what the method returns. A {@code null} token means the enter advice
+ * itself failed: the exit then stays out of the way.
  */
 public final class SluiceBridge {
 
-  private static final ConnectionGovernor ALLOW_ALL =
-      new ConnectionGovernor() {
-        @Override
-        public Throwable checkConnect(String url) {
-          return null;
-        }
+  /** The token of an allowed call, when the governor has nothing to carry to its exit. */
+  public static final Object ALLOWED = Boolean.TRUE;
 
-        @Override
-        public void connected(String url, Object connection) {}
+  private static final ConnectionGovernor ALLOW_ALL = new AllowAll();
 
-        @Override
-        public Throwable checkBorrow(Object dataSource) {
-          return null;
-        }
+  /** The governor in force before the agent installs its own, and after a failed start. */
+  private static final class AllowAll implements ConnectionGovernor {
+    @Override
+    public Throwable checkConnect(Object driver, String url, Object info) {
+      return null;
+    }
 
-        @Override
-        public Object borrowed(Object dataSource, Object connection) {
-          return connection;
-        }
+    @Override
+    public void connected(String url, Object connection) {}
 
-        @Override
-        public Throwable fault(String where, Throwable fault) {
-          return null;
-        }
-      };
+    @Override
+    public Object enterBorrow(Object dataSource) {
+      return ALLOWED;
+    }
+
+    @Override
+    public Object exitBorrow(
+        Object token,
+        Object dataSource,
+        boolean credentials,
+        String user,
+        String password,
+        Object connection,
+        Throwable thrown) {
+      return thrown != null ? thrown : connection;
+    }
+
+    @Override
+    public Object enterPooledSource(Object source) {
+      return ALLOWED;
+    }
+
+    @Override
+    public void exitPooledSource(Object token, Object source, Object pooledConnection) {}
+
+    @Override
+    public void handleOpened(Object pooledConnection, Object handle) {}
+
+    @Override
+    public void dataSourceCreated(Object dataSource) {}
+
+    @Override
+    public Throwable fault(String where, Throwable fault) {
+      return null;
+    }
+  }
 
   private static volatile ConnectionGovernor governor = ALLOW_ALL;
 
@@ -94,9 +121,15 @@ public final class SluiceBridge {
       return g;
     }
 
+    /** The governor in force, without waiting: the exits of calls that entered already. */
+    private ConnectionGovernor current() {
+      ConnectionGovernor g = governor;
+      return g == this ? ALLOW_ALL : g;
+    }
+
     @Override
-    public Throwable checkConnect(String url) {
-      return installed().checkConnect(url);
+    public Throwable checkConnect(Object driver, String url, Object info) {
+      return installed().checkConnect(driver, url, info);
     }
 
     @Override
@@ -105,13 +138,42 @@ public final class SluiceBridge {
     }
 
     @Override
-    public Throwable checkBorrow(Object dataSource) {
-      return installed().checkBorrow(dataSource);
+    public Object enterBorrow(Object dataSource) {
+      return installed().enterBorrow(dataSource);
     }
 
     @Override
-    public Object borrowed(Object dataSource, Object connection) {
-      return installed().borrowed(dataSource, connection);
+    public Object exitBorrow(
+        Object token,
+        Object dataSource,
+        boolean credentials,
+        String user,
+        String password,
+        Object connection,
+        Throwable thrown) {
+      return current()
+          .exitBorrow(token, dataSource, credentials, user, password, connection, thrown);
+    }
+
+    @Override
+    public Object enterPooledSource(Object source) {
+      return installed().enterPooledSource(source);
+    }
+
+    @Override
+    public void exitPooledSource(Object token, Object source, Object pooledConnection) {
+      current().exitPooledSource(token, source, pooledConnection);
+    }
+
+    @Override
+    public void handleOpened(Object pooledConnection, Object handle) {
+      current().handleOpened(pooledConnection, handle);
+    }
+
+    @Override
+    public void dataSourceCreated(Object dataSource) {
+      // constructors never wait for the agent; a data source met later is learned then
+      current().dataSourceCreated(dataSource);
     }
 
     @Override
@@ -120,13 +182,13 @@ public final class SluiceBridge {
     }
   }
 
-  /** Entered at the start of {@code Driver.connect}. */
-  public static Object enterConnect(String url) {
+  /** Entered at the start of {@code Driver.connect}: the refusal, or whether this is outermost. */
+  public static Object enterConnect(Object driver, String url, Object info) {
     int[] depth = CONNECT_DEPTH.get();
     if (depth[0] == 0) {
       ConnectionGovernor g = governor;
       try {
-        Throwable refused = g.checkConnect(url);
+        Throwable refused = g.checkConnect(driver, url, info);
         if (refused != null) {
           return refused;
         }
@@ -140,7 +202,9 @@ public final class SluiceBridge {
     return ++depth[0] == 1 ? Boolean.TRUE : Boolean.FALSE;
   }
 
-  /** Exited at the end of {@code Driver.connect}, normally or not. */
+  /**
+   * Exited at the end of {@code Driver.connect}, normally or not: the refusal to throw, or null.
+   */
   public static Throwable exitConnect(Object entered, String url, Object connection) {
     if (entered instanceof Throwable) {
       return (Throwable) entered;
@@ -164,42 +228,95 @@ public final class SluiceBridge {
   }
 
   /**
-   * Entered at the start of {@code DataSource.getConnection}: the refusal, or {@link Boolean#TRUE}.
+   * Entered at the start of {@code getConnection} of a data source: the refusal (a {@link
+   * Throwable}; the advice skips the method), or the token for {@link #exitBorrow}.
    */
   public static Object enterBorrow(Object dataSource) {
     ConnectionGovernor g = governor;
     try {
-      Throwable refused = g.checkBorrow(dataSource);
-      if (refused != null) {
-        return refused;
-      }
+      return g.enterBorrow(dataSource);
     } catch (Throwable fault) {
       Throwable refused = report(g, "DataSource.getConnection", fault);
-      if (refused != null) {
-        return refused;
-      }
+      return refused != null ? refused : ALLOWED;
     }
-    return Boolean.TRUE;
   }
 
   /**
-   * Exited at the end of {@code DataSource.getConnection}, normally or not. Returns the refusal to
-   * throw (a {@link Throwable}), or else the connection to return: the one the data source handed
+   * Exited at the end of {@code getConnection} of a data source, normally or not. Returns the
+   * {@link Throwable} to throw, or else the connection to return: the one the data source handed
    * out, or a fresh one in place of a connection the agent aborted.
    */
-  public static Object exitBorrow(Object entered, Object dataSource, Object connection) {
+  public static Object exitBorrow(
+      Object entered,
+      Object dataSource,
+      boolean credentials,
+      String user,
+      String password,
+      Object connection,
+      Throwable thrown) {
     if (entered instanceof Throwable) {
       return entered;
     }
-    if (entered == null || connection == null) {
-      return connection; // the enter advice itself failed, or the borrow did
+    if (entered == null) {
+      return thrown != null ? thrown : connection; // the enter advice itself failed
     }
     ConnectionGovernor g = governor;
     try {
-      return g.borrowed(dataSource, connection);
+      return g.exitBorrow(entered, dataSource, credentials, user, password, connection, thrown);
     } catch (Throwable fault) {
       report(g, "DataSource.getConnection", fault);
-      return connection;
+      return thrown != null ? thrown : connection;
+    }
+  }
+
+  /** Entered at the start of {@code getXAConnection} / {@code getPooledConnection}. */
+  public static Object enterPooledSource(Object source) {
+    ConnectionGovernor g = governor;
+    try {
+      return g.enterPooledSource(source);
+    } catch (Throwable fault) {
+      Throwable refused = report(g, "XADataSource.getXAConnection", fault);
+      return refused != null ? refused : ALLOWED;
+    }
+  }
+
+  /** Exited at the end of {@code getXAConnection} / {@code getPooledConnection}: as exitConnect. */
+  public static Throwable exitPooledSource(Object entered, Object source, Object pooled) {
+    if (entered instanceof Throwable) {
+      return (Throwable) entered;
+    }
+    if (entered == null) {
+      return null;
+    }
+    ConnectionGovernor g = governor;
+    try {
+      g.exitPooledSource(entered, source, pooled);
+    } catch (Throwable fault) {
+      report(g, "XADataSource.getXAConnection", fault);
+    }
+    return null;
+  }
+
+  /** Exited at the end of {@code PooledConnection.getConnection()}. */
+  public static void handleOpened(Object pooledConnection, Object handle) {
+    if (handle == null) {
+      return;
+    }
+    ConnectionGovernor g = governor;
+    try {
+      g.handleOpened(pooledConnection, handle);
+    } catch (Throwable fault) {
+      report(g, "PooledConnection.getConnection", fault);
+    }
+  }
+
+  /** Exited at the end of a data source's constructor. */
+  public static void dataSourceCreated(Object dataSource) {
+    ConnectionGovernor g = governor;
+    try {
+      g.dataSourceCreated(dataSource);
+    } catch (Throwable fault) {
+      report(g, "a data source's constructor", fault);
     }
   }
 

@@ -31,7 +31,10 @@ class BootstrapLinkageTest {
         assertDoesNotThrow(loaded::getDeclaredFields, type.getName());
       }
       Class<?> bridge = Class.forName(SluiceBridge.class.getName(), true, bootOnly);
-      Object entered = bridge.getMethod("enterConnect", String.class).invoke(null, "jdbc:x:y");
+      Object entered =
+          bridge
+              .getMethod("enterConnect", Object.class, String.class, Object.class)
+              .invoke(null, null, "jdbc:x:y", null);
       assertNull(
           bridge
               .getMethod("exitConnect", Object.class, String.class, Object.class)

@@ -1,16 +1,14 @@
 package dev.sluice.instrumentation;
 
-import net.bytebuddy.description.method.MethodDescription;
+import java.util.List;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.matcher.ElementMatcher;
 
-/** One instrumented type: which classes, which methods, which advice. */
+/** One instrumented type: which classes, and which advice goes into which of their methods. */
 public interface TypeInstrumentation {
 
   ElementMatcher<TypeDescription> typeMatcher();
 
-  ElementMatcher.Junction<MethodDescription> methodMatcher();
-
-  /** A class of static {@code @Advice} methods, inlined into the matched methods. */
-  Class<?> adviceClass();
+  /** The advice for a type the {@link #typeMatcher()} matched. */
+  List<MethodAdvice> advice();
 }

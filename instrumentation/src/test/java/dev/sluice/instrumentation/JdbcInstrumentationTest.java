@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import net.bytebuddy.agent.ByteBuddyAgent;
+import org.h2.jdbc.JdbcConnection;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -37,16 +38,20 @@ class JdbcInstrumentationTest {
   private static JdbcInstrumentation.Installed transformer;
   private static final List<String> errors = new CopyOnWriteArrayList<>();
 
-  /** A governor whose verdicts each test sets. */
+  /** A governor whose verdicts each test sets, and which records what it is told. */
   static final class TestGovernor implements ConnectionGovernor {
     volatile SQLException refusal;
     volatile RuntimeException fault;
     final AtomicInteger checks = new AtomicInteger();
     final List<Connection> connected = new CopyOnWriteArrayList<>();
     final List<Throwable> faults = new CopyOnWriteArrayList<>();
+    final List<String> borrows = new CopyOnWriteArrayList<>();
+    final List<Object> pooled = new CopyOnWriteArrayList<>();
+    final List<Object> handles = new CopyOnWriteArrayList<>();
+    final List<Object> created = new CopyOnWriteArrayList<>();
 
     @Override
-    public Throwable checkConnect(String url) {
+    public Throwable checkConnect(Object driver, String url, Object info) {
       return check();
     }
 
@@ -56,8 +61,9 @@ class JdbcInstrumentationTest {
     }
 
     @Override
-    public Throwable checkBorrow(Object dataSource) {
-      return check();
+    public Object enterBorrow(Object dataSource) {
+      SQLException refused = check();
+      return refused != null ? refused : SluiceBridge.ALLOWED;
     }
 
     private SQLException check() {
@@ -71,8 +77,43 @@ class JdbcInstrumentationTest {
     volatile Object replacement;
 
     @Override
-    public Object borrowed(Object dataSource, Object connection) {
-      return replacement != null ? replacement : connection;
+    public Object exitBorrow(
+        Object token,
+        Object dataSource,
+        boolean credentials,
+        String user,
+        String password,
+        Object connection,
+        Throwable thrown) {
+      borrows.add(
+          dataSource.getClass().getSimpleName()
+              + (credentials ? "(" + user + "," + password + ")" : "()")
+              + (thrown != null ? " threw " + thrown.getMessage() : ""));
+      if (replacement != null) {
+        return replacement;
+      }
+      return thrown != null ? thrown : connection;
+    }
+
+    @Override
+    public Object enterPooledSource(Object source) {
+      SQLException refused = check();
+      return refused != null ? refused : SluiceBridge.ALLOWED;
+    }
+
+    @Override
+    public void exitPooledSource(Object token, Object source, Object pooledConnection) {
+      pooled.add(pooledConnection);
+    }
+
+    @Override
+    public void handleOpened(Object pooledConnection, Object handle) {
+      handles.add(handle);
+    }
+
+    @Override
+    public void dataSourceCreated(Object dataSource) {
+      created.add(dataSource);
     }
 
     @Override
@@ -223,13 +264,99 @@ class JdbcInstrumentationTest {
     assertEquals(checks + 1, governor.checks.get(), "only the driver's connect was checked");
   }
 
+  /** Like Alibaba Druid: getConnection() declared with the pool's own connection type. */
+  public static class CovariantPool extends PoolDataSource {
+    @Override
+    public JdbcConnection getConnection() throws SQLException {
+      return (JdbcConnection) DriverManager.getConnection("jdbc:h2:mem:covariant");
+    }
+  }
+
+  /** Overrides only the covariant method: its class file declares no bridge of its own. */
+  public static class CovariantPoolSubclass extends CovariantPool {
+    @Override
+    public JdbcConnection getConnection() throws SQLException {
+      return super.getConnection();
+    }
+  }
+
   @Test
-  void onlyClassesNamingJavaSqlConnectionReachByteBuddy() throws Exception {
-    assertTrue(JdbcInstrumentation.mentionsConnection(classBytes(org.h2.Driver.class)));
-    assertTrue(JdbcInstrumentation.mentionsConnection(classBytes(JdbcDataSource.class)));
-    assertTrue(JdbcInstrumentation.mentionsConnection(classBytes(PoolDataSourceBase.class)));
-    assertFalse(JdbcInstrumentation.mentionsConnection(classBytes(net.bytebuddy.ByteBuddy.class)));
-    assertFalse(JdbcInstrumentation.mentionsConnection(classBytes(org.h2.util.StringUtils.class)));
+  void aCovariantGetConnectionIsGovernedOnceWhicheverTypeTheCallerHolds() throws Exception {
+    SluiceBridge.install(governor);
+    CovariantPool own = new CovariantPool();
+    javax.sql.DataSource asDataSource = own;
+    try (Connection viaInterface = asDataSource.getConnection();
+        JdbcConnection viaOwnType = own.getConnection()) {
+      assertNotNull(viaInterface);
+      assertNotNull(viaOwnType);
+    }
+    assertEquals(List.of("CovariantPool()", "CovariantPool()"), governor.borrows);
+
+    governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
+    assertSame(governor.refusal, assertThrows(SQLException.class, asDataSource::getConnection));
+    assertSame(governor.refusal, assertThrows(SQLException.class, own::getConnection));
+    CovariantPoolSubclass sub = new CovariantPoolSubclass();
+    assertSame(governor.refusal, assertThrows(SQLException.class, sub::getConnection));
+    assertTrue(errors.isEmpty(), errors::toString);
+  }
+
+  @Test
+  void aBorrowWithCredentialsHandsThemToTheExit() throws Exception {
+    SluiceBridge.install(governor);
+    try (Connection c = new PoolDataSource().getConnection("app", "secret")) {
+      assertNotNull(c);
+    }
+    assertTrue(governor.borrows.contains("PoolDataSource(app,secret)"), governor.borrows::toString);
+  }
+
+  /** A pool whose borrow fails on a dead connection, as one that enlists it in a transaction. */
+  public static class FailingPool extends PoolDataSource {
+    @Override
+    public Connection getConnection() throws SQLException {
+      throw new SQLException("This connection has been closed.", "08003");
+    }
+  }
+
+  @Test
+  void theGovernorCanReplaceAFailedBorrowWithAConnection() throws Exception {
+    SluiceBridge.install(governor);
+    try (Connection fresh = DriverManager.getConnection("jdbc:h2:mem:afterfailure")) {
+      governor.replacement = fresh;
+      assertSame(fresh, new FailingPool().getConnection());
+    }
+    assertEquals(List.of("FailingPool() threw This connection has been closed."), governor.borrows);
+  }
+
+  @Test
+  void pooledAndXaConnectionsAndTheirHandlesAreSeen() throws Exception {
+    SluiceBridge.install(governor);
+    JdbcDataSource ds = new JdbcDataSource();
+    ds.setURL("jdbc:h2:mem:xa");
+    assertTrue(governor.created.contains(ds), "the constructor tells of a new data source");
+    javax.sql.XAConnection xa = ds.getXAConnection();
+    javax.sql.PooledConnection pooled = ds.getPooledConnection();
+    try {
+      // H2's getPooledConnection() calls its getXAConnection(): the governor hears both
+      assertEquals(java.util.Set.of(xa, pooled), java.util.Set.copyOf(governor.pooled));
+      try (Connection handle = xa.getConnection()) {
+        assertEquals(List.of(handle), governor.handles);
+      }
+    } finally {
+      xa.close();
+      pooled.close();
+    }
+    governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
+    assertSame(governor.refusal, assertThrows(SQLException.class, ds::getXAConnection));
+    assertSame(governor.refusal, assertThrows(SQLException.class, ds::getPooledConnection));
+  }
+
+  @Test
+  void onlyClassesNamingAConnectionReachByteBuddy() throws Exception {
+    assertTrue(ClassFileScan.mentionsConnection(classBytes(org.h2.Driver.class)));
+    assertTrue(ClassFileScan.mentionsConnection(classBytes(JdbcDataSource.class)));
+    assertTrue(ClassFileScan.mentionsConnection(classBytes(PoolDataSourceBase.class)));
+    assertFalse(ClassFileScan.mentionsConnection(classBytes(net.bytebuddy.ByteBuddy.class)));
+    assertFalse(ClassFileScan.mentionsConnection(classBytes(org.h2.util.StringUtils.class)));
   }
 
   @Test
@@ -239,14 +366,15 @@ class JdbcInstrumentationTest {
             org.h2.Driver.class,
             JdbcDataSource.class,
             PoolDataSourceBase.class,
-            PoolDataSource.class)) {
+            PoolDataSource.class,
+            CovariantPool.class,
+            CovariantPoolSubclass.class)) {
       assertTrue(
-          JdbcInstrumentation.declaresConnectionMethod(classBytes(declaring)), declaring.getName());
+          ClassFileScan.declaresConnectionMethod(classBytes(declaring)), declaring.getName());
     }
     // calls getConnection() and DriverManager.getConnection(...), declares neither
-    assertTrue(JdbcInstrumentation.mentionsConnection(classBytes(JdbcInstrumentationTest.class)));
-    assertFalse(
-        JdbcInstrumentation.declaresConnectionMethod(classBytes(JdbcInstrumentationTest.class)));
+    assertTrue(ClassFileScan.mentionsConnection(classBytes(JdbcInstrumentationTest.class)));
+    assertFalse(ClassFileScan.declaresConnectionMethod(classBytes(JdbcInstrumentationTest.class)));
   }
 
   private static byte[] classBytes(Class<?> type) throws Exception {
@@ -306,7 +434,7 @@ class JdbcInstrumentationTest {
     assertEquals(
         List.of(WarmUp.SampleDataSource.class.getName(), WarmUp.SampleDriver.class.getName()),
         WarmUp.SAMPLES);
-    JdbcInstrumentation.Weaver weaver = new JdbcInstrumentation.Weaver();
+    Weaver weaver = new Weaver();
     weaver.warmUp(); // throws when a sample is missing or matches no instrumentation
     assertNull(
         weaver.weave(

@@ -39,6 +39,16 @@ public final class Instance extends SwitchBean implements InstanceMXBean {
   }
 
   @Override
+  public long getRefusedConnections() {
+    return control.refusedConnections();
+  }
+
+  @Override
+  public long getAbortedConnections() {
+    return control.abortedConnections();
+  }
+
+  @Override
   public String getRegistryPath() {
     return control.registryPath();
   }

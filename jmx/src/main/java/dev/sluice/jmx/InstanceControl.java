@@ -13,6 +13,12 @@ public interface InstanceControl {
 
   String registryPath();
 
+  /** Connections refused by the instance switch, since start. */
+  long refusedConnections();
+
+  /** Connections aborted by the instance switch, since start. */
+  long abortedConnections();
+
   /**
    * Sets the instance state through the registry (or in memory in local mode) and returns once it
    * is applied.

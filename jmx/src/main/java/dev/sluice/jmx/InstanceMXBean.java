@@ -20,6 +20,16 @@ public interface InstanceMXBean {
   /** Whether a registry session is usable right now; always {@code false} in local mode. */
   boolean isRegistryConnected();
 
+  /**
+   * Connections refused because this instance was cut off (its node held {@code DISABLED}, or
+   * {@code on-registry-loss=cut-off} was in force), since the JVM started: one per attempt,
+   * whatever the number of drivers asked or data sources wrapping one another.
+   */
+  long getRefusedConnections();
+
+  /** Open connections aborted because this instance was cut off, since the JVM started. */
+  long getAbortedConnections();
+
   /** The path (ZooKeeper) or key (etcd) of this instance's node; empty in local mode. */
   String getRegistryPath();
 

@@ -11,6 +11,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import javax.sql.PooledConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * Aborts open connections of a cut-off target. {@link Connection#abort} releases the socket so a
  * statement in flight fails with the driver's own exception and the server rolls back the open
  * transaction. Some drivers ignore {@code abort} (H2 2.x does): such a connection is closed
- * instead, so it is unusable all the same.
+ * instead, so it is unusable all the same. A pooled (or XA) connection whose physical connection
+ * the agent has not seen is closed ({@code PooledConnection.close()} closes the physical
+ * connection), and so is the pooled connection behind a handle the agent aborted.
  */
 final class CutOff implements AutoCloseable {
 
@@ -26,13 +30,16 @@ final class CutOff implements AutoCloseable {
 
   private final ScheduledExecutorService timer;
   private final ExecutorService aborters;
-  private final Consumer<Connection> onAborted;
+  private final Consumer<Object> onAborted;
+  private final Function<Object, Object> pooledOf;
 
   /**
-   * @param onAborted told of every connection this aborts
+   * @param onAborted told of every connection (or pooled connection) this aborts, before it does
+   * @param pooledOf the pooled connection a tracked connection belongs to, or {@code null}
    */
-  CutOff(Consumer<Connection> onAborted) {
+  CutOff(Consumer<Object> onAborted, Function<Object, Object> pooledOf) {
     this.onAborted = onAborted;
+    this.pooledOf = pooledOf;
     AtomicInteger n = new AtomicInteger();
     timer =
         new ScheduledThreadPoolExecutor(
@@ -64,10 +71,7 @@ final class CutOff implements AutoCloseable {
    * re-enabled within the grace period keeps its connections.
    */
   void abortLater(
-      List<Connection> connections,
-      long graceMs,
-      BooleanSupplier stillCutOff,
-      Runnable countAborted) {
+      List<Object> connections, long graceMs, BooleanSupplier stillCutOff, Runnable countAborted) {
     if (connections.isEmpty()) {
       return;
     }
@@ -76,7 +80,7 @@ final class CutOff implements AutoCloseable {
           if (!stillCutOff.getAsBoolean()) {
             return;
           }
-          for (Connection c : connections) {
+          for (Object c : connections) {
             aborters.execute(() -> abort(c, countAborted));
           }
         };
@@ -87,24 +91,42 @@ final class CutOff implements AutoCloseable {
     }
   }
 
-  /** Aborts one connection now. */
-  void abortNow(Connection c, Runnable countAborted) {
+  /** Aborts one connection (or pooled connection) now. */
+  void abortNow(Object c, Runnable countAborted) {
     aborters.execute(() -> abort(c, countAborted));
   }
 
-  private void abort(Connection c, Runnable countAborted) {
+  /** Runs {@code task} every {@code periodMs} on the timer thread. */
+  void every(long periodMs, Runnable task) {
+    timer.scheduleWithFixedDelay(task, periodMs, periodMs, TimeUnit.MILLISECONDS);
+  }
+
+  private void abort(Object unit, Runnable countAborted) {
     try {
-      if (c.isClosed()) {
-        return;
+      Object pooled = pooledOf.apply(unit);
+      if (unit instanceof Connection) {
+        Connection c = (Connection) unit;
+        if (c.isClosed() && pooled == null) {
+          return;
+        }
+        onAborted.accept(c);
+        countAborted.run();
+        try {
+          c.abort(Runnable::run);
+        } finally {
+          if (!c.isClosed()) {
+            c.close();
+          }
+        }
+      } else {
+        onAborted.accept(unit);
+        countAborted.run();
       }
-      onAborted.accept(c);
-      countAborted.run();
-      c.abort(Runnable::run);
-      if (!c.isClosed()) {
-        c.close();
+      if (pooled instanceof PooledConnection) {
+        ((PooledConnection) pooled).close();
       }
     } catch (Throwable t) {
-      log.debug("aborting {} failed: {}", c.getClass().getName(), t.toString());
+      log.debug("aborting {} failed: {}", unit.getClass().getName(), t.toString());
     }
   }
 

@@ -1,21 +1,37 @@
 package dev.sluice.agent.governance;
 
+import dev.sluice.agent.governance.Frames.Frame;
+import dev.sluice.agent.governance.KnownDataSources.Entry;
+import dev.sluice.agent.governance.KnownDataSources.Kind;
+import dev.sluice.agent.governance.TrackedConnections.Tracked;
 import dev.sluice.bootstrap.ConnectionGovernor;
+import dev.sluice.bootstrap.SluiceBridge;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Enforces the current {@link GovernanceState} on every JDBC connect and pool borrow, for the whole
- * JVM and per datasource. While nothing is cut off, the allow path is one volatile read and
- * allocates nothing; refusals carry SQLState {@code 08004}.
+ * Enforces the current {@link GovernanceState} on every JDBC connect and borrow, for the whole JVM
+ * and per datasource, at the JDBC contract's own entry points ({@link ConnectionGovernor}).
+ * Refusals carry SQLState {@code 08004}.
+ *
+ * <p>While nothing is cut off and nothing needs its attention, the allow path is a few volatile
+ * reads and allocates nothing. Its attention is needed while it learns about data sources just
+ * constructed ({@link KnownDataSources}), while connections it aborted may still sit in a pool
+ * ({@link StaleConnections}), for data sources that open connections themselves, and while a
+ * datasource is disabled.
  *
  * <p>The first connection of the JVM waits at most {@code initialSyncMs} for the registry's first
  * full read, so that a state written before the application started is honoured from the start.
@@ -27,16 +43,37 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Governor.class);
 
+  // Why a borrow's exit needs more than a glance (bits of `attention`).
+  static final int LEARNING = 1;
+  static final int SUSPECT = 2;
+  static final int FACTORIES = 4;
+  static final int DATASOURCE_DISABLED = 8;
+
+  /** Borrows looked at per learning round once every new data source is decided. */
+  static final int LEARNING_BUDGET = 1024;
+
+  /** How often collected aborted connections and data sources are forgotten. */
+  static final long SWEEP_MS = 1000;
+
   private final long initialSyncMs;
   private final long cutoffGraceMs;
   private final DatasourceCatalog catalog;
-  private final StaleConnections stale = new StaleConnections();
-  private final CutOff cutOff = new CutOff(stale::aborted);
+  private final TrackedConnections connections;
+  private final KnownDataSources sources;
+  private final Frames frames = new Frames();
+  private final ConnectAttempts attempts = new ConnectAttempts();
+  private final StaleConnections stale;
+  private final CutOff cutOff;
   private final CountDownLatch initialSync = new CountDownLatch(1);
   private final AtomicBoolean faultReported = new AtomicBoolean();
+  private final AtomicInteger learningBudget = new AtomicInteger();
+  private final Set<String> ungoverned = ConcurrentHashMap.newKeySet();
   private final BiConsumer<GovernanceState, GovernanceState> onChange;
+  private final LongAdder instanceRefused = new LongAdder();
+  private final LongAdder instanceAborted = new LongAdder();
 
   private volatile GovernanceState state = GovernanceState.OPEN;
+  private volatile int attention;
   private volatile boolean synced;
   private volatile boolean failClosed;
 
@@ -51,12 +88,32 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     this.initialSyncMs = initialSyncMs;
     this.cutoffGraceMs = cutoffGraceMs;
     this.catalog = catalog;
+    this.connections = catalog.connections();
+    this.sources = new KnownDataSources(catalog::forUrl);
+    this.stale = new StaleConnections(connections, this::recomputeAttention);
+    this.cutOff = new CutOff(this::aborted, this::pooledOf);
     this.onChange = onChange;
+    cutOff.every(SWEEP_MS, this::sweep);
   }
 
   /** The state in force now. */
   public GovernanceState state() {
     return state;
+  }
+
+  /** Connections refused by the instance switch (or for want of a registry), since start. */
+  public long instanceRefusedConnections() {
+    return instanceRefused.sum();
+  }
+
+  /** Connections aborted because the instance was cut off, since start. */
+  public long instanceAbortedConnections() {
+    return instanceAborted.sum();
+  }
+
+  /** Why a borrow's exit needs more than a glance now: bits, 0 when nothing does. */
+  int attention() {
+    return attention;
   }
 
   /** The registry's first full read is in (or there is no registry): stop holding connects. */
@@ -76,15 +133,15 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       return;
     }
     state = next;
+    recomputeAttention();
     if (next.cutOff() && !previous.cutOff()) {
-      int aborting = 0;
-      for (Datasource d : catalog.all()) {
-        aborting += abortLater(d);
-      }
+      List<Object> open = connections.allOpen();
+      cutOff.abortLater(
+          open, cutoffGraceMs, () -> state.cutOff(), () -> instanceAborted.increment());
       log.warn(
           "{}; refusing new connections and aborting {} open connection(s){}",
           next.refusal(),
-          aborting,
+          open.size(),
           grace());
     } else if (previous.cutOff() && !next.cutOff()) {
       log.info("database access restored");
@@ -115,56 +172,90 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   /** Schedules the abort of the datasource's open connections; returns how many. */
   private int abortLater(Datasource d) {
-    List<Connection> open = d.openNow();
-    cutOff.abortLater(open, cutoffGraceMs, () -> state.cutOff(d.path()), d.aborted::increment);
+    List<Object> open = connections.openOf(d);
+    cutOff.abortLater(open, cutoffGraceMs, () -> state.cutOff(d.path()), () -> {});
     return open.size();
   }
 
+  /** A connection is being aborted: counted, and never to be handed out by a pool again. */
+  private void aborted(Object unit) {
+    Tracked t = connections.get(unit);
+    if (t != null) {
+      t.closedByAgent = true;
+      t.datasource.aborted.increment();
+    }
+    stale.aborted(unit);
+  }
+
+  private Object pooledOf(Object unit) {
+    Tracked t = connections.get(unit);
+    return t == null ? null : t.pooled;
+  }
+
+  private synchronized void recomputeAttention() {
+    int a = 0;
+    if (learningBudget.get() > 0 && sources.undecided() > 0) {
+      a |= LEARNING;
+    }
+    if (!stale.isEmpty()) {
+      a |= SUSPECT;
+    }
+    if (sources.anyFactoryClass()) {
+      a |= FACTORIES;
+    }
+    if (state.anyDatasourceDisabled()) {
+      a |= DATASOURCE_DISABLED;
+    }
+    attention = a;
+  }
+
+  /** Opens a learning round: the next borrows are looked at until the new ones are decided. */
+  private void learn() {
+    learningBudget.set(LEARNING_BUDGET);
+    if ((attention & LEARNING) == 0) {
+      recomputeAttention();
+    }
+  }
+
+  private void sweep() {
+    try {
+      stale.purge();
+      if ((attention & LEARNING) != 0 || !stale.isEmpty()) {
+        recomputeAttention();
+      }
+    } catch (Throwable t) {
+      log.debug("sweep failed: {}", t.toString());
+    }
+  }
+
+  // ---- Driver.connect
+
   @Override
-  public Throwable checkConnect(String url) {
+  public Throwable checkConnect(Object driver, String url, Object info) {
     if (!synced) {
       awaitInitialSync();
     }
     GovernanceState s = state;
     if (s.cutOff()) {
-      catalog.forUrl(url).refused.increment();
+      if (!ConnectAttempts.accepts(driver, url)) {
+        return null;
+      }
+      if (attempts.isNew(driver, url, info)) {
+        instanceRefused.increment();
+        catalog.forUrl(url).refused.increment();
+      }
       return refuse(s.refusal());
     }
     if (s.anyDatasourceDisabled()) {
       Datasource d = catalog.forUrl(url);
-      if (s.datasourceDisabled(d.path())) {
-        d.refused.increment();
+      if (s.datasourceDisabled(d.path()) && ConnectAttempts.accepts(driver, url)) {
+        if (attempts.isNew(driver, url, info)) {
+          d.refused.increment();
+        }
         return refuse(d.refusal());
       }
     }
     return null;
-  }
-
-  @Override
-  public Throwable checkBorrow(Object dataSource) {
-    if (!synced) {
-      awaitInitialSync();
-    }
-    GovernanceState s = state;
-    if (s.cutOff()) {
-      Datasource d = catalog.forDataSource(dataSource);
-      if (d != null) {
-        d.refused.increment();
-      }
-      return refuse(s.refusal());
-    }
-    if (s.anyDatasourceDisabled()) {
-      Datasource d = catalog.forDataSource(dataSource);
-      if (d != null && s.datasourceDisabled(d.path())) {
-        d.refused.increment();
-        return refuse(d.refusal());
-      }
-    }
-    return null;
-  }
-
-  private static SQLTransientConnectionException refuse(String message) {
-    return new SQLTransientConnectionException(message, SQLSTATE_REJECTED);
   }
 
   @Override
@@ -172,23 +263,263 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (!(connection instanceof Connection)) {
       return;
     }
-    Connection c = (Connection) connection;
     Datasource d = catalog.forUrl(url);
-    d.track(c);
+    opened(d, (Connection) connection);
+  }
+
+  /** A physical connection to {@code d} was opened: tracked, and aborted if cut off meanwhile. */
+  private void opened(Datasource d, Connection c) {
+    if (!connections.track(d, c)) {
+      return;
+    }
+    frames.created(d);
+    if ((attention & LEARNING) != 0 || learningBudget.get() > 0) {
+      learn(); // a pool that opened it will lend it soon
+    }
     // A connect that passed the check just before a cut-off must not slip through the sweep.
-    if (state.cutOff(d.path())) {
-      cutOff.abortNow(c, d.aborted::increment);
+    GovernanceState s = state;
+    if (s.cutOff(d.path())) {
+      cutOff.abortNow(c, s.cutOff() ? instanceAborted::increment : () -> {});
+    }
+  }
+
+  // ---- DataSource.getConnection
+
+  @Override
+  public Object enterBorrow(Object dataSource) {
+    if (!synced) {
+      awaitInitialSync();
+    }
+    GovernanceState s = state;
+    if (s.cutOff()) {
+      instanceRefused.increment();
+      Datasource d = knownDatasource(dataSource);
+      if (d != null) {
+        d.refused.increment();
+      }
+      return refuse(s.refusal());
+    }
+    if (s.anyDatasourceDisabled()) {
+      Datasource d = sources.datasourceOf(dataSource);
+      if (d != null && s.datasourceDisabled(d.path())) {
+        d.refused.increment();
+        return refuse(d.refusal());
+      }
+    }
+    if ((attention & LEARNING) != 0) {
+      return frames.push();
+    }
+    return SluiceBridge.ALLOWED;
+  }
+
+  /** The datasource the agent knows {@code dataSource} goes to, or {@code null}. */
+  Datasource knownDatasource(Object dataSource) {
+    Entry e = sources.peek(dataSource);
+    return e == null ? null : e.datasource;
+  }
+
+  @Override
+  public Object exitBorrow(
+      Object token,
+      Object dataSource,
+      boolean credentials,
+      String user,
+      String password,
+      Object connection,
+      Throwable thrown) {
+    Frame frame = null;
+    if (token instanceof Frame) {
+      frame = (Frame) token;
+      frames.pop(frame, true);
+    }
+    int a = attention;
+    if (a == 0 && frame == null) {
+      return thrown != null ? thrown : connection;
+    }
+    if (stale.replacing()) {
+      return thrown != null ? thrown : connection; // the loop that borrowed again checks it
+    }
+    if (thrown != null) {
+      return (a & SUSPECT) != 0
+          ? stale.retryAfterFailure(dataSource, credentials, user, password, thrown)
+          : thrown;
+    }
+    if (!(connection instanceof Connection)) {
+      return connection;
+    }
+    Connection c = (Connection) connection;
+    if (frame != null) {
+      learnFrom(frame, dataSource, c);
+    } else if ((a & FACTORIES) != 0 && sources.isFactoryClass(dataSource.getClass())) {
+      trackOpenedBy(dataSource, c);
+    }
+    if ((a & DATASOURCE_DISABLED) != 0) {
+      Object refused = refuseLate(dataSource, c);
+      if (refused != null) {
+        return refused;
+      }
+    }
+    return (a & SUSPECT) != 0
+        ? stale.replaceIfStale(dataSource, credentials, user, password, c)
+        : connection;
+  }
+
+  /**
+   * What a data source's call shows about it: decided on its first call that lends a connection.
+   */
+  private void learnFrom(Frame frame, Object dataSource, Connection c) {
+    Entry e = sources.entry(dataSource);
+    if (e.kind == Kind.FACTORY) {
+      trackOpenedBy(dataSource, c);
+    }
+    if (e.kind != Kind.UNKNOWN) {
+      if (learningBudget.decrementAndGet() <= 0) {
+        recomputeAttention();
+      }
+      return;
+    }
+    boolean decided;
+    if (frame.nestedBorrow) {
+      decided = sources.decide(dataSource, e, Kind.WRAPPER, null);
+    } else if (frame.created != null) {
+      decided = sources.decide(dataSource, e, Kind.MAPPED, frame.created);
+    } else {
+      Object physical = connections.trackedBehind(c);
+      Tracked t = physical == null ? null : connections.get(physical);
+      if (t != null) {
+        decided = sources.decide(dataSource, e, Kind.MAPPED, t.datasource);
+      } else {
+        Datasource d = sources.datasourceOfOpened(dataSource, c);
+        if (d == null) {
+          sources.triedInVain(e);
+          return;
+        }
+        decided = sources.decide(dataSource, e, Kind.FACTORY, d);
+        log.debug(
+            "{} opens connections itself; each is tracked as it is handed out",
+            dataSource.getClass().getName());
+        trackOpenedBy(dataSource, c);
+      }
+    }
+    if (decided) {
+      recomputeAttention();
+    }
+  }
+
+  /** Tracks a connection a data source opened itself, unless it is known already. */
+  private void trackOpenedBy(Object dataSource, Connection c) {
+    if (connections.get(c) != null || connections.trackedBehind(c) != null) {
+      return;
+    }
+    Datasource d = sources.datasourceOfOpened(dataSource, c);
+    if (d != null) {
+      opened(d, c);
+    }
+  }
+
+  /**
+   * A borrow that was let through because its data source's datasource was unknown, and that turns
+   * out to go to a disabled one: the connection goes back to the pool and the borrow is refused.
+   */
+  private Object refuseLate(Object dataSource, Connection c) {
+    Entry e = sources.peek(dataSource);
+    if (e != null && (e.datasource != null || e.kind == Kind.WRAPPER)) {
+      return null; // refused at the entrance if it had to be
+    }
+    Object physical = connections.trackedBehind(c);
+    Tracked t = physical == null ? null : connections.get(physical);
+    if (t == null || !state.cutOff(t.datasource.path())) {
+      return null;
+    }
+    if (e != null && e.kind == Kind.UNKNOWN) {
+      sources.decide(dataSource, e, Kind.MAPPED, t.datasource);
+    }
+    try {
+      c.close();
+    } catch (SQLException | RuntimeException ignored) {
+      // the pool takes it back or drops it; either way the application does not get it
+    }
+    t.datasource.refused.increment();
+    return refuse(t.datasource.refusal());
+  }
+
+  // ---- XADataSource.getXAConnection, ConnectionPoolDataSource.getPooledConnection
+
+  @Override
+  public Object enterPooledSource(Object source) {
+    if (!synced) {
+      awaitInitialSync();
+    }
+    GovernanceState s = state;
+    if (s.cutOff()) {
+      instanceRefused.increment();
+      return refuse(s.refusal());
+    }
+    if (s.anyDatasourceDisabled()) {
+      Datasource d = sources.datasourceOf(source);
+      if (d != null && s.datasourceDisabled(d.path())) {
+        d.refused.increment();
+        return refuse(d.refusal());
+      }
+    }
+    return frames.push();
+  }
+
+  @Override
+  public void exitPooledSource(Object token, Object source, Object pooledConnection) {
+    if (!(token instanceof Frame)) {
+      return;
+    }
+    Frame frame = (Frame) token;
+    frames.pop(frame, false);
+    if (pooledConnection == null) {
+      return;
+    }
+    Entry e = sources.entry(source);
+    if (frame.created != null) {
+      // a driver opened its physical connection inside: tracked already
+      if (e.kind == Kind.UNKNOWN) {
+        sources.decide(source, e, Kind.MAPPED, frame.created);
+      }
+      return;
+    }
+    Datasource d = sources.datasourceOf(source);
+    if (d == null) {
+      if (ungoverned.add(source.getClass().getName())) {
+        log.warn(
+            "cannot tell where the pooled connections of {} go (no URL getter); they are refused"
+                + " with the instance but not aborted",
+            source.getClass().getName());
+      }
+      return;
+    }
+    connections.trackPooled(d, pooledConnection);
+    frames.created(d);
+    GovernanceState s = state;
+    if (s.cutOff(d.path())) {
+      cutOff.abortNow(pooledConnection, s.cutOff() ? instanceAborted::increment : () -> {});
     }
   }
 
   @Override
-  public Object borrowed(Object dataSource, Object connection) {
-    if (state.anyDatasourceDisabled()
-        && connection instanceof Connection
-        && !catalog.knows(dataSource)) {
-      catalog.learnFrom(dataSource, (Connection) connection);
+  public void handleOpened(Object pooledConnection, Object handle) {
+    if (!connections.anyPendingPooled() || !(handle instanceof Connection)) {
+      return;
     }
-    return stale.replaceIfStale(dataSource, connection);
+    connections.handleOpened(pooledConnection, (Connection) handle);
+  }
+
+  // ---- construction
+
+  @Override
+  public void dataSourceCreated(Object dataSource) {
+    if (sources.register(dataSource)) {
+      learn();
+    }
+  }
+
+  private static SQLTransientConnectionException refuse(String message) {
+    return new SQLTransientConnectionException(message, SQLSTATE_REJECTED);
   }
 
   /**

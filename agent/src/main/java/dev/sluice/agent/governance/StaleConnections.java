@@ -3,17 +3,25 @@ package dev.sluice.agent.governance;
 import java.lang.reflect.Method;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.LinkedHashSet;
-import java.util.Set;
+import java.sql.SQLTimeoutException;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Keeps pools from handing out connections the agent aborted. A pool that neither validates on
- * borrow nor evicts on SQLState {@code 08} would otherwise give the application a dead connection
- * after access is restored. When a borrowed connection wraps an aborted physical connection, it is
- * evicted from its pool and the borrow is repeated.
+ * borrow nor evicts a connection after an error would otherwise lend the application a dead
+ * connection after access is restored, for good.
+ *
+ * <p>While any aborted connection is still reachable (held weakly: a pool that dropped it lets it
+ * be collected), every borrow is checked: a connection that is, or wraps ({@code Wrapper.unwrap}),
+ * an aborted connection or a closed driver connection is evicted from its pool and the borrow
+ * repeated with the same arguments. A borrow that fails while aborted connections are about (a pool
+ * that uses the connection inside its borrow, to enlist it in a transaction or test it) is repeated
+ * too: the pool has dropped the dead connection by then. The check allocates nothing.
  */
 final class StaleConnections {
 
@@ -22,21 +30,81 @@ final class StaleConnections {
   /** Enough for a pool full of aborted connections of a usual size; then the pool's own checks. */
   static final int MAX_RETRIES = 32;
 
-  private final WeakIdentitySet<Connection> aborted = new WeakIdentitySet<>();
+  private final IdentityTable<Boolean> aborted = new IdentityTable<>();
+  private volatile Class<?>[] abortedClasses = new Class<?>[0];
+  private final TrackedConnections connections;
+  private final Runnable onChange;
 
   // Set while this thread borrows again in place of a stale connection: that borrow's own exit
-  // must not start another round of replacing.
-  private static final ThreadLocal<Boolean> REPLACING = new ThreadLocal<>();
+  // hands back what it got, and the loop here checks it.
+  private final ThreadLocal<boolean[]> replacing = ThreadLocal.withInitial(() -> new boolean[1]);
 
-  void aborted(Connection physical) {
-    aborted.add(physical);
+  // Per pool class: its evictConnection(Connection) method, or NONE.
+  private final ConcurrentMap<Class<?>, Method> evictors = new ConcurrentHashMap<>();
+  private static final Method NONE;
+
+  static {
+    try {
+      NONE = Object.class.getMethod("hashCode");
+    } catch (NoSuchMethodException e) {
+      throw new ExceptionInInitializerError(e);
+    }
   }
 
-  /** The connection to hand out, or the {@link SQLException} a repeated borrow failed with. */
-  Object replaceIfStale(Object dataSource, Object borrowed) {
-    if (aborted.isEmpty()
-        || !(borrowed instanceof Connection)
-        || !(dataSource instanceof DataSource)) {
+  /**
+   * @param onChange told when the first aborted connection is added or the last one goes
+   */
+  StaleConnections(TrackedConnections connections, Runnable onChange) {
+    this.connections = connections;
+    this.onChange = onChange;
+  }
+
+  /** The agent aborted {@code unit} (a connection, or a pooled connection it closed). */
+  void aborted(Object unit) {
+    boolean first = aborted.isEmpty();
+    aborted.put(unit, Boolean.TRUE);
+    rememberClass(unit.getClass());
+    if (first) {
+      onChange.run();
+    }
+  }
+
+  private synchronized void rememberClass(Class<?> type) {
+    Class<?>[] known = abortedClasses;
+    for (Class<?> k : known) {
+      if (k == type) {
+        return;
+      }
+    }
+    Class<?>[] next = Arrays.copyOf(known, known.length + 1);
+    next[known.length] = type;
+    abortedClasses = next;
+  }
+
+  /** Whether no aborted connection is reachable any more: no borrow needs a check. */
+  boolean isEmpty() {
+    return aborted.isEmpty();
+  }
+
+  /** Forgets the aborted connections that were collected; tells whether the set emptied. */
+  void purge() {
+    if (aborted.purge() && aborted.isEmpty()) {
+      onChange.run();
+    }
+  }
+
+  /** Whether this thread is inside a repeated borrow of this class's own making. */
+  boolean replacing() {
+    return replacing.get()[0];
+  }
+
+  /**
+   * The connection to hand out in place of {@code borrowed}, or the {@link SQLException} a repeated
+   * borrow failed with.
+   */
+  Object replaceIfStale(
+      Object dataSource, boolean credentials, String user, String password, Object borrowed) {
+    if (!(borrowed instanceof Connection) || !(dataSource instanceof DataSource)) {
       return borrowed;
     }
     Connection c = (Connection) borrowed;
@@ -45,52 +113,125 @@ final class StaleConnections {
           "{} handed out an aborted connection; evicting it and borrowing again",
           dataSource.getClass().getName());
       evict(dataSource, c);
-      try {
-        c = ((DataSource) dataSource).getConnection();
-      } catch (SQLException e) {
-        return e;
+      Object again = borrowAgain((DataSource) dataSource, credentials, user, password);
+      if (!(again instanceof Connection)) {
+        return again;
       }
+      c = (Connection) again;
     }
     return c;
   }
 
-  private boolean isStale(Connection c) {
-    Set<Class<?>> types = new LinkedHashSet<>();
-    for (Connection dead : aborted.snapshot()) {
-      types.add(dead.getClass());
+  /**
+   * After a borrow failed with {@code thrown} while aborted connections are about: the connection
+   * of a repeated borrow, or the exception to throw. Only a connection failure is repeated, not a
+   * refusal of the agent's or a pool's timeout, and at most once per aborted connection.
+   */
+  Object retryAfterFailure(
+      Object dataSource, boolean credentials, String user, String password, Throwable thrown) {
+    if (!(dataSource instanceof DataSource) || !connectionFailure(thrown)) {
+      return thrown;
     }
-    for (Class<?> type : types) {
-      try {
-        Object physical = type.isInstance(c) ? c : c.isWrapperFor(type) ? c.unwrap(type) : null;
-        if (physical instanceof Connection && aborted.contains((Connection) physical)) {
+    int budget = Math.min(MAX_RETRIES, aborted.size());
+    for (int attempt = 0; attempt < budget; attempt++) {
+      log.debug(
+          "a borrow from {} failed on a connection the agent aborted ({}); borrowing again",
+          dataSource.getClass().getName(),
+          thrown.toString());
+      Object again = borrowAgain((DataSource) dataSource, credentials, user, password);
+      if (again instanceof Connection) {
+        return replaceIfStale(dataSource, credentials, user, password, again);
+      }
+      if (!connectionFailure((Throwable) again)) {
+        return again;
+      }
+      thrown = (Throwable) again;
+    }
+    return thrown;
+  }
+
+  /** An SQL connection exception (SQLState class 08, anywhere in the causes) and nothing else. */
+  static boolean connectionFailure(Throwable thrown) {
+    if (!(thrown instanceof SQLException)
+        || thrown instanceof SQLTimeoutException
+        || Governor.SQLSTATE_REJECTED.equals(((SQLException) thrown).getSQLState())) {
+      return false;
+    }
+    for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SQLException) {
+        String state = ((SQLException) t).getSQLState();
+        if (Governor.SQLSTATE_REJECTED.equals(state)) {
+          return false;
+        }
+        if (state != null && state.startsWith("08")) {
           return true;
         }
-      } catch (SQLException | RuntimeException e) {
-        // a proxy that cannot unwrap: nothing to learn from it
       }
     }
     return false;
   }
 
-  /**
-   * Removes the connection from its pool: HikariCP's {@code evictConnection(Connection)} where the
-   * data source has it; else {@code close()}, on which pools that look at the physical connection
-   * (DBCP2, c3p0) drop it.
-   */
-  private static void evict(Object dataSource, Connection c) {
+  private Object borrowAgain(DataSource ds, boolean credentials, String user, String password) {
+    boolean[] flag = replacing.get();
+    flag[0] = true;
     try {
-      Method evict = dataSource.getClass().getMethod("evictConnection", Connection.class);
-      evict.invoke(dataSource, c);
-      return;
-    } catch (NoSuchMethodException e) {
-      // not HikariCP
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      log.debug("evictConnection failed: {}", e.toString());
+      return credentials ? ds.getConnection(user, password) : ds.getConnection();
+    } catch (SQLException e) {
+      return e;
+    } finally {
+      flag[0] = false;
+    }
+  }
+
+  /**
+   * Whether {@code c} is, or wraps, a connection the agent aborted, or a driver connection that is
+   * closed. Allocates nothing.
+   */
+  boolean isStale(Connection c) {
+    Object dead = TrackedConnections.behind(c, aborted, abortedClasses);
+    if (dead != null) {
+      return true;
+    }
+    Connection physical = connections.physicalBehind(c);
+    return physical != null && TrackedConnections.closed(physical);
+  }
+
+  /**
+   * Removes the connection from its pool. Pools evict a connection that fails with a connection
+   * error (SQLState 08) as it is used, so it is used once; HikariCP, which does not look at the
+   * error of a closed driver connection from every driver, is asked through its {@code
+   * evictConnection(Connection)}; then it is closed, on which pools that look at the physical
+   * connection drop it.
+   */
+  private void evict(Object dataSource, Connection c) {
+    // The aborted connection stays in the set until it is collected: a pool that puts it back on
+    // close could otherwise lend it again once the checks have stopped.
+    try {
+      c.getAutoCommit();
+    } catch (SQLException | RuntimeException expected) {
+      // the pool has seen its connection fail
+    }
+    Method evictor = evictors.computeIfAbsent(dataSource.getClass(), StaleConnections::evictorOf);
+    if (evictor != NONE) {
+      try {
+        evictor.invoke(dataSource, c);
+        return;
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        log.debug("evictConnection failed: {}", e.toString());
+      }
     }
     try {
       c.close();
     } catch (SQLException | RuntimeException e) {
       log.debug("closing a stale connection failed: {}", e.toString());
+    }
+  }
+
+  private static Method evictorOf(Class<?> type) {
+    try {
+      return type.getMethod("evictConnection", Connection.class);
+    } catch (NoSuchMethodException | RuntimeException e) {
+      return NONE;
     }
   }
 }

@@ -1,0 +1,215 @@
+package dev.sluice.agent.governance;
+
+import java.lang.reflect.Method;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the agent knows of each data source ({@code javax.sql.DataSource}, and the {@code
+ * XADataSource}s and {@code ConnectionPoolDataSource}s pools open connections with): where its
+ * connections go, and how it gets them. Learned while nothing is cut off, from the first calls of
+ * each data source, so that a borrow can be refused as soon as its datasource is disabled:
+ *
+ * <ul>
+ *   <li>{@link Kind#MAPPED}: its connections go to one datasource, known from a URL getter, from a
+ *       connection a driver opened inside its call, or by unwrapping a connection it lent to one
+ *       the agent saw a driver open (a pool);
+ *   <li>{@link Kind#FACTORY}: it opens physical connections itself, without {@code Driver.connect}
+ *       (some drivers' own data sources): each connection it returns is tracked at its exit;
+ *   <li>{@link Kind#WRAPPER}: it lends what another data source lent it, possibly of several
+ *       datasources (a routing or transaction-aware proxy): the data source under it is governed.
+ * </ul>
+ */
+final class KnownDataSources {
+
+  private static final Logger log = LoggerFactory.getLogger(KnownDataSources.class);
+
+  /** How a data source gets its connections. */
+  enum Kind {
+    UNKNOWN,
+    MAPPED,
+    FACTORY,
+    WRAPPER,
+    /** Nothing could be learned from its first calls; borrows are governed as far as they can. */
+    UNMAPPABLE
+  }
+
+  /** Calls of an undecided data source the agent looks at before it gives up learning. */
+  static final int MAX_TRIES = 16;
+
+  private static final String[] URL_GETTERS = {"getJdbcUrl", "getUrl", "getURL"};
+
+  /** What is known of one data source. */
+  static final class Entry {
+    volatile Datasource datasource;
+    volatile Kind kind = Kind.UNKNOWN;
+    volatile boolean urlTried;
+    volatile int tries;
+  }
+
+  private final IdentityTable<Entry> entries = new IdentityTable<>();
+  private final Function<String, Datasource> forUrl;
+  private volatile Class<?>[] factoryClasses = new Class<?>[0];
+
+  /**
+   * @param forUrl the datasource of a JDBC URL
+   */
+  KnownDataSources(Function<String, Datasource> forUrl) {
+    this.forUrl = forUrl;
+  }
+
+  /** The entry of {@code dataSource}, registered if new. */
+  Entry entry(Object dataSource) {
+    Entry e = entries.get(dataSource);
+    return e != null ? e : entries.putIfAbsent(dataSource, new Entry());
+  }
+
+  /** The entry of {@code dataSource}, or {@code null} if the agent never heard of it. */
+  Entry peek(Object dataSource) {
+    return entries.get(dataSource);
+  }
+
+  /** Registers a data source just constructed; returns whether it was new. */
+  boolean register(Object dataSource) {
+    if (entries.get(dataSource) != null) {
+      return false;
+    }
+    Entry fresh = new Entry();
+    return entries.putIfAbsent(dataSource, fresh) == fresh;
+  }
+
+  /**
+   * The datasource a data source's connections go to, or {@code null} while unknown (also for a
+   * wrapper, whose inner data source is governed instead). Tries the data source's URL getter
+   * ({@code getJdbcUrl}, {@code getUrl}, {@code getURL}) once.
+   */
+  Datasource datasourceOf(Object dataSource) {
+    Entry e = entry(dataSource);
+    Datasource d = e.datasource;
+    if (d != null || e.kind == Kind.WRAPPER) {
+      return d;
+    }
+    if (!e.urlTried) {
+      e.urlTried = true;
+      String url = urlOf(dataSource);
+      if (url != null) {
+        d = forUrl.apply(url);
+        e.datasource = d;
+      }
+    }
+    return d;
+  }
+
+  /** Decides what {@code e} is; returns whether it was undecided. */
+  boolean decide(Object dataSource, Entry e, Kind kind, Datasource d) {
+    boolean wasUndecided = e.kind == Kind.UNKNOWN;
+    if (d != null && kind != Kind.WRAPPER) {
+      e.datasource = d;
+    }
+    e.kind = kind;
+    if (kind == Kind.FACTORY) {
+      addFactoryClass(dataSource.getClass());
+    }
+    if (wasUndecided) {
+      log.debug(
+          "data source {} is {}{}",
+          dataSource.getClass().getName(),
+          kind,
+          d == null ? "" : " of " + d.name());
+    }
+    return wasUndecided;
+  }
+
+  /**
+   * One more call of an undecided data source taught nothing; gives up after {@link #MAX_TRIES}.
+   */
+  void triedInVain(Entry e) {
+    if (++e.tries >= MAX_TRIES && e.kind == Kind.UNKNOWN) {
+      e.kind = Kind.UNMAPPABLE;
+    }
+  }
+
+  /**
+   * The datasource of a connection a data source opened itself: the data source's, else the URL the
+   * connection reports ({@code DatabaseMetaData.getURL()}).
+   */
+  Datasource datasourceOfOpened(Object dataSource, Connection c) {
+    Datasource d = datasourceOf(dataSource);
+    if (d != null) {
+      return d;
+    }
+    try {
+      DatabaseMetaData meta = c.getMetaData();
+      String url = meta == null ? null : meta.getURL();
+      if (url != null) {
+        d = forUrl.apply(url);
+        entry(dataSource).datasource = d;
+      }
+    } catch (Exception e) {
+      log.debug(
+          "{}: no URL from its connection: {}", dataSource.getClass().getName(), e.toString());
+    }
+    return d;
+  }
+
+  private synchronized void addFactoryClass(Class<?> type) {
+    if (isFactoryClass(type)) {
+      return;
+    }
+    Class<?>[] known = factoryClasses;
+    Class<?>[] next = Arrays.copyOf(known, known.length + 1);
+    next[known.length] = type;
+    factoryClasses = next;
+  }
+
+  /** Whether data sources of this class open their connections themselves; cheap. */
+  boolean isFactoryClass(Class<?> type) {
+    for (Class<?> k : factoryClasses) {
+      if (k == type) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  boolean anyFactoryClass() {
+    return factoryClasses.length > 0;
+  }
+
+  /** How many data sources still reachable are undecided. */
+  int undecided() {
+    entries.purge();
+    AtomicInteger n = new AtomicInteger();
+    entries.forEach(
+        (ds, e) -> {
+          if (e.kind == Kind.UNKNOWN) {
+            n.incrementAndGet();
+          }
+        });
+    return n.get();
+  }
+
+  private static String urlOf(Object dataSource) {
+    for (String getter : URL_GETTERS) {
+      try {
+        Method m = dataSource.getClass().getMethod(getter);
+        if (m.getReturnType() == String.class) {
+          Object url = m.invoke(dataSource);
+          if (url instanceof String && ((String) url).startsWith("jdbc:")) {
+            return (String) url;
+          }
+        }
+      } catch (NoSuchMethodException e) {
+        // try the next name
+      } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+        log.debug("{}.{}() failed: {}", dataSource.getClass().getName(), getter, e.toString());
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,78 @@
+package dev.sluice.instrumentation;
+
+import java.lang.instrument.ClassFileTransformer;
+import java.security.ProtectionDomain;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+
+/**
+ * The class file transformer: passes only candidate classes ({@link ClassFileScan}) on to the
+ * {@link Weaver}, once it is set up.
+ */
+final class ConnectionFilter implements ClassFileTransformer {
+  private final CompletableFuture<Weaver> weaver;
+  private final ClassLoader ownLoader;
+  private final BiConsumer<String, Throwable> onError;
+  private final BiConsumer<String, ClassLoader> onTransformed;
+  private final Set<String> reported = ConcurrentHashMap.newKeySet();
+  // A class loaded while this thread weaves (reading a class file may load classes) is left
+  // alone rather than woven re-entrantly.
+  private final ThreadLocal<boolean[]> weaving = ThreadLocal.withInitial(() -> new boolean[1]);
+  volatile Thread builder;
+
+  ConnectionFilter(
+      CompletableFuture<Weaver> weaver,
+      ClassLoader ownLoader,
+      BiConsumer<String, Throwable> onError,
+      BiConsumer<String, ClassLoader> onTransformed) {
+    this.weaver = weaver;
+    this.ownLoader = ownLoader;
+    this.onError = onError;
+    this.onTransformed = onTransformed;
+  }
+
+  @Override
+  public byte[] transform(
+      Module module,
+      ClassLoader loader,
+      String className,
+      Class<?> classBeingRedefined,
+      ProtectionDomain protectionDomain,
+      byte[] classfileBuffer) {
+    if (loader == null
+        || loader == ownLoader
+        || className == null
+        || ClassFileScan.ignored(className)
+        || !ClassFileScan.mentionsConnection(classfileBuffer)
+        || !ClassFileScan.declaresConnectionMethod(classfileBuffer)
+        || (Thread.currentThread() == builder && !weaver.isDone())) {
+      return null;
+    }
+    boolean[] busy = weaving.get();
+    if (busy[0]) {
+      return null;
+    }
+    busy[0] = true;
+    try {
+      Weaver w = weaver.get(JdbcInstrumentation.READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      byte[] woven = w.weave(loader, className, classfileBuffer);
+      if (woven != null) {
+        onTransformed.accept(className.replace('/', '.'), loader);
+      }
+      return woven;
+    } catch (Throwable t) {
+      Throwable cause = t instanceof ExecutionException ? t.getCause() : t;
+      String name = className.replace('/', '.');
+      if (reported.add(name)) {
+        onError.accept(name, cause);
+      }
+      return null;
+    } finally {
+      busy[0] = false;
+    }
+  }
+}
