@@ -40,7 +40,8 @@ public interface RegistryCenter extends Closeable {
 
   /**
    * Creates the (persistent, empty) node of a datasource this JVM met, unless it exists; never
-   * overwrites. Runs in the background, and again after a reconnect if the registry was away.
+   * overwrites. Runs in the background, and again after a reconnect if the registry was away. Never
+   * throws: once the registry is closed (the agent's shutdown hook) it does nothing.
    */
   void ensureDatasourceNode(String path);
 

@@ -1,5 +1,6 @@
 package dev.sluice.registry;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -268,6 +269,22 @@ abstract class RegistryContract {
     heard.awaitDatasource(absent, "");
     assertEquals("maintenance", value(present));
     assertTrue(!backend().ownedBy(absent, r), "datasource nodes are persistent");
+  }
+
+  /**
+   * The agent's shutdown hook closes the registry while the application may still meet a new
+   * datasource: that must not throw into the connecting thread.
+   */
+  @Test
+  void ensuringADatasourceNodeAfterCloseDoesNothing() throws Exception {
+    String node = paths.datasourcePath("shop", "late_1");
+    RegistryCenter r = start(instancePath("n"), new Heard());
+    r.close();
+    assertDoesNotThrow(() -> r.ensureDatasourceNode(node), "after close");
+    RegistryCenter neverStarted = backend().newRegistry(paths, instancePath("n2"));
+    neverStarted.close();
+    assertDoesNotThrow(() -> neverStarted.ensureDatasourceNode(node), "closed before start");
+    assertFalse(exists(node), "a closed registry creates nothing");
   }
 
   @Test

@@ -331,7 +331,9 @@ public final class EtcdRegistry implements RegistryCenter {
   @Override
   public void ensureDatasourceNode(String path) {
     if (pendingDatasourceNodes.add(path)) {
-      worker.execute(() -> createDatasourceNode(path));
+      // Through Faults: after close (the agent's shutdown hook) the worker rejects work, and a
+      // connect that meets a new datasource then must not see that.
+      faults.execute(worker, "creating " + path, () -> createDatasourceNode(path));
     }
   }
 
