@@ -32,6 +32,13 @@ public final class CapturedLogs implements SLF4JServiceProvider {
     }
   }
 
+  /** The lines captured so far, oldest first. */
+  public static List<String> lines() {
+    synchronized (lines) {
+      return new ArrayList<>(lines);
+    }
+  }
+
   private final ConcurrentMap<String, Logger> loggers = new ConcurrentHashMap<>();
   private final ILoggerFactory factory = name -> loggers.computeIfAbsent(name, Captured::new);
   private final IMarkerFactory markers = new BasicMarkerFactory();
