@@ -10,7 +10,8 @@ public interface RegistryCenter extends Closeable {
 
   /**
    * Starts connecting in the background; never blocks on the registry. {@code listener} hears every
-   * change from then on, on the registry's own thread.
+   * change from then on: values on the registry's own thread, connection changes also on the
+   * registry client's threads ({@link RegistryListener} says which, per method).
    */
   void start(RegistryListener listener);
 

@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * Limits: while no session is usable the agent knows nothing newer than its last read, and a value
  * written and overwritten while this instance was partitioned away is not seen.
  *
- * <p>All registry work runs on one daemon thread; nothing here blocks the application.
+ * <p>All registry work runs on one daemon thread; nothing here blocks the application. Connection
+ * changes reach the listener on Curator's connection-state thread, not through that thread.
  */
 public final class ZooKeeperRegistry implements RegistryCenter {
 

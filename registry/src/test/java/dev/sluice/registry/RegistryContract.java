@@ -10,8 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -216,6 +218,35 @@ abstract class RegistryContract {
     assertEquals(1, CapturedLogs.count(path + " holds the unrecognised value 'later'"));
     assertEquals(
         1, CapturedLogs.count(node + " holds the unrecognised value 'maint-" + namespace + "'"));
+  }
+
+  /** What {@link RegistryListener} promises: values come on the registry's own thread. */
+  @Test
+  void valuesAreReportedOnTheRegistrysOwnThread() throws Exception {
+    String path = instancePath("t");
+    String node = paths.datasourcePath("orders", "threads_1");
+    Set<String> threads = ConcurrentHashMap.newKeySet();
+    Heard heard =
+        new Heard() {
+          @Override
+          public void instanceValue(String value) {
+            threads.add(Thread.currentThread().getName());
+            super.instanceValue(value);
+          }
+
+          @Override
+          public void datasourceValue(String path, String value) {
+            threads.add(Thread.currentThread().getName());
+            super.datasourceValue(path, value);
+          }
+        };
+    start(path, heard);
+    assertEquals("", heard.nextInstance());
+    backend().put(node, "DISABLED");
+    heard.awaitDatasource(node, "DISABLED");
+    backend().put(path, "DISABLED");
+    assertEquals("DISABLED", heard.nextInstance());
+    assertEquals(Set.of("sluice-registry"), threads);
   }
 
   @Test

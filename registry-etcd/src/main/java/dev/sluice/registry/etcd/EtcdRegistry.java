@@ -80,7 +80,8 @@ import org.slf4j.LoggerFactory;
  * nothing: a new lease is granted and the key written again with the last known value.
  *
  * <p>All registry work runs on one daemon thread; jetcd's callbacks only hand work to it, so no
- * blocking call ever runs on jetcd's event loop.
+ * blocking call ever runs on jetcd's threads. The one exception is a failed keep-alive stream: it
+ * is reported to the listener ({@code connection(false)}) at once, on jetcd's thread.
  */
 public final class EtcdRegistry implements RegistryCenter {
 
