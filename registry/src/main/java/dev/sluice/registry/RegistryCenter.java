@@ -41,8 +41,10 @@ public interface RegistryCenter extends Closeable {
 
   /**
    * Creates the (persistent, empty) node of a datasource this JVM met, unless it exists; never
-   * overwrites. Runs in the background, and again after a reconnect if the registry was away. Never
-   * throws: once the registry is closed (the agent's shutdown hook) it does nothing.
+   * overwrites. Runs in the background, again after a reconnect if the registry was away, and again
+   * each time the node is deleted (after the listener heard the deletion), so that an operator who
+   * deleted it to re-enable the datasource can later set it to {@code DISABLED}. Never throws: once
+   * the registry is closed (the agent's shutdown hook) it does nothing.
    */
   void ensureDatasourceNode(String path);
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,6 +49,9 @@ abstract class RegistryContract {
     /** Creates or overwrites the node (persistent), creating parents as needed. */
     void put(String path, String value) throws Exception;
 
+    /** Writes a node that exists, as {@code zkCli set} does; throws when there is none. */
+    void set(String path, String value) throws Exception;
+
     void delete(String path) throws Exception;
 
     /** The value, or {@code null} when there is no node. */
@@ -90,20 +94,30 @@ abstract class RegistryContract {
       return v;
     }
 
-    /** Waits for {@code value} at {@code path}, skipping other datasource events. */
-    void awaitDatasource(String path, String value) throws InterruptedException {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    /**
+     * Waits for {@code value} at {@code path}, skipping other datasource events.
+     *
+     * @return the events skipped, as {@code path=value}
+     */
+    List<String> awaitDatasource(String path, String value) throws InterruptedException {
+      return awaitDatasource(path, value, 20);
+    }
+
+    List<String> awaitDatasource(String path, String value, int seconds)
+        throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
       List<String> seen = new ArrayList<>();
       while (System.nanoTime() < deadline) {
         String[] e = datasources.poll(100, TimeUnit.MILLISECONDS);
         if (e != null) {
-          seen.add(e[0] + "=" + e[1]);
           if (e[0].equals(path) && e[1].equals(value)) {
-            return;
+            return seen;
           }
+          seen.add(e[0] + "=" + e[1]);
         }
       }
-      throw new AssertionError("no " + path + "=" + value + "; heard " + seen);
+      throw new AssertionError(
+          "no " + path + "=" + value + " within " + seconds + " s; heard " + seen);
     }
   }
 
@@ -316,6 +330,72 @@ abstract class RegistryContract {
     neverStarted.close();
     assertDoesNotThrow(() -> neverStarted.ensureDatasourceNode(node), "closed before start");
     assertFalse(exists(node), "a closed registry creates nothing");
+  }
+
+  /**
+   * Deleting a datasource node is the README's way to re-enable it. Every agent that met the
+   * datasource hears "gone = enabled" and puts the node back, empty, at once, so that an operator's
+   * later {@code set DISABLED} finds it. The node of a datasource this agent never met stays away.
+   */
+  @Test
+  void aDeletedDatasourceNodeIsReportedEnabledAndCreatedAgainEmpty() throws Exception {
+    Heard heard = new Heard();
+    RegistryCenter r = start(instancePath("p"), heard);
+    String node = paths.datasourcePath("shop", "deleted_1");
+    String foreign = paths.datasourcePath("shop", "foreign_1");
+    backend().put(foreign, "");
+    heard.awaitDatasource(foreign, "");
+    r.ensureDatasourceNode(node);
+    heard.awaitDatasource(node, "");
+    backend().delete(foreign);
+    backend().delete(node);
+    heard.awaitDatasource(node, "<deleted>");
+    heard.awaitDatasource(node, "", 5);
+    assertEquals("", value(node), "back, empty");
+    assertFalse(backend().ownedBy(node, r), "back as a persistent node");
+    assertNull(value(foreign), "a node of a datasource this agent never met stays deleted");
+    backend().set(node, "DISABLED");
+    heard.awaitDatasource(node, "DISABLED");
+  }
+
+  /**
+   * An operator who deletes a datasource node and at once creates it again holding {@code DISABLED}
+   * keeps {@code DISABLED}: the agent only creates the node when it is absent.
+   */
+  @Test
+  void aDatasourceNodeDeletedAndCreatedAgainDisabledStaysDisabled() throws Exception {
+    String node = paths.datasourcePath("shop", "replaced_1");
+    CountDownLatch createdAgain = new CountDownLatch(1);
+    Heard heard =
+        new Heard() {
+          @Override
+          public void datasourceValue(String path, String value) {
+            super.datasourceValue(path, value);
+            if (path.equals(node) && value == null) {
+              // The agent reacts to the delete after this report: hold it until the operator
+              // was quicker, so that its create always finds the operator's node.
+              try {
+                createdAgain.await(20, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          }
+        };
+    RegistryCenter r = start(instancePath("q"), heard);
+    r.ensureDatasourceNode(node);
+    heard.awaitDatasource(node, "");
+    backend().delete(node);
+    heard.awaitDatasource(node, "<deleted>");
+    backend().put(node, "DISABLED");
+    createdAgain.countDown();
+    heard.awaitDatasource(node, "DISABLED");
+    // The agent handles changes in order: once it reported a later one, it is done with the delete.
+    String later = paths.datasourcePath("shop", "later_1");
+    backend().put(later, "");
+    List<String> between = heard.awaitDatasource(later, "");
+    assertTrue(between.stream().noneMatch(e -> e.startsWith(node + "=")), "heard " + between);
+    assertEquals("DISABLED", value(node));
   }
 
   @Test

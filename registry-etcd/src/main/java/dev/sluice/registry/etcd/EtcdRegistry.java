@@ -77,7 +77,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A deleted instance key whose lease is still alive (or that had none) is an operator's delete
  * and means "enabled". A key deleted by the expiry or revocation of this agent's lease changes
- * nothing: a new lease is granted and the key written again with the last known value.
+ * nothing: a new lease is granted and the key written again with the last known value. A deleted
+ * datasource key that this JVM met is reported gone (enabled) and created again, empty, unless
+ * someone created it first.
  *
  * <p>All registry work runs on one daemon thread; jetcd's callbacks only hand work to it, so no
  * blocking call ever runs on jetcd's threads. The one exception is a failed keep-alive stream: it
@@ -207,6 +209,7 @@ public final class EtcdRegistry implements RegistryCenter {
   private final SeenWrites seen = new SeenWrites();
   private final Faults faults = new Faults(log);
   private final String startingWatches;
+  private final Set<String> metDatasourceNodes = ConcurrentHashMap.newKeySet();
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
   private volatile RegistryListener listener;
 
@@ -349,6 +352,7 @@ public final class EtcdRegistry implements RegistryCenter {
 
   @Override
   public void ensureDatasourceNode(String path) {
+    metDatasourceNodes.add(path);
     if (pendingDatasourceNodes.add(path)) {
       // Through Faults: after close (the agent's shutdown hook) the worker rejects work, and a
       // connect that meets a new datasource then must not see that.
@@ -789,6 +793,13 @@ public final class EtcdRegistry implements RegistryCenter {
     }
     listener.datasourceValue(path, value);
     seen.seen(path, revision);
+    if (value == null && metDatasourceNodes.contains(path)) {
+      // Deleting is how an operator re-enables; a later put of DISABLED by a tool that only
+      // updates needs the key there. Created only if absent: an operator's own new key wins.
+      log.info("{} was deleted: datasource enabled; re-creating it empty", path);
+      pendingDatasourceNodes.add(path);
+      createDatasourceNode(path);
+    }
   }
 
   private void datasourceEvents(WatchResponse response) {
