@@ -195,10 +195,11 @@ public final class ZooKeeperRegistry implements RegistryCenter {
                 .forInitialized(initialSync::countDown)
                 .build(),
             worker);
+    // Before the client starts: from then on its state listener may log "connected" at any time.
+    log.info("connecting to ZooKeeper {} for {}", settings.connectString, instancePath);
     client.start();
     instanceCache.start();
     datasourceCache.start();
-    log.info("connecting to ZooKeeper {} for {}", settings.connectString, instancePath);
   }
 
   @Override

@@ -19,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -261,6 +262,59 @@ abstract class RegistryContract {
     backend().put(path, "DISABLED");
     assertEquals("DISABLED", heard.nextInstance());
     assertEquals(Set.of("sluice-registry"), threads);
+  }
+
+  /**
+   * The log tells what happened in the order it happened: "connecting" before "connected", also
+   * when writing a line is slow (here the "connecting" line takes until a "connected" line was
+   * written, or 2 s): a "connecting" line written after the client started comes out second.
+   */
+  @Test
+  void connectingIsLoggedBeforeConnected() throws Exception {
+    String path = instancePath("o");
+    RegistryCenter r = backend().newRegistry(paths, path);
+    started.add(r);
+    String connecting = "connecting to ";
+    String connected = r.endpoints() + " connected";
+    int from = CapturedLogs.lines().size();
+    try (CapturedLogs.SlowLines slow =
+        CapturedLogs.slow(
+            line -> line.contains(connecting) && line.contains(path),
+            () -> awaitLine(from, connected, 2))) {
+      r.start(new Heard());
+      assertTrue(r.awaitInitialSync(20_000), "initial sync");
+      await("connected", r::isConnected);
+    }
+    List<String> lines = CapturedLogs.lines();
+    lines = lines.subList(from, lines.size());
+    int connectingAt = indexOf(lines, l -> l.contains(connecting) && l.contains(path));
+    int connectedAt = indexOf(lines, l -> l.contains(connected));
+    assertTrue(connectingAt >= 0 && connectingAt < connectedAt, "logged: " + lines);
+  }
+
+  private static void awaitLine(int from, String text, int seconds) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < deadline) {
+      List<String> lines = CapturedLogs.lines();
+      if (indexOf(lines.subList(from, lines.size()), l -> l.contains(text)) >= 0) {
+        return;
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private static int indexOf(List<String> lines, Predicate<String> which) {
+    for (int i = 0; i < lines.size(); i++) {
+      if (which.test(lines.get(i))) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   @Test
