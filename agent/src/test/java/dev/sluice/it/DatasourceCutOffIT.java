@@ -101,9 +101,13 @@ class DatasourceCutOffIT {
       zk.delete(nodeA); // a missing node means enabled
       InstanceCutOffIT.awaitAllowed(one, "connectTo " + a);
       InstanceCutOffIT.awaitAllowed(two, "connectTo " + a);
+      // the agents that met it put it back, empty, so that a later "set" finds it
+      Await.until("the node back, empty", Duration.ofSeconds(10), () -> "".equals(get(nodeA)));
 
-      zk.create(nodeA, " Disabled\n"); // creating a node that holds DISABLED disables at once
+      // creating a node that holds DISABLED disables at once, and no agent overwrites it
+      zk.recreate(nodeA, " Disabled\n");
       InstanceCutOffIT.awaitRefused(two, "connectTo " + a);
+      assertEquals(" Disabled\n", get(nodeA));
       zk.set(nodeA, "");
       InstanceCutOffIT.awaitAllowed(two, "connectTo " + a);
 

@@ -5,6 +5,10 @@ import dev.sluice.registry.etcd.EtcdRegistry;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.PutOption;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -74,6 +78,23 @@ class EtcdRegistryContractTest extends RegistryContract {
     @Override
     public void put(String path, String value) throws Exception {
       operator.getKVClient().put(bytes(path), bytes(value)).get(10, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void set(String path, String value) throws Exception {
+      ByteSequence key = bytes(path);
+      boolean present =
+          operator
+              .getKVClient()
+              .txn()
+              .If(new Cmp(key, Cmp.Op.GREATER, CmpTarget.version(0)))
+              .Then(Op.put(key, bytes(value), PutOption.DEFAULT))
+              .commit()
+              .get(10, TimeUnit.SECONDS)
+              .isSucceeded();
+      if (!present) {
+        throw new IllegalStateException("no key " + path);
+      }
     }
 
     @Override

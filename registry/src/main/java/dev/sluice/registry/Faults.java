@@ -20,10 +20,15 @@ public final class Faults {
     this.log = log;
   }
 
-  /** Runs {@code task}; a fault is logged under {@code where}. */
-  public void guard(String where, Runnable task) {
+  /**
+   * Runs {@code task}; a fault is logged under {@code where}.
+   *
+   * @return whether the task ran to its end, so that a caller can try again what failed
+   */
+  public boolean guard(String where, Runnable task) {
     try {
       task.run();
+      return true;
     } catch (RuntimeException | LinkageError | AssertionError fault) {
       if (reported.add(where)) {
         log.error(
@@ -31,6 +36,7 @@ public final class Faults {
       } else {
         log.warn("internal fault while handling {} again: {}", where, fault.toString());
       }
+      return false;
     }
   }
 

@@ -10,7 +10,8 @@ public interface RegistryCenter extends Closeable {
 
   /**
    * Starts connecting in the background; never blocks on the registry. {@code listener} hears every
-   * change from then on, on the registry's own thread.
+   * change from then on: values on the registry's own thread, connection changes also on the
+   * registry client's threads ({@link RegistryListener} says which, per method).
    */
   void start(RegistryListener listener);
 
@@ -40,7 +41,10 @@ public interface RegistryCenter extends Closeable {
 
   /**
    * Creates the (persistent, empty) node of a datasource this JVM met, unless it exists; never
-   * overwrites. Runs in the background, and again after a reconnect if the registry was away.
+   * overwrites. Runs in the background, again after a reconnect if the registry was away, and again
+   * each time the node is deleted (after the listener heard the deletion), so that an operator who
+   * deleted it to re-enable the datasource can later set it to {@code DISABLED}. Never throws: once
+   * the registry is closed (the agent's shutdown hook) it does nothing.
    */
   void ensureDatasourceNode(String path);
 

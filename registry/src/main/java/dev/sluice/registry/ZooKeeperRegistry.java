@@ -41,11 +41,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A deletion of the node while this session is alive is an operator's deletion and means
  * "enabled"; the node is then re-created empty. A deletion caused by the loss or expiry of the
- * session changes nothing: the last known value stays in force and the node comes back with it.
- * Limits: while no session is usable the agent knows nothing newer than its last read, and a value
- * written and overwritten while this instance was partitioned away is not seen.
+ * session changes nothing: the last known value stays in force and the node comes back with it. A
+ * datasource node that this JVM met and an operator deleted is reported gone (enabled) and created
+ * again, empty, unless someone created it first. Limits: while no session is usable the agent knows
+ * nothing newer than its last read, and a value written and overwritten while this instance was
+ * partitioned away is not seen.
  *
- * <p>All registry work runs on one daemon thread; nothing here blocks the application.
+ * <p>All registry work runs on one daemon thread; nothing here blocks the application. Connection
+ * changes reach the listener on Curator's connection-state thread, not through that thread.
  */
 public final class ZooKeeperRegistry implements RegistryCenter {
 
@@ -92,6 +95,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   // Where a fault happened, named once rather than on every event.
   private final String instanceChange;
   private final String datasourceChange;
+  private final Set<String> metDatasourceNodes = ConcurrentHashMap.newKeySet();
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
 
   // Written on the worker thread only.
@@ -191,10 +195,11 @@ public final class ZooKeeperRegistry implements RegistryCenter {
                 .forInitialized(initialSync::countDown)
                 .build(),
             worker);
+    // Before the client starts: from then on its state listener may log "connected" at any time.
+    log.info("connecting to ZooKeeper {} for {}", settings.connectString, instancePath);
     client.start();
     instanceCache.start();
     datasourceCache.start();
-    log.info("connecting to ZooKeeper {} for {}", settings.connectString, instancePath);
   }
 
   @Override
@@ -247,6 +252,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public void ensureDatasourceNode(String path) {
+    metDatasourceNodes.add(path);
     if (pendingDatasourceNodes.add(path)) {
       faults.execute(worker, "creating " + path, () -> createDatasourceNode(path));
     }
@@ -320,9 +326,17 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       return;
     }
     if (type == CuratorCacheListener.Type.NODE_DELETED) {
-      if (paths.isDatasourcePath(oldData.getPath())) {
-        unrecognised.forget(oldData.getPath());
-        listener.datasourceValue(oldData.getPath(), null);
+      String path = oldData.getPath();
+      if (paths.isDatasourcePath(path)) {
+        unrecognised.forget(path);
+        listener.datasourceValue(path, null);
+        if (metDatasourceNodes.contains(path)) {
+          // Deleting is how an operator re-enables; a later "set DISABLED" needs the node there.
+          // Created only if absent, so an operator's own new node keeps its value.
+          log.info("{} was deleted: datasource enabled; re-creating it empty", path);
+          pendingDatasourceNodes.add(path);
+          createDatasourceNode(path);
+        }
       }
       return;
     }

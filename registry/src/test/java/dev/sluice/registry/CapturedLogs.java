@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
 import org.slf4j.ILoggerFactory;
 import org.slf4j.IMarkerFactory;
 import org.slf4j.Logger;
@@ -24,11 +26,46 @@ import org.slf4j.spi.SLF4JServiceProvider;
 public final class CapturedLogs implements SLF4JServiceProvider {
 
   private static final List<String> lines = new ArrayList<>();
+  private static final List<SlowLines> slow = new CopyOnWriteArrayList<>();
+
+  /**
+   * Lines that take long to write, as with a slow appender: each line that {@code which} accepts
+   * runs {@code delay} on the logging thread before it is kept, so whatever other threads log
+   * meanwhile is kept first. In force until closed.
+   */
+  public static final class SlowLines implements AutoCloseable {
+    private final Predicate<String> which;
+    private final Runnable delay;
+
+    private SlowLines(Predicate<String> which, Runnable delay) {
+      this.which = which;
+      this.delay = delay;
+    }
+
+    @Override
+    public void close() {
+      slow.remove(this);
+    }
+  }
+
+  /** See {@link SlowLines}. */
+  public static SlowLines slow(Predicate<String> which, Runnable delay) {
+    SlowLines s = new SlowLines(which, delay);
+    slow.add(s);
+    return s;
+  }
 
   /** How many captured lines contain {@code text}. */
   public static int count(String text) {
     synchronized (lines) {
       return (int) lines.stream().filter(l -> l.contains(text)).count();
+    }
+  }
+
+  /** The lines captured so far, oldest first. */
+  public static List<String> lines() {
+    synchronized (lines) {
+      return new ArrayList<>(lines);
     }
   }
 
@@ -80,6 +117,11 @@ public final class CapturedLogs implements SLF4JServiceProvider {
         return;
       }
       String line = level + " " + name + " - " + MessageFormatter.basicArrayFormat(pattern, args);
+      for (SlowLines s : slow) {
+        if (s.which.test(line)) {
+          s.delay.run();
+        }
+      }
       synchronized (lines) {
         lines.add(line);
       }

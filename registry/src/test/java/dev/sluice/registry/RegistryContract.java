@@ -1,20 +1,25 @@
 package dev.sluice.registry;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -44,6 +49,9 @@ abstract class RegistryContract {
 
     /** Creates or overwrites the node (persistent), creating parents as needed. */
     void put(String path, String value) throws Exception;
+
+    /** Writes a node that exists, as {@code zkCli set} does; throws when there is none. */
+    void set(String path, String value) throws Exception;
 
     void delete(String path) throws Exception;
 
@@ -87,20 +95,30 @@ abstract class RegistryContract {
       return v;
     }
 
-    /** Waits for {@code value} at {@code path}, skipping other datasource events. */
-    void awaitDatasource(String path, String value) throws InterruptedException {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    /**
+     * Waits for {@code value} at {@code path}, skipping other datasource events.
+     *
+     * @return the events skipped, as {@code path=value}
+     */
+    List<String> awaitDatasource(String path, String value) throws InterruptedException {
+      return awaitDatasource(path, value, 20);
+    }
+
+    List<String> awaitDatasource(String path, String value, int seconds)
+        throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
       List<String> seen = new ArrayList<>();
       while (System.nanoTime() < deadline) {
         String[] e = datasources.poll(100, TimeUnit.MILLISECONDS);
         if (e != null) {
-          seen.add(e[0] + "=" + e[1]);
           if (e[0].equals(path) && e[1].equals(value)) {
-            return;
+            return seen;
           }
+          seen.add(e[0] + "=" + e[1]);
         }
       }
-      throw new AssertionError("no " + path + "=" + value + "; heard " + seen);
+      throw new AssertionError(
+          "no " + path + "=" + value + " within " + seconds + " s; heard " + seen);
     }
   }
 
@@ -217,6 +235,88 @@ abstract class RegistryContract {
         1, CapturedLogs.count(node + " holds the unrecognised value 'maint-" + namespace + "'"));
   }
 
+  /** What {@link RegistryListener} promises: values come on the registry's own thread. */
+  @Test
+  void valuesAreReportedOnTheRegistrysOwnThread() throws Exception {
+    String path = instancePath("t");
+    String node = paths.datasourcePath("orders", "threads_1");
+    Set<String> threads = ConcurrentHashMap.newKeySet();
+    Heard heard =
+        new Heard() {
+          @Override
+          public void instanceValue(String value) {
+            threads.add(Thread.currentThread().getName());
+            super.instanceValue(value);
+          }
+
+          @Override
+          public void datasourceValue(String path, String value) {
+            threads.add(Thread.currentThread().getName());
+            super.datasourceValue(path, value);
+          }
+        };
+    start(path, heard);
+    assertEquals("", heard.nextInstance());
+    backend().put(node, "DISABLED");
+    heard.awaitDatasource(node, "DISABLED");
+    backend().put(path, "DISABLED");
+    assertEquals("DISABLED", heard.nextInstance());
+    assertEquals(Set.of("sluice-registry"), threads);
+  }
+
+  /**
+   * The log tells what happened in the order it happened: "connecting" before "connected", also
+   * when writing a line is slow (here the "connecting" line takes until a "connected" line was
+   * written, or 2 s): a "connecting" line written after the client started comes out second.
+   */
+  @Test
+  void connectingIsLoggedBeforeConnected() throws Exception {
+    String path = instancePath("o");
+    RegistryCenter r = backend().newRegistry(paths, path);
+    started.add(r);
+    String connecting = "connecting to ";
+    String connected = r.endpoints() + " connected";
+    int from = CapturedLogs.lines().size();
+    try (CapturedLogs.SlowLines slow =
+        CapturedLogs.slow(
+            line -> line.contains(connecting) && line.contains(path),
+            () -> awaitLine(from, connected, 2))) {
+      r.start(new Heard());
+      assertTrue(r.awaitInitialSync(20_000), "initial sync");
+      await("connected", r::isConnected);
+    }
+    List<String> lines = CapturedLogs.lines();
+    lines = lines.subList(from, lines.size());
+    int connectingAt = indexOf(lines, l -> l.contains(connecting) && l.contains(path));
+    int connectedAt = indexOf(lines, l -> l.contains(connected));
+    assertTrue(connectingAt >= 0 && connectingAt < connectedAt, "logged: " + lines);
+  }
+
+  private static void awaitLine(int from, String text, int seconds) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < deadline) {
+      List<String> lines = CapturedLogs.lines();
+      if (indexOf(lines.subList(from, lines.size()), l -> l.contains(text)) >= 0) {
+        return;
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private static int indexOf(List<String> lines, Predicate<String> which) {
+    for (int i = 0; i < lines.size(); i++) {
+      if (which.test(lines.get(i))) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   @Test
   void writeThroughReturnsOnceTheAgentSawItsOwnWrite() throws Exception {
     String path = instancePath("c");
@@ -268,6 +368,88 @@ abstract class RegistryContract {
     heard.awaitDatasource(absent, "");
     assertEquals("maintenance", value(present));
     assertTrue(!backend().ownedBy(absent, r), "datasource nodes are persistent");
+  }
+
+  /**
+   * The agent's shutdown hook closes the registry while the application may still meet a new
+   * datasource: that must not throw into the connecting thread.
+   */
+  @Test
+  void ensuringADatasourceNodeAfterCloseDoesNothing() throws Exception {
+    String node = paths.datasourcePath("shop", "late_1");
+    RegistryCenter r = start(instancePath("n"), new Heard());
+    r.close();
+    assertDoesNotThrow(() -> r.ensureDatasourceNode(node), "after close");
+    RegistryCenter neverStarted = backend().newRegistry(paths, instancePath("n2"));
+    neverStarted.close();
+    assertDoesNotThrow(() -> neverStarted.ensureDatasourceNode(node), "closed before start");
+    assertFalse(exists(node), "a closed registry creates nothing");
+  }
+
+  /**
+   * Deleting a datasource node is the README's way to re-enable it. Every agent that met the
+   * datasource hears "gone = enabled" and puts the node back, empty, at once, so that an operator's
+   * later {@code set DISABLED} finds it. The node of a datasource this agent never met stays away.
+   */
+  @Test
+  void aDeletedDatasourceNodeIsReportedEnabledAndCreatedAgainEmpty() throws Exception {
+    Heard heard = new Heard();
+    RegistryCenter r = start(instancePath("p"), heard);
+    String node = paths.datasourcePath("shop", "deleted_1");
+    String foreign = paths.datasourcePath("shop", "foreign_1");
+    backend().put(foreign, "");
+    heard.awaitDatasource(foreign, "");
+    r.ensureDatasourceNode(node);
+    heard.awaitDatasource(node, "");
+    backend().delete(foreign);
+    backend().delete(node);
+    heard.awaitDatasource(node, "<deleted>");
+    heard.awaitDatasource(node, "", 5);
+    assertEquals("", value(node), "back, empty");
+    assertFalse(backend().ownedBy(node, r), "back as a persistent node");
+    assertNull(value(foreign), "a node of a datasource this agent never met stays deleted");
+    backend().set(node, "DISABLED");
+    heard.awaitDatasource(node, "DISABLED");
+  }
+
+  /**
+   * An operator who deletes a datasource node and at once creates it again holding {@code DISABLED}
+   * keeps {@code DISABLED}: the agent only creates the node when it is absent.
+   */
+  @Test
+  void aDatasourceNodeDeletedAndCreatedAgainDisabledStaysDisabled() throws Exception {
+    String node = paths.datasourcePath("shop", "replaced_1");
+    CountDownLatch createdAgain = new CountDownLatch(1);
+    Heard heard =
+        new Heard() {
+          @Override
+          public void datasourceValue(String path, String value) {
+            super.datasourceValue(path, value);
+            if (path.equals(node) && value == null) {
+              // The agent reacts to the delete after this report: hold it until the operator
+              // was quicker, so that its create always finds the operator's node.
+              try {
+                createdAgain.await(20, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          }
+        };
+    RegistryCenter r = start(instancePath("q"), heard);
+    r.ensureDatasourceNode(node);
+    heard.awaitDatasource(node, "");
+    backend().delete(node);
+    heard.awaitDatasource(node, "<deleted>");
+    backend().put(node, "DISABLED");
+    createdAgain.countDown();
+    heard.awaitDatasource(node, "DISABLED");
+    // The agent handles changes in order: once it reported a later one, it is done with the delete.
+    String later = paths.datasourcePath("shop", "later_1");
+    backend().put(later, "");
+    List<String> between = heard.awaitDatasource(later, "");
+    assertTrue(between.stream().noneMatch(e -> e.startsWith(node + "=")), "heard " + between);
+    assertEquals("DISABLED", value(node));
   }
 
   @Test

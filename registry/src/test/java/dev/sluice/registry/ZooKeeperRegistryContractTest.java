@@ -64,24 +64,37 @@ class ZooKeeperRegistryContractTest extends RegistryContract {
     @Override
     public void put(String path, String value) throws Exception {
       byte[] data = value.getBytes(StandardCharsets.UTF_8);
-      try {
-        operator.setData(path, data, -1);
-      } catch (KeeperException.NoNodeException absent) {
-        int slash = path.indexOf('/', 1);
-        while (slash > 0) {
-          try {
-            operator.create(
-                path.substring(0, slash),
-                new byte[0],
-                ZooDefs.Ids.OPEN_ACL_UNSAFE,
-                CreateMode.PERSISTENT);
-          } catch (KeeperException.NodeExistsException exists) {
-            // there already
+      while (true) {
+        try {
+          operator.setData(path, data, -1);
+          return;
+        } catch (KeeperException.NoNodeException absent) {
+          int slash = path.indexOf('/', 1);
+          while (slash > 0) {
+            try {
+              operator.create(
+                  path.substring(0, slash),
+                  new byte[0],
+                  ZooDefs.Ids.OPEN_ACL_UNSAFE,
+                  CreateMode.PERSISTENT);
+            } catch (KeeperException.NodeExistsException exists) {
+              // there already
+            }
+            slash = path.indexOf('/', slash + 1);
           }
-          slash = path.indexOf('/', slash + 1);
+          try {
+            operator.create(path, data, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+            return;
+          } catch (KeeperException.NodeExistsException raced) {
+            // created in between (an agent putting back a deleted datasource node): set it
+          }
         }
-        operator.create(path, data, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
       }
+    }
+
+    @Override
+    public void set(String path, String value) throws Exception {
+      operator.setData(path, value.getBytes(StandardCharsets.UTF_8), -1);
     }
 
     @Override

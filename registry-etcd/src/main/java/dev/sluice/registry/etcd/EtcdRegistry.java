@@ -48,11 +48,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,15 +71,19 @@ import org.slf4j.LoggerFactory;
  * <p>Two watches run from the revision of the first read: one on this instance's key and one on the
  * datasource prefix. jetcd resumes both from the last revision they delivered after a reconnect;
  * when a watch fails for good (its revision compacted away), the keys are read again, every
- * difference to what was reported is reported, and the watches start again from that read. Other
- * instances' keys are never watched.
+ * difference to what was reported is reported, and the watches start again from that read. A watch
+ * that cannot be started is logged and started again a second later. Other instances' keys are
+ * never watched.
  *
  * <p>A deleted instance key whose lease is still alive (or that had none) is an operator's delete
  * and means "enabled". A key deleted by the expiry or revocation of this agent's lease changes
- * nothing: a new lease is granted and the key written again with the last known value.
+ * nothing: a new lease is granted and the key written again with the last known value. A deleted
+ * datasource key that this JVM met is reported gone (enabled) and created again, empty, unless
+ * someone created it first.
  *
  * <p>All registry work runs on one daemon thread; jetcd's callbacks only hand work to it, so no
- * blocking call ever runs on jetcd's event loop.
+ * blocking call ever runs on jetcd's threads. The one exception is a failed keep-alive stream: it
+ * is reported to the listener ({@code connection(false)}) at once, on jetcd's thread.
  */
 public final class EtcdRegistry implements RegistryCenter {
 
@@ -197,10 +203,13 @@ public final class EtcdRegistry implements RegistryCenter {
   private final ByteSequence datasourcePrefix;
   private final Client client;
   private final KV kv;
+  private final UnaryOperator<Watch> watchClient;
   private final ScheduledExecutorService worker;
   private final CountDownLatch initialSync = new CountDownLatch(1);
   private final SeenWrites seen = new SeenWrites();
   private final Faults faults = new Faults(log);
+  private final String startingWatches;
+  private final Set<String> metDatasourceNodes = ConcurrentHashMap.newKeySet();
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
   private volatile RegistryListener listener;
 
@@ -230,9 +239,22 @@ public final class EtcdRegistry implements RegistryCenter {
    * @throws IllegalArgumentException when the TLS settings cannot be used
    */
   public EtcdRegistry(Settings settings, RegistryPaths paths, String instancePath) {
+    this(settings, paths, instancePath, UnaryOperator.identity());
+  }
+
+  /**
+   * @param watchClient wraps the client's watch client: where tests inject watch faults
+   */
+  EtcdRegistry(
+      Settings settings,
+      RegistryPaths paths,
+      String instancePath,
+      UnaryOperator<Watch> watchClient) {
     this.settings = settings;
+    this.watchClient = watchClient;
     this.paths = paths;
     this.instancePath = instancePath;
+    this.startingWatches = "starting the watches on " + settings.describe();
     this.instanceKey = bytes(instancePath);
     this.datasourcePrefix = bytes(paths.datasourcesRoot() + "/");
     this.worker =
@@ -330,8 +352,11 @@ public final class EtcdRegistry implements RegistryCenter {
 
   @Override
   public void ensureDatasourceNode(String path) {
+    metDatasourceNodes.add(path);
     if (pendingDatasourceNodes.add(path)) {
-      worker.execute(() -> createDatasourceNode(path));
+      // Through Faults: after close (the agent's shutdown hook) the worker rejects work, and a
+      // connect that meets a new datasource then must not see that.
+      faults.execute(worker, "creating " + path, () -> createDatasourceNode(path));
     }
   }
 
@@ -644,14 +669,35 @@ public final class EtcdRegistry implements RegistryCenter {
     instanceRevision = revision;
     datasourceRevision = revision;
     watching = true;
-    startWatches();
+    startWatchesOrRetry();
+  }
+
+  /**
+   * Starts both watches; when that fails (a fault: jetcd only refuses a closed client), the fault
+   * is logged and the watches are started again a second later. Never throws: a failure thrown from
+   * here into establish() would be taken for a lost connection, which re-grants the lease but does
+   * not start the watches again, and one thrown from a scheduled task is never seen.
+   */
+  private void startWatchesOrRetry() {
+    if (running() && !faults.guard(startingWatches, this::startWatches)) {
+      log.warn("starting the watches on {} again in 1 s", settings.describe());
+      scheduleWatches(1000);
+    }
+  }
+
+  private void scheduleWatches(long delayMs) {
+    try {
+      worker.schedule(this::startWatchesOrRetry, delayMs, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException closed) {
+      // the registry is closed: no watches any more
+    }
   }
 
   /** Starts both watches from the revision after the last one each has delivered. */
   private void startWatches() {
     closeWatchers();
     int generation = ++watchGeneration;
-    Watch watch = client.getWatchClient();
+    Watch watch = watchClient.apply(client.getWatchClient());
     watchers.add(
         watch.watch(
             instanceKey,
@@ -694,7 +740,7 @@ public final class EtcdRegistry implements RegistryCenter {
           settings.describe(),
           error == null ? "closed by the server" : describe(error),
           Math.max(instanceRevision, datasourceRevision));
-      worker.schedule(this::startWatches, 200, TimeUnit.MILLISECONDS);
+      scheduleWatches(200);
     }
   }
 
@@ -747,6 +793,13 @@ public final class EtcdRegistry implements RegistryCenter {
     }
     listener.datasourceValue(path, value);
     seen.seen(path, revision);
+    if (value == null && metDatasourceNodes.contains(path)) {
+      // Deleting is how an operator re-enables; a later put of DISABLED by a tool that only
+      // updates needs the key there. Created only if absent: an operator's own new key wins.
+      log.info("{} was deleted: datasource enabled; re-creating it empty", path);
+      pendingDatasourceNodes.add(path);
+      createDatasourceNode(path);
+    }
   }
 
   private void datasourceEvents(WatchResponse response) {
