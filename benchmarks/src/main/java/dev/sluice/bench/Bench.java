@@ -4,8 +4,12 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.Options;
@@ -64,26 +68,42 @@ public final class Bench {
   }
 
   void hotPath() throws Exception {
-    double[][] without = jmh(false);
-    double[][] with = jmh(true);
-    String[] names = {
-      "HikariCP borrow+return (H2 mem), ns/op", "point SELECT through the pool, ns/op"
+    Map<String, double[]> without = jmh(false);
+    Map<String, double[]> with = jmh(true);
+    String[][] figures = {
+      {"borrowAndReturn:fresh", "HikariCP borrow+return (H2 mem), ns/op", "<= 3% and <= 20 ns"},
+      {
+        "borrowAndReturn:afterAbort",
+        "the same after a cut-off and re-enable, ns/op",
+        "<= 3% and <= 20 ns"
+      },
+      {"pointSelect:fresh", "point SELECT through the pool, ns/op", "<= 3%"},
+      {"pointSelect:afterAbort", "the same after a cut-off and re-enable, ns/op", "<= 3%"},
     };
-    for (int i = 0; i < 2; i++) {
-      double added = with[i][0] - without[i][0];
-      boolean noise = Math.abs(added) < with[i][1] + without[i][1];
+    for (String[] f : figures) {
+      double[] w = with.get(f[0]);
+      double[] wo = without.get(f[0]);
+      double added = w[0] - wo[0];
+      boolean noise = Math.abs(added) < w[1] + wo[1];
       row(
-          names[i],
-          fmt(with[i][0]) + " ± " + fmt(with[i][1]),
-          fmt(without[i][0]) + " ± " + fmt(without[i][1]),
-          String.format(Locale.ROOT, "%+.1f ns (%+.1f%%)", added, 100 * added / without[i][0])
+          f[1],
+          fmt(w[0]) + " ± " + fmt(w[1]),
+          fmt(wo[0]) + " ± " + fmt(wo[1]),
+          String.format(Locale.ROOT, "%+.1f ns (%+.1f%%)", added, 100 * added / wo[0])
               + (noise ? ", within the error" : ""),
-          i == 0 ? "<= 3% and <= 20 ns" : "<= 3%");
+          f[2]);
+      double allocated = w[2] - wo[2];
+      row(
+          "  allocated per op (" + f[0].replace(':', ' ') + "), B/op",
+          fmt(w[2]),
+          fmt(wo[2]),
+          String.format(Locale.ROOT, "%+.1f B", allocated),
+          "no allocation added");
     }
   }
 
-  /** {score, error} per benchmark: borrowAndReturn, pointSelect. */
-  private double[][] jmh(boolean withAgent) throws Exception {
+  /** {score, error, allocated bytes per op} per "benchmark:state". */
+  private Map<String, double[]> jmh(boolean withAgent) throws Exception {
     OptionsBuilder options = new OptionsBuilder();
     options
         .include(HotPathBenchmark.class.getName())
@@ -93,18 +113,26 @@ public final class Bench {
         .measurementIterations(5)
         .measurementTime(TimeValue.seconds(1))
         .threads(1)
+        .addProfiler(GCProfiler.class)
         .shouldFailOnError(true);
     if (withAgent) {
-      options.jvmArgsAppend("-javaagent:" + agentJar + "=log.level=warn");
+      options.jvmArgsAppend("-javaagent:" + agentJar + "=log.level=warn", "-Dbench.agent=true");
     }
     Options built = options.build();
     Collection<RunResult> results = new Runner(built).run();
-    double[][] out = new double[2][2];
+    Map<String, double[]> out = new HashMap<>();
     for (RunResult r : results) {
       String label = r.getParams().getBenchmark();
-      int i = label.endsWith("borrowAndReturn") ? 0 : 1;
-      out[i][0] = r.getPrimaryResult().getScore();
-      out[i][1] = r.getPrimaryResult().getScoreError();
+      String name = label.substring(label.lastIndexOf('.') + 1);
+      String key = name + ":" + r.getParams().getParam("state");
+      Result<?> alloc = r.getSecondaryResults().get("gc.alloc.rate.norm");
+      out.put(
+          key,
+          new double[] {
+            r.getPrimaryResult().getScore(),
+            r.getPrimaryResult().getScoreError(),
+            alloc == null ? Double.NaN : alloc.getScore()
+          });
     }
     return out;
   }

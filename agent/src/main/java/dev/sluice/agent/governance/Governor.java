@@ -336,9 +336,6 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (a == 0 && frame == null) {
       return thrown != null ? thrown : connection;
     }
-    if (stale.replacing()) {
-      return thrown != null ? thrown : connection; // the loop that borrowed again checks it
-    }
     if (thrown != null) {
       return (a & SUSPECT) != 0
           ? stale.retryAfterFailure(dataSource, credentials, user, password, thrown)

@@ -108,6 +108,9 @@ final class StaleConnections {
       return borrowed;
     }
     Connection c = (Connection) borrowed;
+    if (!isStale(c) || replacing()) {
+      return c; // a repeated borrow is checked by the loop that made it
+    }
     for (int attempt = 0; attempt < MAX_RETRIES && isStale(c); attempt++) {
       log.debug(
           "{} handed out an aborted connection; evicting it and borrowing again",
@@ -129,7 +132,7 @@ final class StaleConnections {
    */
   Object retryAfterFailure(
       Object dataSource, boolean credentials, String user, String password, Throwable thrown) {
-    if (!(dataSource instanceof DataSource) || !connectionFailure(thrown)) {
+    if (!(dataSource instanceof DataSource) || !connectionFailure(thrown) || replacing()) {
       return thrown;
     }
     int budget = Math.min(MAX_RETRIES, aborted.size());
@@ -185,15 +188,107 @@ final class StaleConnections {
 
   /**
    * Whether {@code c} is, or wraps, a connection the agent aborted, or a driver connection that is
-   * closed. Allocates nothing.
+   * closed. Allocates nothing; a pool's own connection class is unwrapped along the route learned
+   * for it the first time.
    */
   boolean isStale(Connection c) {
-    Object dead = TrackedConnections.behind(c, aborted, abortedClasses);
-    if (dead != null) {
-      return true;
+    Connection physical = physicalOf(c);
+    if (physical == null) {
+      return aborted.get(c) != null;
     }
-    Connection physical = connections.physicalBehind(c);
-    return physical != null && TrackedConnections.closed(physical);
+    return aborted.get(physical) != null || TrackedConnections.closed(physical);
+  }
+
+  /** How a pool's connection class reaches the driver's connection: {@code to == null}: itself. */
+  private static final class Route {
+    final Class<?> from;
+    final Class<?> to;
+
+    Route(Class<?> from, Class<?> to) {
+      this.from = from;
+      this.to = to;
+    }
+  }
+
+  /** The routes learned, one per pool connection class (a handful at most). */
+  private volatile Route[] routes = new Route[0];
+
+  private static final int MAX_ROUTES = 16;
+
+  private Connection physicalOf(Connection c) {
+    Class<?> type = c.getClass();
+    for (Route r : routes) {
+      if (r.from == type) {
+        if (r.to == null) {
+          return c;
+        }
+        try {
+          Object inner = c.unwrap(r.to);
+          if (inner instanceof Connection) {
+            return (Connection) inner;
+          }
+        } catch (SQLException | RuntimeException e) {
+          // this one does not unwrap as the last one did: look again
+        }
+        break;
+      }
+    }
+    Connection found = itself(c, abortedClasses);
+    if (found == null) {
+      found = itself(c, connections.physicalClasses());
+    }
+    if (found != null) {
+      learnRoute(type, null);
+      return found;
+    }
+    Class<?> k = unwrapping(c, abortedClasses);
+    if (k == null) {
+      k = unwrapping(c, connections.physicalClasses());
+    }
+    if (k == null) {
+      return null;
+    }
+    learnRoute(type, k);
+    try {
+      return (Connection) c.unwrap(k);
+    } catch (SQLException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static Connection itself(Connection c, Class<?>[] classes) {
+    for (Class<?> k : classes) {
+      if (k.isInstance(c)) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+  private static Class<?> unwrapping(Connection c, Class<?>[] classes) {
+    for (Class<?> k : classes) {
+      try {
+        if (c.isWrapperFor(k) && c.unwrap(k) instanceof Connection) {
+          return k;
+        }
+      } catch (SQLException | RuntimeException e) {
+        // a proxy that cannot unwrap
+      }
+    }
+    return null;
+  }
+
+  private synchronized void learnRoute(Class<?> from, Class<?> to) {
+    Route[] known = routes;
+    Route[] next = new Route[Math.min(known.length + 1, MAX_ROUTES)];
+    next[0] = new Route(from, to);
+    int n = 1;
+    for (Route r : known) {
+      if (n < next.length && r.from != from) {
+        next[n++] = r;
+      }
+    }
+    routes = n == next.length ? next : Arrays.copyOf(next, n);
   }
 
   /**
