@@ -4,87 +4,132 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
 import org.junit.jupiter.api.Test;
 
 /**
- * Nothing is lost: a bank-transfer workload runs through HikariCP while its datasource is disabled
- * and enabled 50 times. The total balance never changes, every transfer the application saw
- * committed is in the database, and no transfer is half applied.
+ * Nothing is lost, for every pool of the matrix: one application runs a bank-transfer workload
+ * through each pool at once (each pool its own accounts), while the datasource is cut off for 300
+ * ms and re-enabled, 50 times. For every pool the total balance never changes, every transfer the
+ * application saw committed is in the database, no transfer is half applied, and commits resume in
+ * every window between two cut-offs.
  */
 class NothingLostIT {
 
   static final int TOGGLES = 50;
+  static final long CUT_OFF_MS = 300;
 
-  @Test
-  void onMariaDb() throws Exception {
-    try (MariaDbServer db = MariaDbServer.start()) {
-      run(db.url("mariadb"), "root", "", "test", db.port());
-    }
-  }
+  static final List<String> POOLS =
+      List.of(
+          "hikari",
+          "dbcp2",
+          "tomcat",
+          "c3p0",
+          "druid",
+          "agroal",
+          "vibur",
+          "ucp",
+          "atomikos",
+          "spring",
+          "driver-ds",
+          "hikari-ds");
 
   @Test
   void onPostgreSql() throws Exception {
     try (PostgresServer db = PostgresServer.start()) {
-      int port = Integer.parseInt(db.jdbcUrl().replaceAll("^.*:(\\d+)/.*$", "$1"));
-      run(db.jdbcUrl(), db.user(), db.password(), "postgres", port);
+      List<String> pools = new java.util.ArrayList<>(POOLS);
+      pools.add("h2pool");
+      run(db.jdbcUrl(), db.user(), db.password(), pools);
     }
   }
 
-  private static void run(String url, String user, String password, String schema, int port)
+  @Test
+  void onMariaDb() throws Exception {
+    try (MariaDbServer db = MariaDbServer.start()) {
+      List<String> pools = new java.util.ArrayList<>(POOLS);
+      pools.add("mariadb-pool");
+      run(db.url("mariadb"), "root", "", pools);
+    }
+  }
+
+  private static void run(String url, String user, String password, List<String> pools)
       throws Exception {
-    String node = "/sluice/states/datanodes/" + schema + "/127.0.0.1_" + port;
     try (ZooKeeperFixture zk = new ZooKeeperFixture();
         AppProcess app =
-            AppProcess.poolApp("hikari", url, user, password)
+            AppProcess.poolApp("multi", url, user, password, String.join(",", pools))
                 .agentArgs(InstanceCutOffIT.registryArgsFor(zk))
                 .jmx()
                 .start()) {
-      assertTrue(app.send("bank-setup 20 1000").ok);
-      Await.until(
-          "datanode created",
-          Duration.ofSeconds(10),
-          () -> DatasourceCutOffIT.getFrom(zk, node) != null);
+      assertTrue(app.send("bank-setup 20 1000", 120).ok);
       MBeanServerConnection jmx = app.jmx();
-      ObjectName bean =
-          new ObjectName("sluice:type=DataSource,schema=" + schema + ",name=127.0.0.1_" + port);
-      InstanceCutOffIT.awaitMBean(jmx, bean);
-      assertTrue(app.send("bank-start 4").ok);
+      ObjectName bean = datasourceBean(jmx);
+      String node = (String) jmx.getAttribute(bean, "RegistryPath");
+      assertTrue(app.send("bank-start 2").ok);
 
       for (int i = 0; i < TOGGLES; i++) {
-        long acked = stats(app).get("acked");
+        Map<String, Map<String, Long>> before = stats(app);
         zk.set(node, "DISABLED");
         PoolsIT.awaitState(jmx, bean, "DISABLED");
+        Thread.sleep(CUT_OFF_MS); // the length of the cut-off, not a wait for anything
         zk.set(node, "");
         PoolsIT.awaitState(jmx, bean, "ENABLED");
-        // the workload makes progress again before the next cut-off
+        int toggle = i;
+        // every pool commits again before the next cut-off
         Await.until(
-            "transfers after re-enable",
+            "commits of every pool after re-enable " + toggle,
             Duration.ofSeconds(20),
-            () -> stats(app).get("acked") >= acked + 5);
+            () -> stats(app),
+            now -> pools.stream().allMatch(p -> acked(now, p) > acked(before, p)));
       }
 
-      Map<String, Long> stopped = parse(app.send("bank-stop", 120).text);
-      assertTrue(stopped.get("failed") > 0, "the cut-offs hit transactions in flight: " + stopped);
-      assertTrue((Long) jmx.getAttribute(bean, "AbortedConnections") > 0);
-
-      Map<String, Long> check = parse(app.send("bank-check").text);
+      Map<String, Map<String, Long>> stopped = parse(app.send("bank-stop", 120).text);
+      Map<String, Map<String, Long>> check = parse(app.send("bank-check", 120).text);
+      long aborted = (Long) jmx.getAttribute(bean, "AbortedConnections");
       System.out.printf(
-          "nothing-lost %s: %d toggles, %s, aborted=%s, check %s%n",
-          schema, TOGGLES, stopped, jmx.getAttribute(bean, "AbortedConnections"), check);
-      assertEquals(check.get("expected"), check.get("total"), "no money made or lost: " + check);
-      assertEquals(
-          0, check.get("missing"), "every acknowledged commit is in the database: " + check);
-      assertEquals(0, check.get("inconsistent"), "no transfer half applied: " + check);
-      assertTrue(check.get("ledger") >= check.get("acked"), check::toString);
-      assertTrue(check.get("acked") >= TOGGLES * 5, check::toString);
+          "nothing-lost %s: %d cut-offs of %d ms, %d connections aborted%n",
+          url, TOGGLES, CUT_OFF_MS, aborted);
+      long failed = 0;
+      for (String pool : pools) {
+        Map<String, Long> c = check.get(pool);
+        System.out.printf("  %-12s %s, check %s%n", pool, stopped.get(pool), c);
+        assertEquals(c.get("expected"), c.get("total"), pool + ": no money made or lost " + c);
+        assertEquals(0, c.get("missing"), pool + ": every acknowledged commit is there " + c);
+        assertEquals(0, c.get("inconsistent"), pool + ": no transfer half applied " + c);
+        assertTrue(c.get("ledger") >= c.get("acked"), pool + ": " + c);
+        assertTrue(c.get("acked") >= TOGGLES, pool + ": commits in every window " + c);
+        failed += stopped.get(pool).get("failed");
+      }
+      assertTrue(failed > 0, "the cut-offs hit transactions in flight");
+      assertTrue(aborted > 0, "connections were aborted");
     }
   }
 
-  private static Map<String, Long> stats(AppProcess app) {
+  private static long acked(Map<String, Map<String, Long>> stats, String pool) {
+    Map<String, Long> s = stats.get(pool);
+    return s == null ? -1 : s.get("acked");
+  }
+
+  private static ObjectName datasourceBean(MBeanServerConnection jmx) {
+    return Await.until(
+        "the datasource's bean",
+        Duration.ofSeconds(10),
+        () -> {
+          try {
+            return jmx.queryNames(new ObjectName("sluice:type=DataSource,*"), null).stream()
+                .findFirst()
+                .orElse(null);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        },
+        n -> n != null);
+  }
+
+  private static Map<String, Map<String, Long>> stats(AppProcess app) {
     try {
       return parse(app.send("bank-stats").text);
     } catch (Exception e) {
@@ -92,14 +137,22 @@ class NothingLostIT {
     }
   }
 
-  /** {@code a=1 b=2} into a map. */
-  private static Map<String, Long> parse(String text) {
-    Map<String, Long> out = new HashMap<>();
-    for (String pair : text.trim().split(" ")) {
-      int eq = pair.indexOf('=');
-      if (eq > 0) {
-        out.put(pair.substring(0, eq), Long.parseLong(pair.substring(eq + 1)));
+  /** {@code pool{a=1 b=2};pool{...};} into a map per pool. */
+  static Map<String, Map<String, Long>> parse(String text) {
+    Map<String, Map<String, Long>> out = new LinkedHashMap<>();
+    for (String part : text.trim().split(";")) {
+      int open = part.indexOf('{');
+      if (open < 0) {
+        continue;
       }
+      Map<String, Long> values = new LinkedHashMap<>();
+      for (String pair : part.substring(open + 1, part.lastIndexOf('}')).trim().split(" ")) {
+        int eq = pair.indexOf('=');
+        if (eq > 0) {
+          values.put(pair.substring(0, eq), Long.parseLong(pair.substring(eq + 1)));
+        }
+      }
+      out.put(part.substring(0, open).trim(), values);
     }
     return out;
   }

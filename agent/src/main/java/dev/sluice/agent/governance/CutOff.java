@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
  * statement in flight fails with the driver's own exception and the server rolls back the open
  * transaction. Some drivers ignore {@code abort} (H2 2.x does): such a connection is closed
  * instead, so it is unusable all the same. A pooled (or XA) connection whose physical connection
- * the agent has not seen is closed ({@code PooledConnection.close()} closes the physical
- * connection), and so is the pooled connection behind a handle the agent aborted.
+ * the agent has not seen is aborted through the handle it lent last, and closed only if it never
+ * lent one.
  */
 final class CutOff implements AutoCloseable {
 
@@ -31,15 +31,17 @@ final class CutOff implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final ExecutorService aborters;
   private final Consumer<Object> onAborted;
-  private final Function<Object, Object> pooledOf;
+  private final Function<Object, Connection> handleOf;
+  private final PooledAbort pooledAbort = new PooledAbort();
 
   /**
-   * @param onAborted told of every connection (or pooled connection) this aborts, before it does
-   * @param pooledOf the pooled connection a tracked connection belongs to, or {@code null}
+   * @param onAborted told of every connection (a pooled one and its handle) this aborts, before it
+   *     does
+   * @param handleOf the handle a tracked pooled connection lent last, or {@code null}
    */
-  CutOff(Consumer<Object> onAborted, Function<Object, Object> pooledOf) {
+  CutOff(Consumer<Object> onAborted, Function<Object, Connection> handleOf) {
     this.onAborted = onAborted;
-    this.pooledOf = pooledOf;
+    this.handleOf = handleOf;
     AtomicInteger n = new AtomicInteger();
     timer =
         new ScheduledThreadPoolExecutor(
@@ -67,14 +69,15 @@ final class CutOff implements AutoCloseable {
   }
 
   /**
-   * After {@code graceMs}, aborts each connection while {@code stillCutOff} holds; a target
-   * re-enabled within the grace period keeps its connections.
+   * After {@code graceMs}, aborts each connection while {@code stillCutOff} holds, and then runs
+   * {@code then}; a target re-enabled within the grace period keeps its connections.
    */
   void abortLater(
-      List<Object> connections, long graceMs, BooleanSupplier stillCutOff, Runnable countAborted) {
-    if (connections.isEmpty()) {
-      return;
-    }
+      List<Object> connections,
+      long graceMs,
+      BooleanSupplier stillCutOff,
+      Runnable countAborted,
+      Runnable then) {
     Runnable abortAll =
         () -> {
           if (!stillCutOff.getAsBoolean()) {
@@ -83,6 +86,7 @@ final class CutOff implements AutoCloseable {
           for (Object c : connections) {
             aborters.execute(() -> abort(c, countAborted));
           }
+          aborters.execute(then);
         };
     if (graceMs <= 0) {
       abortAll.run();
@@ -96,6 +100,11 @@ final class CutOff implements AutoCloseable {
     aborters.execute(() -> abort(c, countAborted));
   }
 
+  /** Runs {@code task} soon, on one of the threads that abort. */
+  void run(Runnable task) {
+    aborters.execute(task);
+  }
+
   /** Runs {@code task} every {@code periodMs} on the timer thread. */
   void every(long periodMs, Runnable task) {
     timer.scheduleWithFixedDelay(task, periodMs, periodMs, TimeUnit.MILLISECONDS);
@@ -103,14 +112,23 @@ final class CutOff implements AutoCloseable {
 
   private void abort(Object unit, Runnable countAborted) {
     try {
-      Object pooled = pooledOf.apply(unit);
-      if (unit instanceof Connection) {
-        Connection c = (Connection) unit;
-        if (c.isClosed() && pooled == null) {
-          return;
-        }
-        onAborted.accept(c);
+      Connection c = unit instanceof Connection ? (Connection) unit : handleOf.apply(unit);
+      if (c == null) {
+        // a pooled connection that never lent a handle: no pool lends it yet, close it
+        onAborted.accept(unit);
         countAborted.run();
+        ((PooledConnection) unit).close();
+        return;
+      }
+      if (c.isClosed() && c == unit) {
+        return;
+      }
+      onAborted.accept(unit);
+      if (c != unit) {
+        onAborted.accept(c);
+      }
+      countAborted.run();
+      if (!pooledAbort.abortIfPooled(c)) {
         try {
           c.abort(Runnable::run);
         } finally {
@@ -118,12 +136,6 @@ final class CutOff implements AutoCloseable {
             c.close();
           }
         }
-      } else {
-        onAborted.accept(unit);
-        countAborted.run();
-      }
-      if (pooled instanceof PooledConnection) {
-        ((PooledConnection) pooled).close();
       }
     } catch (Throwable t) {
       log.debug("aborting {} failed: {}", unit.getClass().getName(), t.toString());

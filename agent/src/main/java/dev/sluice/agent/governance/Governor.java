@@ -62,6 +62,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private final KnownDataSources sources;
   private final Frames frames = new Frames();
   private final ConnectAttempts attempts = new ConnectAttempts();
+  private final PoolAttempts poolAttempts;
+  private final PoolEviction eviction = new PoolEviction();
   private final StaleConnections stale;
   private final CutOff cutOff;
   private final CountDownLatch initialSync = new CountDownLatch(1);
@@ -90,8 +92,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     this.catalog = catalog;
     this.connections = catalog.connections();
     this.sources = new KnownDataSources(catalog::forUrl);
-    this.stale = new StaleConnections(connections, this::recomputeAttention);
-    this.cutOff = new CutOff(this::aborted, this::pooledOf);
+    this.poolAttempts = new PoolAttempts(sources::classes);
+    this.stale = new StaleConnections(connections, eviction, this::recomputeAttention);
+    this.cutOff = new CutOff(this::aborted, this::handleOf);
     this.onChange = onChange;
     cutOff.every(SWEEP_MS, this::sweep);
   }
@@ -134,10 +137,15 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     }
     state = next;
     recomputeAttention();
+    poolAttempts.stateChanged();
     if (next.cutOff() && !previous.cutOff()) {
       List<Object> open = connections.allOpen();
       cutOff.abortLater(
-          open, cutoffGraceMs, () -> state.cutOff(), () -> instanceAborted.increment());
+          open,
+          cutoffGraceMs,
+          () -> state.cutOff(),
+          () -> instanceAborted.increment(),
+          () -> purgePools(null));
       log.warn(
           "{}; refusing new connections and aborting {} open connection(s){}",
           next.refusal(),
@@ -145,6 +153,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
           grace());
     } else if (previous.cutOff() && !next.cutOff()) {
       log.info("database access restored");
+      cutOff.run(() -> restorePools(null));
     }
     for (String path : next.disabledDatasources()) {
       if (!previous.datasourceDisabled(path)) {
@@ -161,6 +170,10 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     for (String path : previous.disabledDatasources()) {
       if (!next.datasourceDisabled(path)) {
         log.info("{} is enabled again", path);
+        Datasource d = catalog.byPath(path);
+        if (d != null && !next.cutOff()) {
+          cutOff.run(() -> restorePools(d));
+        }
       }
     }
     onChange.accept(previous, next);
@@ -173,7 +186,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   /** Schedules the abort of the datasource's open connections; returns how many. */
   private int abortLater(Datasource d) {
     List<Object> open = connections.openOf(d);
-    cutOff.abortLater(open, cutoffGraceMs, () -> state.cutOff(d.path()), () -> {});
+    cutOff.abortLater(
+        open, cutoffGraceMs, () -> state.cutOff(d.path()), () -> {}, () -> purgePools(d));
     return open.size();
   }
 
@@ -187,9 +201,32 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     stale.aborted(unit);
   }
 
-  private Object pooledOf(Object unit) {
+  /** Tells the pools whose connections go to {@code d} (any: {@code null}) access is back. */
+  private void restorePools(Datasource d) {
+    sources.forEach(
+        (dataSource, e) -> {
+          if (d == null || e.datasource == d) {
+            eviction.restored(dataSource);
+          }
+        });
+  }
+
+  private Connection handleOf(Object unit) {
     Tracked t = connections.get(unit);
-    return t == null ? null : t.pooled;
+    return t != null && t.pooled == unit ? t.handle : null;
+  }
+
+  /**
+   * Has the pools whose connections go to {@code d} (to any datasource: {@code null}) drop their
+   * idle connections, where a pool needs to be told ({@link PoolEviction#purge}).
+   */
+  private void purgePools(Datasource d) {
+    sources.forEach(
+        (dataSource, e) -> {
+          if (d == null || e.datasource == d) {
+            eviction.purge(dataSource);
+          }
+        });
   }
 
   private synchronized void recomputeAttention() {
@@ -236,6 +273,14 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       awaitInitialSync();
     }
     GovernanceState s = state;
+    if (s.cutOff() || s.anyDatasourceDisabled()) {
+      Datasource target = s.anyDatasourceDisabled() ? catalog.forUrl(url) : null;
+      if (s.cutOff() || s.datasourceDisabled(target.path())) {
+        poolAttempts.holdIfPoolsOwn(
+            () -> state.cutOff() || (target != null && state.cutOff(target.path())));
+        s = state;
+      }
+    }
     if (s.cutOff()) {
       if (!ConnectAttempts.accepts(driver, url)) {
         return null;
@@ -291,6 +336,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       awaitInitialSync();
     }
     GovernanceState s = state;
+    if (s.cutOff() || s.anyDatasourceDisabled()) {
+      s = holdIfPoolsOwn(s, dataSource);
+    }
     if (s.cutOff()) {
       instanceRefused.increment();
       Datasource d = knownDatasource(dataSource);
@@ -310,6 +358,19 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       return frames.push();
     }
     return SluiceBridge.ALLOWED;
+  }
+
+  /**
+   * A data source about to be refused, called by a pool's own code (to fill itself): held while cut
+   * off ({@link PoolAttempts}). Returns the state to decide with.
+   */
+  private GovernanceState holdIfPoolsOwn(GovernanceState s, Object dataSource) {
+    Datasource d = s.cutOff() ? null : sources.datasourceOf(dataSource);
+    if (s.cutOff() || (d != null && s.datasourceDisabled(d.path()))) {
+      poolAttempts.holdIfPoolsOwn(() -> state.cutOff() || (d != null && state.cutOff(d.path())));
+      return state;
+    }
+    return s;
   }
 
   /** The datasource the agent knows {@code dataSource} goes to, or {@code null}. */
@@ -385,6 +446,15 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       Tracked t = physical == null ? null : connections.get(physical);
       if (t != null) {
         decided = sources.decide(dataSource, e, Kind.MAPPED, t.datasource);
+      } else if (connections.physicalBehind(c) != null && connections.physicalBehind(c) != c) {
+        // lends a driver connection the agent never saw opened (opened before the agent, or by
+        // code it does not see): a pool all the same, never taken for one that opens connections
+        Datasource d = sources.datasourceOf(dataSource);
+        if (d == null) {
+          sources.triedInVain(e);
+          return;
+        }
+        decided = sources.decide(dataSource, e, Kind.MAPPED, d);
       } else {
         Datasource d = sources.datasourceOfOpened(dataSource, c);
         if (d == null) {
@@ -448,6 +518,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       awaitInitialSync();
     }
     GovernanceState s = state;
+    if (s.cutOff() || s.anyDatasourceDisabled()) {
+      s = holdIfPoolsOwn(s, source);
+    }
     if (s.cutOff()) {
       instanceRefused.increment();
       return refuse(s.refusal());
@@ -500,7 +573,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   @Override
   public void handleOpened(Object pooledConnection, Object handle) {
-    if (!connections.anyPendingPooled() || !(handle instanceof Connection)) {
+    if (!connections.anyPooled() || !(handle instanceof Connection)) {
       return;
     }
     connections.handleOpened(pooledConnection, (Connection) handle);
@@ -567,6 +640,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   @Override
   public void close() {
+    poolAttempts.close();
     cutOff.close();
   }
 }

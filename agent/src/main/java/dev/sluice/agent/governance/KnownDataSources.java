@@ -181,6 +181,18 @@ final class KnownDataSources {
     return factoryClasses.length > 0;
   }
 
+  /** Calls {@code action} with every data source still reachable and what is known of it. */
+  void forEach(java.util.function.BiConsumer<Object, Entry> action) {
+    entries.forEach(action);
+  }
+
+  /** The classes of the data sources still reachable. */
+  java.util.Set<Class<?>> classes() {
+    java.util.Set<Class<?>> out = new java.util.HashSet<>();
+    entries.forEach((ds, e) -> out.add(ds.getClass()));
+    return out;
+  }
+
   /** How many data sources still reachable are undecided. */
   int undecided() {
     entries.purge();

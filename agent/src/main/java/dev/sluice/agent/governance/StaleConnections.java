@@ -1,12 +1,10 @@
 package dev.sluice.agent.governance;
 
-import java.lang.reflect.Method;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
+import java.sql.SQLTransientConnectionException;
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,23 +37,20 @@ final class StaleConnections {
   // hands back what it got, and the loop here checks it.
   private final ThreadLocal<boolean[]> replacing = ThreadLocal.withInitial(() -> new boolean[1]);
 
-  // Per pool class: its evictConnection(Connection) method, or NONE.
-  private final ConcurrentMap<Class<?>, Method> evictors = new ConcurrentHashMap<>();
-  private static final Method NONE;
+  private final PoolEviction eviction;
 
-  static {
-    try {
-      NONE = Object.class.getMethod("hashCode");
-    } catch (NoSuchMethodException e) {
-      throw new ExceptionInInitializerError(e);
-    }
-  }
+  // Failed borrows that may still be repeated: one per connection aborted. A failure is not always
+  // the dead connection's (a pool's own timeout), and repeating a slow failure costs its time
+  // again.
+  private final java.util.concurrent.atomic.AtomicInteger repeatsLeft =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   /**
    * @param onChange told when the first aborted connection is added or the last one goes
    */
-  StaleConnections(TrackedConnections connections, Runnable onChange) {
+  StaleConnections(TrackedConnections connections, PoolEviction eviction, Runnable onChange) {
     this.connections = connections;
+    this.eviction = eviction;
     this.onChange = onChange;
   }
 
@@ -63,6 +58,7 @@ final class StaleConnections {
   void aborted(Object unit) {
     boolean first = aborted.isEmpty();
     aborted.put(unit, Boolean.TRUE);
+    repeatsLeft.updateAndGet(n -> Math.min(n + 1, MAX_RETRIES * 4));
     rememberClass(unit.getClass());
     if (first) {
       onChange.run();
@@ -115,7 +111,7 @@ final class StaleConnections {
       log.debug(
           "{} handed out an aborted connection; evicting it and borrowing again",
           dataSource.getClass().getName());
-      evict(dataSource, c);
+      eviction.evict(dataSource, c);
       Object again = borrowAgain((DataSource) dataSource, credentials, user, password);
       if (!(again instanceof Connection)) {
         return again;
@@ -127,25 +123,32 @@ final class StaleConnections {
 
   /**
    * After a borrow failed with {@code thrown} while aborted connections are about: the connection
-   * of a repeated borrow, or the exception to throw. Only a connection failure is repeated, not a
-   * refusal of the agent's or a pool's timeout, and at most once per aborted connection.
+   * of a repeated borrow, or the exception to throw. A pool that uses the connection inside its
+   * borrow (to enlist it in a transaction, to test it, to hand out a handle of it) fails the borrow
+   * on a dead one, mostly with its own exception and no SQLState, and drops it: the borrow is
+   * repeated, at most once per aborted connection in all. Not repeated: a refusal of the agent's, a
+   * timeout, an SQL error that says it is something else (an SQLState outside class 08).
    */
   Object retryAfterFailure(
       Object dataSource, boolean credentials, String user, String password, Throwable thrown) {
-    if (!(dataSource instanceof DataSource) || !connectionFailure(thrown) || replacing()) {
+    if (!(dataSource instanceof DataSource) || replacing() || !worthRepeating(thrown)) {
       return thrown;
     }
-    int budget = Math.min(MAX_RETRIES, aborted.size());
-    for (int attempt = 0; attempt < budget; attempt++) {
+    for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      if (repeatsLeft.getAndUpdate(n -> Math.max(0, n - 1)) <= 0) {
+        return thrown;
+      }
       log.debug(
-          "a borrow from {} failed on a connection the agent aborted ({}); borrowing again",
+          "a borrow from {} failed while aborted connections are about ({}); borrowing again",
           dataSource.getClass().getName(),
           thrown.toString());
+      // a data source that keeps one connection for good fails every borrow once it is dead
+      eviction.resetAfterFailure(dataSource);
       Object again = borrowAgain((DataSource) dataSource, credentials, user, password);
       if (again instanceof Connection) {
         return replaceIfStale(dataSource, credentials, user, password, again);
       }
-      if (!connectionFailure((Throwable) again)) {
+      if (!worthRepeating((Throwable) again)) {
         return again;
       }
       thrown = (Throwable) again;
@@ -153,25 +156,26 @@ final class StaleConnections {
     return thrown;
   }
 
-  /** An SQL connection exception (SQLState class 08, anywhere in the causes) and nothing else. */
-  static boolean connectionFailure(Throwable thrown) {
-    if (!(thrown instanceof SQLException)
-        || thrown instanceof SQLTimeoutException
-        || Governor.SQLSTATE_REJECTED.equals(((SQLException) thrown).getSQLState())) {
-      return false;
+  /** Whether a failed borrow may have failed on a dead connection, so that repeating it helps. */
+  static boolean worthRepeating(Throwable thrown) {
+    if (thrown instanceof SQLTimeoutException
+        || thrown instanceof SQLTransientConnectionException
+        || !(thrown instanceof Exception)) {
+      return false; // a pool's own timeout, or not a failure of the borrow at all
     }
-    for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof SQLException) {
-        String state = ((SQLException) t).getSQLState();
-        if (Governor.SQLSTATE_REJECTED.equals(state)) {
-          return false;
-        }
-        if (state != null && state.startsWith("08")) {
-          return true;
-        }
+    if (thrown instanceof SQLException) {
+      String state = ((SQLException) thrown).getSQLState();
+      if (state != null && (!state.startsWith("08") || state.equals("08001"))) {
+        return false; // something else, or a new connection that could not be opened
       }
     }
-    return false;
+    for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SQLException
+          && Governor.SQLSTATE_REJECTED.equals(((SQLException) t).getSQLState())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private Object borrowAgain(DataSource ds, boolean credentials, String user, String password) {
@@ -193,11 +197,27 @@ final class StaleConnections {
    */
   boolean isStale(Connection c) {
     Connection physical = physicalOf(c);
+    if (physical == UNREACHABLE) {
+      return true;
+    }
     if (physical == null) {
       return aborted.get(c) != null;
     }
     return aborted.get(physical) != null || TrackedConnections.closed(physical);
   }
+
+  /**
+   * A connection that fails to unwrap along the route its class took before: Agroal's, for one,
+   * unwraps by asking the driver's connection, which refuses once it is closed.
+   */
+  private static final Connection UNREACHABLE =
+      (Connection)
+          java.lang.reflect.Proxy.newProxyInstance(
+              StaleConnections.class.getClassLoader(),
+              new Class<?>[] {Connection.class},
+              (proxy, method, args) -> {
+                throw new UnsupportedOperationException();
+              });
 
   /** How a pool's connection class reaches the driver's connection: {@code to == null}: itself. */
   private static final class Route {
@@ -227,7 +247,11 @@ final class StaleConnections {
           if (inner instanceof Connection) {
             return (Connection) inner;
           }
-        } catch (SQLException | RuntimeException e) {
+        } catch (SQLException e) {
+          if (connectionState(e)) {
+            return UNREACHABLE;
+          }
+        } catch (RuntimeException e) {
           // this one does not unwrap as the last one did: look again
         }
         break;
@@ -243,10 +267,13 @@ final class StaleConnections {
     }
     Class<?> k = unwrapping(c, abortedClasses);
     if (k == null) {
-      k = unwrapping(c, connections.physicalClasses());
+      k = unwrapping(c, connections.unwrapTargets());
     }
     if (k == null) {
       return null;
+    }
+    if (k == CLOSED_BEHIND) {
+      return UNREACHABLE;
     }
     learnRoute(type, k);
     try {
@@ -265,17 +292,34 @@ final class StaleConnections {
     return null;
   }
 
+  /**
+   * The class {@code c} unwraps to; {@code Connection.class} too when its driver connection is
+   * closed and refuses to be unwrapped ({@link #UNREACHABLE} then).
+   */
   private static Class<?> unwrapping(Connection c, Class<?>[] classes) {
     for (Class<?> k : classes) {
       try {
         if (c.isWrapperFor(k) && c.unwrap(k) instanceof Connection) {
           return k;
         }
-      } catch (SQLException | RuntimeException e) {
+      } catch (SQLException e) {
+        if (connectionState(e)) {
+          return CLOSED_BEHIND;
+        }
+      } catch (RuntimeException e) {
         // a proxy that cannot unwrap
       }
     }
     return null;
+  }
+
+  // unwrapping() found a wrapper whose driver connection refuses to be reached: it is closed
+  private static final Class<?> CLOSED_BEHIND = Void.class;
+
+  /** A connection exception (SQLState class 08): a closed connection refusing a call. */
+  private static boolean connectionState(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && state.startsWith("08");
   }
 
   private synchronized void learnRoute(Class<?> from, Class<?> to) {
@@ -289,44 +333,5 @@ final class StaleConnections {
       }
     }
     routes = n == next.length ? next : Arrays.copyOf(next, n);
-  }
-
-  /**
-   * Removes the connection from its pool. Pools evict a connection that fails with a connection
-   * error (SQLState 08) as it is used, so it is used once; HikariCP, which does not look at the
-   * error of a closed driver connection from every driver, is asked through its {@code
-   * evictConnection(Connection)}; then it is closed, on which pools that look at the physical
-   * connection drop it.
-   */
-  private void evict(Object dataSource, Connection c) {
-    // The aborted connection stays in the set until it is collected: a pool that puts it back on
-    // close could otherwise lend it again once the checks have stopped.
-    try {
-      c.getAutoCommit();
-    } catch (SQLException | RuntimeException expected) {
-      // the pool has seen its connection fail
-    }
-    Method evictor = evictors.computeIfAbsent(dataSource.getClass(), StaleConnections::evictorOf);
-    if (evictor != NONE) {
-      try {
-        evictor.invoke(dataSource, c);
-        return;
-      } catch (ReflectiveOperationException | RuntimeException e) {
-        log.debug("evictConnection failed: {}", e.toString());
-      }
-    }
-    try {
-      c.close();
-    } catch (SQLException | RuntimeException e) {
-      log.debug("closing a stale connection failed: {}", e.toString());
-    }
-  }
-
-  private static Method evictorOf(Class<?> type) {
-    try {
-      return type.getMethod("evictConnection", Connection.class);
-    } catch (NoSuchMethodException | RuntimeException e) {
-      return NONE;
-    }
   }
 }

@@ -5,7 +5,9 @@ import java.sql.SQLException;
 import java.sql.Wrapper;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -26,8 +28,11 @@ final class TrackedConnections {
   static final class Tracked {
     final Datasource datasource;
 
-    /** The pooled or XA connection it belongs to, or {@code null}. */
+    /** For a pooled (or XA) connection tracked as such: itself; else {@code null}. */
     final Object pooled;
+
+    /** For a pooled connection: the handle it lent last, aborted in its place. */
+    volatile Connection handle;
 
     volatile boolean closedByAgent;
 
@@ -40,7 +45,10 @@ final class TrackedConnections {
   private final IdentityTable<Tracked> units = new IdentityTable<>();
   private final AtomicInteger tracked = new AtomicInteger();
   private volatile Class<?>[] physicalClasses = new Class<?>[0];
-  private final AtomicInteger pendingPooled = new AtomicInteger();
+  // What unwrap is asked for: the physical classes, then the driver's interfaces they implement
+  // (some pools unwrap to interfaces only), then java.sql.Connection itself.
+  private volatile Class<?>[] unwrapTargets = {Connection.class};
+  private final AtomicInteger pooledUnits = new AtomicInteger();
 
   /** Tracks a physical connection; returns whether it was new. */
   boolean track(Datasource d, Connection c) {
@@ -62,37 +70,33 @@ final class TrackedConnections {
   }
 
   /**
-   * Tracks a pooled connection whose physical connection the agent has not seen yet: it is aborted
-   * by closing it, until its first handle shows the physical connection.
+   * Tracks a pooled connection whose physical connection the agent has not seen opened. It is
+   * aborted through the handle it lent last; closing it instead would go behind its pool's back
+   * (H2's pool, for one, is then never told its handle was closed and loses the slot).
    */
   void trackPooled(Datasource d, Object pooled) {
     if (units.get(pooled) == null) {
       units.put(pooled, new Tracked(d, pooled));
-      pendingPooled.incrementAndGet();
+      pooledUnits.incrementAndGet();
     }
   }
 
-  /** Whether a pooled connection waits for its first handle; cheap. */
-  boolean anyPendingPooled() {
-    return pendingPooled.get() > 0;
+  /** Whether any pooled connection is tracked as such; cheap. */
+  boolean anyPooled() {
+    return pooledUnits.get() > 0;
   }
 
-  /**
-   * A pooled connection lent its first handle: from now on the handle is the connection tracked,
-   * still closed with the pooled connection when it is aborted. Returns its datasource, or {@code
-   * null} when the pooled connection was not pending.
-   */
-  Datasource handleOpened(Object pooled, Connection handle) {
+  /** A pooled connection lent {@code handle}: it is what a cut-off aborts. Allocates nothing. */
+  void handleOpened(Object pooled, Connection handle) {
     Tracked t = units.get(pooled);
     if (t == null || t.pooled != pooled) {
-      return null;
+      return;
     }
-    if (units.remove(pooled) != null) {
-      pendingPooled.decrementAndGet();
+    if (t.handle != handle) {
+      t.handle = handle;
+      rememberClass(handle.getClass());
     }
-    units.put(handle, new Tracked(t.datasource, pooled));
-    rememberClass(handle.getClass());
-    return t.datasource;
+    t.closedByAgent = false; // lent again by its pool: open, and aborted at the next cut-off
   }
 
   private synchronized void rememberClass(Class<?> type) {
@@ -105,6 +109,29 @@ final class TrackedConnections {
     Class<?>[] next = Arrays.copyOf(known, known.length + 1);
     next[known.length] = type;
     physicalClasses = next;
+    Set<Class<?>> targets = new LinkedHashSet<>(Arrays.asList(next));
+    for (Class<?> k : next) {
+      addDriverInterfaces(k, targets);
+    }
+    targets.remove(Connection.class);
+    targets.add(Connection.class);
+    unwrapTargets = targets.toArray(new Class<?>[0]);
+  }
+
+  private static void addDriverInterfaces(Class<?> type, Set<Class<?>> into) {
+    for (Class<?> t = type; t != null; t = t.getSuperclass()) {
+      for (Class<?> i : t.getInterfaces()) {
+        if (Connection.class.isAssignableFrom(i) && i != Connection.class) {
+          into.add(i);
+          addDriverInterfaces(i, into);
+        }
+      }
+    }
+  }
+
+  /** The classes and interfaces {@code unwrap} is asked for, concrete classes first. */
+  Class<?>[] unwrapTargets() {
+    return unwrapTargets;
   }
 
   /** What is known of a tracked connection (by identity), or {@code null}. */
@@ -117,7 +144,7 @@ final class TrackedConnections {
    * unwrap} with each class of tracked connections; allocates nothing.
    */
   Object trackedBehind(Object connection) {
-    return behind(connection, units, physicalClasses);
+    return behind(connection, units, unwrapTargets);
   }
 
   /** The classes of the physical connections seen so far. */
@@ -169,7 +196,7 @@ final class TrackedConnections {
       }
     }
     Wrapper w = (Wrapper) connection;
-    for (Class<?> k : physicalClasses) {
+    for (Class<?> k : unwrapTargets) {
       try {
         if (w.isWrapperFor(k)) {
           Object inner = w.unwrap(k);
@@ -225,7 +252,7 @@ final class TrackedConnections {
       return false;
     }
     if (t.pooled != null) {
-      // a handle says nothing of its pooled connection: open until the agent closes it
+      // a pooled connection has no isClosed(): open until the agent aborts it
       return true;
     }
     return !closed((Connection) unit);

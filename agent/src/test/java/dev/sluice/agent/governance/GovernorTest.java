@@ -149,10 +149,10 @@ class GovernorTest {
         try {
           physical.getAutoCommit(); // as a pool enlisting it in a transaction
         } catch (SQLException e) {
-          // as PostgreSQL's driver reports a closed connection, under the pool's own exception
+          // as Agroal under Narayana reports it: its own exception, no SQLState anywhere
           throw new SQLException(
               "Exception in association of connection to existing transaction",
-              new SQLException("This connection has been closed.", "08003", e));
+              new IllegalStateException("jakarta.transaction.SystemException"));
         }
       }
       return wrapper(
@@ -277,16 +277,49 @@ class GovernorTest {
   }
 
   @Test
-  void onlyAConnectionFailureMakesAFailedBorrowBeRepeated() {
-    assertTrue(
-        StaleConnections.connectionFailure(
-            new SQLException("association", new SQLException("closed", "08003"))));
+  void aFailedBorrowIsRepeatedUnlessItSaysItIsSomethingElse() {
+    assertTrue(StaleConnections.worthRepeating(new SQLException("association")));
+    assertTrue(StaleConnections.worthRepeating(new SQLException("closed", "08003")));
+    assertTrue(StaleConnections.worthRepeating(new NullPointerException("physicalConn")));
     assertFalse(
-        StaleConnections.connectionFailure(new SQLTransientConnectionException("Sluice", "08004")));
-    assertFalse(StaleConnections.connectionFailure(new SQLException("syntax", "42000")));
+        StaleConnections.worthRepeating(new SQLTransientConnectionException("Sluice", "08004")));
     assertFalse(
-        StaleConnections.connectionFailure(
-            new java.sql.SQLTimeoutException("pool timeout", "08001")));
+        StaleConnections.worthRepeating(
+            new SQLException(
+                "pool timeout", new SQLTransientConnectionException("Sluice", "08004"))),
+        "a pool's failure that carries the agent's refusal");
+    assertFalse(StaleConnections.worthRepeating(new SQLException("syntax", "42000")));
+    assertFalse(StaleConnections.worthRepeating(new SQLException("password", "28000")));
+    assertFalse(StaleConnections.worthRepeating(new java.sql.SQLTimeoutException("pool timeout")));
+    assertFalse(StaleConnections.worthRepeating(new OutOfMemoryError()));
+  }
+
+  @Test
+  void failedBorrowsAreRepeatedAtMostOncePerAbortedConnectionInAll() throws Exception {
+    TestPool pool = new TestPool("jdbc:h2:mem:budget", 2);
+    pool.getConnection().close();
+    Datasource d = catalog.forUrl(pool.url);
+    List<Connection> before = new ArrayList<>(pool.idle);
+    governor.update(s -> s.withDatasource(d.path(), true));
+    await("all aborted", () -> before.stream().allMatch(TrackedConnections::closed));
+    governor.update(s -> s.withDatasource(d.path(), false));
+    AtomicInteger calls = new AtomicInteger();
+    NoDataSource failing =
+        new NoDataSource() {
+          @Override
+          public Connection getConnection() throws SQLException {
+            return borrow(
+                this,
+                () -> {
+                  calls.incrementAndGet();
+                  throw new SQLException("the pool's own failure, every time");
+                });
+          }
+        };
+    assertThrows(SQLException.class, failing::getConnection);
+    assertThrows(SQLException.class, failing::getConnection);
+    assertEquals(
+        2 + 2, calls.get(), "two aborted connections: two repeats in all, then the pool's failure");
   }
 
   @Test

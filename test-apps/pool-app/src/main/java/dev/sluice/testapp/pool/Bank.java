@@ -23,6 +23,10 @@ import javax.sql.DataSource;
 final class Bank {
 
   private final DataSource ds;
+  private final Transactions tx;
+  private final String accountsTable;
+  private final String transfersTable;
+  private final int maxThreads;
   private final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
   private final AtomicLong nextId = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
@@ -31,8 +35,16 @@ final class Bank {
   private int accounts;
   private long initialBalance;
 
-  Bank(DataSource ds) {
+  /**
+   * @param suffix appended to the table names, so that several banks share a database
+   * @param maxThreads at most this many workers (1 for a data source of one shared connection)
+   */
+  Bank(DataSource ds, Transactions tx, String suffix, int maxThreads) {
     this.ds = ds;
+    this.tx = tx;
+    this.accountsTable = "accounts" + suffix;
+    this.transfersTable = "transfers" + suffix;
+    this.maxThreads = maxThreads;
   }
 
   String setup(String args) throws SQLException {
@@ -41,21 +53,23 @@ final class Bank {
     initialBalance = Long.parseLong(a[1]);
     try (Connection c = ds.getConnection();
         Statement s = c.createStatement()) {
-      s.execute("DROP TABLE IF EXISTS transfers");
-      s.execute("DROP TABLE IF EXISTS accounts");
-      s.execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)");
+      s.execute("DROP TABLE IF EXISTS " + transfersTable);
+      s.execute("DROP TABLE IF EXISTS " + accountsTable);
+      s.execute("CREATE TABLE " + accountsTable + " (id INT PRIMARY KEY, balance BIGINT NOT NULL)");
       s.execute(
-          "CREATE TABLE transfers (id BIGINT PRIMARY KEY, from_id INT NOT NULL, to_id INT NOT NULL,"
+          "CREATE TABLE "
+              + transfersTable
+              + " (id BIGINT PRIMARY KEY, from_id INT NOT NULL, to_id INT NOT NULL,"
               + " amount BIGINT NOT NULL)");
       for (int i = 0; i < accounts; i++) {
-        s.execute("INSERT INTO accounts VALUES (" + i + ", " + initialBalance + ")");
+        s.execute("INSERT INTO " + accountsTable + " VALUES (" + i + ", " + initialBalance + ")");
       }
     }
     return "accounts " + accounts;
   }
 
   String start(String args) {
-    int threads = Integer.parseInt(args.trim());
+    int threads = Math.min(maxThreads, Integer.parseInt(args.trim()));
     running = true;
     for (int i = 0; i < threads; i++) {
       Thread t = new Thread(this::work, "bank-" + i);
@@ -91,7 +105,7 @@ final class Bank {
       try {
         transfer(id, from, to, amount);
         acknowledged.add(id);
-      } catch (SQLException e) {
+      } catch (Exception e) {
         failed.incrementAndGet();
         backOff();
       }
@@ -107,38 +121,58 @@ final class Bank {
     }
   }
 
-  private void transfer(long id, int from, int to, long amount) throws SQLException {
-    try (Connection c = ds.getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        // a fixed lock order keeps the transfers from deadlocking each other
-        int first = Math.min(from, to);
-        int second = Math.max(from, to);
-        update(c, first, first == from ? -amount : amount);
-        update(c, second, second == from ? -amount : amount);
-        try (PreparedStatement ps =
-            c.prepareStatement("INSERT INTO transfers VALUES (?, ?, ?, ?)")) {
-          ps.setLong(1, id);
-          ps.setInt(2, from);
-          ps.setInt(3, to);
-          ps.setLong(4, amount);
-          ps.executeUpdate();
+  /**
+   * One transfer, one transaction: on the connection, or (JTA) around the borrow, so that the pool
+   * enlists the connection as it lends it. Acknowledged only when the commit returned normally.
+   */
+  private void transfer(long id, int from, int to, long amount) throws Exception {
+    tx.begin();
+    boolean committed = false;
+    try {
+      try (Connection c = ds.getConnection()) {
+        if (tx.local()) {
+          c.setAutoCommit(false);
         }
-        c.commit();
-      } catch (SQLException e) {
         try {
-          c.rollback();
-        } catch (SQLException ignored) {
-          // the connection is gone; the server rolls the transaction back
+          // a fixed lock order keeps the transfers from deadlocking each other
+          int first = Math.min(from, to);
+          int second = Math.max(from, to);
+          update(c, first, first == from ? -amount : amount);
+          update(c, second, second == from ? -amount : amount);
+          try (PreparedStatement ps =
+              c.prepareStatement("INSERT INTO " + transfersTable + " VALUES (?, ?, ?, ?)")) {
+            ps.setLong(1, id);
+            ps.setInt(2, from);
+            ps.setInt(3, to);
+            ps.setLong(4, amount);
+            ps.executeUpdate();
+          }
+          if (tx.local()) {
+            c.commit();
+          }
+        } catch (SQLException e) {
+          if (tx.local()) {
+            try {
+              c.rollback();
+            } catch (SQLException ignored) {
+              // the connection is gone; the server rolls the transaction back
+            }
+          }
+          throw e;
         }
-        throw e;
+      }
+      tx.commit();
+      committed = true;
+    } finally {
+      if (!committed) {
+        tx.rollback();
       }
     }
   }
 
-  private static void update(Connection c, int account, long delta) throws SQLException {
+  private void update(Connection c, int account, long delta) throws SQLException {
     try (PreparedStatement ps =
-        c.prepareStatement("UPDATE accounts SET balance = balance + ? WHERE id = ?")) {
+        c.prepareStatement("UPDATE " + accountsTable + " SET balance = balance + ? WHERE id = ?")) {
       ps.setLong(1, delta);
       ps.setInt(2, account);
       ps.executeUpdate();
@@ -153,12 +187,12 @@ final class Bank {
     long inconsistent = 0;
     try (Connection c = ds.getConnection();
         Statement s = c.createStatement()) {
-      try (ResultSet rs = s.executeQuery("SELECT SUM(balance) FROM accounts")) {
+      try (ResultSet rs = s.executeQuery("SELECT SUM(balance) FROM " + accountsTable)) {
         rs.next();
         total = rs.getLong(1);
       }
       Set<Long> inLedger = new java.util.HashSet<>();
-      try (ResultSet rs = s.executeQuery("SELECT id FROM transfers")) {
+      try (ResultSet rs = s.executeQuery("SELECT id FROM " + transfersTable)) {
         while (rs.next()) {
           inLedger.add(rs.getLong(1));
         }
@@ -171,10 +205,13 @@ final class Bank {
       }
       try (ResultSet rs =
           s.executeQuery(
-              "SELECT a.id, a.balance,"
-                  + " (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.from_id = a.id),"
-                  + " (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.to_id = a.id)"
-                  + " FROM accounts a")) {
+              "SELECT a.id, a.balance, (SELECT COALESCE(SUM(amount), 0) FROM "
+                  + transfersTable
+                  + " t WHERE t.from_id = a.id), (SELECT COALESCE(SUM(amount), 0) FROM "
+                  + transfersTable
+                  + " t WHERE t.to_id = a.id) FROM "
+                  + accountsTable
+                  + " a")) {
         while (rs.next()) {
           if (rs.getLong(2) != initialBalance - rs.getLong(3) + rs.getLong(4)) {
             inconsistent++;

@@ -1,95 +1,114 @@
 package dev.sluice.testapp.pool;
 
-import com.mchange.v2.c3p0.ComboPooledDataSource;
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import dev.sluice.testapp.support.CommandLoop;
 import java.sql.Connection;
-import java.time.Duration;
-import javax.sql.DataSource;
-import org.apache.commons.dbcp2.BasicDataSource;
-import org.apache.tomcat.jdbc.pool.PoolProperties;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * One connection pool, as applications configure them: {@code PoolApp <hikari|dbcp2|tomcat|c3p0>
- * <url> [user [password]]}. Each pool holds at most 4 connections and waits up to 10 s for one,
- * with its own defaults otherwise (Tomcat JDBC and c3p0 do not validate on borrow).
+ * An application with one connection pool or data source ({@link Pools}), configured as
+ * applications configure it:
+ *
+ * <pre>
+ *   PoolApp &lt;pool&gt; &lt;url&gt; [user [password]]
+ *   PoolApp multi &lt;url&gt; &lt;user&gt; &lt;password&gt; &lt;pool,pool,...&gt;   (the bank workload only)
+ * </pre>
+ *
+ * <p>{@code borrow} borrows through {@code javax.sql.DataSource} and runs {@code SELECT 1}; {@code
+ * borrow-own} does the same through the pool's own type (a covariant {@code getConnection()} where
+ * it has one). A pool that enlists connections in JTA transactions borrows inside one.
  */
 public final class PoolApp {
 
   public static void main(String[] args) throws Exception {
-    String pool = args[0];
-    String url = args[1];
-    String user = args.length > 2 ? args[2] : null;
-    String password = args.length > 3 ? args[3] : null;
-    DataSource ds = create(pool, url, user, password);
+    if (args[0].equals("multi")) {
+      multi(args[1], arg(args, 2), arg(args, 3), args[4].split(","));
+      return;
+    }
+    Pool pool = Pools.create(args[0], args[1], arg(args, 2), arg(args, 3));
     try {
       CommandLoop loop = new CommandLoop().withHeldConnections();
-      Bank bank = new Bank(ds);
+      Bank bank = new Bank(pool.dataSource, pool.transactions, "", maxThreads(pool));
       loop.on("bank-setup", bank::setup)
           .on("bank-start", bank::start)
           .on("bank-stats", a -> bank.stats())
           .on("bank-stop", a -> bank.stop())
           .on("bank-check", a -> bank.check());
-      loop.on(
-              "borrow",
-              a -> {
-                try (Connection c = ds.getConnection()) {
-                  return "borrowed " + CommandLoop.query(c, "SELECT 1");
-                }
-              })
-          .on("hold", a -> loop.hold(a.trim(), ds.getConnection()))
-          .on("type", a -> ds.getClass().getName())
+      loop.on("borrow", a -> borrow(pool, false))
+          .on("borrow-own", a -> borrow(pool, true))
+          .on("hold", a -> loop.hold(a.trim(), pool.dataSource.getConnection()))
+          .on("type", a -> pool.dataSource.getClass().getName())
           .run();
     } finally {
-      ((AutoCloseable) ds).close();
+      pool.close();
     }
   }
 
-  static DataSource create(String pool, String url, String user, String password) throws Exception {
-    switch (pool) {
-      case "hikari":
-        HikariConfig h = new HikariConfig();
-        h.setJdbcUrl(url);
-        h.setUsername(user);
-        h.setPassword(password);
-        h.setMaximumPoolSize(4);
-        h.setMinimumIdle(1);
-        h.setConnectionTimeout(10_000);
-        h.setInitializationFailTimeout(-1);
-        return new HikariDataSource(h);
-      case "dbcp2":
-        BasicDataSource d = new BasicDataSource();
-        d.setUrl(url);
-        d.setUsername(user);
-        d.setPassword(password);
-        d.setMaxTotal(4);
-        d.setInitialSize(1);
-        d.setMaxWait(Duration.ofSeconds(10));
-        return d;
-      case "tomcat":
-        PoolProperties p = new PoolProperties();
-        p.setUrl(url);
-        p.setUsername(user);
-        p.setPassword(password);
-        p.setMaxActive(4);
-        p.setMaxIdle(4);
-        p.setInitialSize(1);
-        p.setMaxWait(10_000);
-        return new org.apache.tomcat.jdbc.pool.DataSource(p);
-      case "c3p0":
-        ComboPooledDataSource c = new ComboPooledDataSource();
-        c.setJdbcUrl(url);
-        c.setUser(user);
-        c.setPassword(password);
-        c.setMaxPoolSize(4);
-        c.setMinPoolSize(1);
-        c.setInitialPoolSize(1);
-        c.setCheckoutTimeout(10_000);
-        return c;
-      default:
-        throw new IllegalArgumentException(
-            "unknown pool " + pool + "; expected hikari, dbcp2, tomcat or c3p0");
+  private static String arg(String[] args, int i) {
+    return args.length > i ? args[i] : null;
+  }
+
+  private static int maxThreads(Pool pool) {
+    return pool.name.equals("spring") ? 1 : Integer.MAX_VALUE; // one shared connection
+  }
+
+  /** Borrows (in a transaction where the pool enlists) and runs {@code SELECT 1}. */
+  static String borrow(Pool pool, boolean ownType) throws Exception {
+    pool.transactions.begin();
+    boolean committed = false;
+    try {
+      String result;
+      try (Connection c = Pools.borrow(pool, ownType)) {
+        result = CommandLoop.query(c, "SELECT 1");
+      }
+      pool.transactions.commit();
+      committed = true;
+      return "borrowed " + result;
+    } finally {
+      if (!committed) {
+        pool.transactions.rollback();
+      }
     }
+  }
+
+  /** Several pools over one database, each running its own bank; answers per pool. */
+  private static void multi(String url, String user, String password, String[] names)
+      throws Exception {
+    Map<String, Bank> banks = new LinkedHashMap<>();
+    List<Pool> pools = new ArrayList<>();
+    try {
+      for (String name : names) {
+        Pool pool = Pools.create(name, url, user, password);
+        pools.add(pool);
+        String suffix = "_" + name.replaceAll("[^A-Za-z0-9]", "_");
+        banks.put(name, new Bank(pool.dataSource, pool.transactions, suffix, maxThreads(pool)));
+      }
+      CommandLoop loop = new CommandLoop();
+      loop.on("bank-setup", a -> each(banks, b -> b.setup(a)))
+          .on("bank-start", a -> each(banks, b -> b.start(a)))
+          .on("bank-stats", a -> each(banks, Bank::stats))
+          .on("bank-stop", a -> each(banks, Bank::stop))
+          .on("bank-check", a -> each(banks, Bank::check))
+          .run();
+    } finally {
+      for (Pool pool : pools) {
+        pool.close();
+      }
+    }
+  }
+
+  interface BankCommand {
+    String run(Bank bank) throws Exception;
+  }
+
+  /** {@code pool{answer};pool{answer};...} */
+  private static String each(Map<String, Bank> banks, BankCommand command) throws Exception {
+    StringBuilder out = new StringBuilder();
+    for (Map.Entry<String, Bank> e : banks.entrySet()) {
+      out.append(e.getKey()).append('{').append(command.run(e.getValue())).append("};");
+    }
+    return out.toString();
   }
 }
