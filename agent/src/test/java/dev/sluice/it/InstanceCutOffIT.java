@@ -168,6 +168,41 @@ class InstanceCutOffIT extends WithZooKeeperAndH2 {
     }
   }
 
+  /**
+   * {@code DriverManager} asks each of the six registered drivers (H2, PostgreSQL, MariaDB, MySQL,
+   * HSQLDB, Derby) in turn: one refused attempt is still one refusal, on the Instance bean and on
+   * the DataSource bean alike.
+   */
+  @Test
+  void oneRefusedAttemptIsOneRefusalWhateverTheNumberOfDrivers() throws Exception {
+    try (AppProcess app = app().jmx().start()) {
+      assertTrue(app.send("connect").ok);
+      MBeanServerConnection jmx = app.jmx();
+      ObjectName instance = new ObjectName("sluice:type=Instance");
+      awaitMBean(jmx, instance);
+      ObjectName datasource =
+          jmx.queryNames(new ObjectName("sluice:type=DataSource,schema=orders,*"), null)
+              .iterator()
+              .next();
+      String path = instanceNode(zk, app);
+      zk.set(path, "DISABLED");
+      awaitRefused(app, "connect");
+      long instanceBefore = (Long) jmx.getAttribute(instance, "RefusedConnections");
+      long datasourceBefore = (Long) jmx.getAttribute(datasource, "RefusedConnections");
+      int attempts = 25;
+      for (int i = 0; i < attempts; i++) {
+        AppProcess.Reply r = app.send("connect");
+        assertEquals("08004", r.sqlState(), r::toString);
+      }
+      assertEquals(
+          instanceBefore + attempts, (Long) jmx.getAttribute(instance, "RefusedConnections"));
+      assertEquals(
+          datasourceBefore + attempts, (Long) jmx.getAttribute(datasource, "RefusedConnections"));
+      zk.set(path, "");
+      awaitAllowed(app, "connect");
+    }
+  }
+
   @Test
   void theNodeComesBackDisabledUnderTheSameIdAfterTheSessionExpires() throws Exception {
     try (AppProcess app = app().start()) {

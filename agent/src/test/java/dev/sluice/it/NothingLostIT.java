@@ -43,7 +43,12 @@ class NothingLostIT {
     try (PostgresServer db = PostgresServer.start()) {
       List<String> pools = new java.util.ArrayList<>(POOLS);
       pools.add("h2pool");
-      run(db.jdbcUrl(), db.user(), db.password(), pools);
+      run(
+          db.jdbcUrl(),
+          db.user(),
+          db.password(),
+          pools,
+          "SELECT COUNT(*) FROM pg_stat_activity WHERE backend_type = 'client backend'");
     }
   }
 
@@ -52,16 +57,44 @@ class NothingLostIT {
     try (MariaDbServer db = MariaDbServer.start()) {
       List<String> pools = new java.util.ArrayList<>(POOLS);
       pools.add("mariadb-pool");
-      run(db.url("mariadb"), "root", "", pools);
+      run(
+          db.url("mariadb"),
+          "root",
+          "",
+          pools,
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Daemon'");
     }
   }
 
-  private static void run(String url, String user, String password, List<String> pools)
+  /** Connections the server has open now, this one included. */
+  private static long serverConnections(String url, String user, String password, String sql)
       throws Exception {
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, user, password);
+        java.sql.Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static void run(
+      String url, String user, String password, List<String> all, String countConnections)
+      throws Exception {
+    // -Dsluice.nothing-lost.pools=a,b runs those pools only
+    String only = System.getProperty("sluice.nothing-lost.pools", "");
+    List<String> pools = new java.util.ArrayList<>(all);
+    if (!only.isEmpty()) {
+      pools.retainAll(List.of(only.split(",")));
+    }
     try (ZooKeeperFixture zk = new ZooKeeperFixture();
         AppProcess app =
             AppProcess.poolApp("multi", url, user, password, String.join(",", pools))
                 .agentArgs(InstanceCutOffIT.registryArgsFor(zk))
+                // Atomikos by default returns from commit() when a one-phase commit's outcome is
+                // in doubt (its connection died during the commit, for whatever reason) and the
+                // database rolled it back: no pool or agent can keep such a commit. Told to say
+                // so, it throws HeuristicMixedException and nothing acknowledged is lost.
+                .sysProp("com.atomikos.icatch.throw_on_heuristic", "true")
                 .jmx()
                 .start()) {
       assertTrue(app.send("bank-setup 20 1000", 120).ok);
@@ -72,18 +105,42 @@ class NothingLostIT {
 
       for (int i = 0; i < TOGGLES; i++) {
         Map<String, Map<String, Long>> before = stats(app);
+        long open = serverConnections(url, user, password, countConnections);
+        // each pool holds at most 4; a single connection and the bank's own thread or two besides
+        assertTrue(
+            open <= 4L * pools.size() + 8,
+            "no connection leaks: the server has " + open + " open before cut-off " + i);
         zk.set(node, "DISABLED");
         PoolsIT.awaitState(jmx, bean, "DISABLED");
         Thread.sleep(CUT_OFF_MS); // the length of the cut-off, not a wait for anything
         zk.set(node, "");
         PoolsIT.awaitState(jmx, bean, "ENABLED");
-        int toggle = i;
         // every pool commits again before the next cut-off
-        Await.until(
-            "commits of every pool after re-enable " + toggle,
-            Duration.ofSeconds(20),
-            () -> stats(app),
-            now -> pools.stream().allMatch(p -> acked(now, p) > acked(before, p)));
+        try {
+          Await.until(
+              "commits of every pool after re-enable " + i,
+              Duration.ofSeconds(20),
+              () -> stats(app),
+              now -> pools.stream().allMatch(p -> acked(now, p) > acked(before, p)));
+        } catch (AssertionError e) {
+          Map<String, Map<String, Long>> now = stats(app);
+          StringBuilder stuck = new StringBuilder();
+          for (String p : pools) {
+            if (acked(now, p) <= acked(before, p)) {
+              stuck.append(p).append(' ');
+            }
+          }
+          throw new AssertionError(
+              "no commit within 20 s after re-enable "
+                  + i
+                  + " through: "
+                  + stuck
+                  + "\nlast errors: "
+                  + app.send("bank-errors").text
+                  + "\nthe agent's log:\n"
+                  + String.join("\n", app.agentLog()),
+              e);
+        }
       }
 
       Map<String, Map<String, Long>> stopped = parse(app.send("bank-stop", 120).text);
@@ -96,6 +153,9 @@ class NothingLostIT {
       for (String pool : pools) {
         Map<String, Long> c = check.get(pool);
         System.out.printf("  %-12s %s, check %s%n", pool, stopped.get(pool), c);
+        if (c.get("missing") != 0 || !c.get("expected").equals(c.get("total"))) {
+          System.out.println(warnings(app));
+        }
         assertEquals(c.get("expected"), c.get("total"), pool + ": no money made or lost " + c);
         assertEquals(0, c.get("missing"), pool + ": every acknowledged commit is there " + c);
         assertEquals(0, c.get("inconsistent"), pool + ": no transfer half applied " + c);
@@ -106,6 +166,17 @@ class NothingLostIT {
       assertTrue(failed > 0, "the cut-offs hit transactions in flight");
       assertTrue(aborted > 0, "connections were aborted");
     }
+  }
+
+  /** The application's (and its libraries') warnings, for a failure's story. */
+  private static String warnings(AppProcess app) {
+    StringBuilder out = new StringBuilder("the application's warnings:\n");
+    for (String line : app.output().split("\n")) {
+      if (line.contains("WARN") || line.contains("SEVERE") || line.contains("NOTA")) {
+        out.append(line).append('\n');
+      }
+    }
+    return out.toString();
   }
 
   private static long acked(Map<String, Map<String, Long>> stats, String pool) {

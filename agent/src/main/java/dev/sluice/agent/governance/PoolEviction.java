@@ -10,19 +10,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * How to make a pool drop a connection the agent aborted. JDBC has no call for it, so the general
- * way comes last: the connection is used once (pools that evict a connection failing with a
- * connection error see it fail) and closed (pools that look at the physical connection on return
- * drop it). Pools that do neither by default need their own call, and only they: each is looked up
- * by its method's name and signature, invoked reflectively, and its failure falls back to the
- * general way.
+ * way comes last: the connection is used once, with a call that enlists it in no transaction
+ * ({@code getWarnings()}), so that pools that evict a connection failing with a connection error
+ * see it fail, and closed (pools that look at the physical connection on return drop it). Pools
+ * that do neither by default need their own call, and only they: each is looked up by its method's
+ * name and signature, invoked reflectively, and its failure falls back to the general way.
  *
  * <ul>
  *   <li>{@code evictConnection(Connection)}: HikariCP, which puts a connection back whatever error
  *       a closed driver connection reports;
  *   <li>{@code flush(ALL)} (an enum parameter): Agroal, which by default never validates and never
  *       evicts;
- *   <li>{@code resetConnection()}: Spring's {@code SingleConnectionDataSource}, which keeps its one
- *       connection for good and fails every borrow once it is closed;
+ *   <li>{@code resetConnection()}, once access is restored: Spring's {@code
+ *       SingleConnectionDataSource}, which keeps its one connection for good and fails every borrow
+ *       once it is closed;
  *   <li>{@code softResetAllUsers()}, once access is restored: c3p0, which retries a failed
  *       acquisition only after {@code acquireRetryDelay} (1 s by default) and meanwhile makes every
  *       borrow wait for that retry; its soft reset starts a new pool that acquires at once.
@@ -80,7 +81,10 @@ final class PoolEviction {
   /** Removes {@code c}, which the pool just lent and which is dead, from the pool. */
   void evict(Object dataSource, Connection c) {
     try {
-      c.getAutoCommit();
+      // Throws on a closed connection (JDBC says so), and enlists it in no transaction: a pool
+      // that enlists on first use (Atomikos) would otherwise tie the dead connection into the
+      // application's transaction, which then ends in doubt.
+      c.getWarnings();
     } catch (SQLException | RuntimeException expected) {
       // the pool has seen its connection fail
     }
@@ -117,12 +121,17 @@ final class PoolEviction {
   /**
    * Access to a pool's datasource is restored: has a pool that would otherwise wait out a retry
    * delay of its own before it acquires again start acquiring now ({@code softResetAllUsers()}:
-   * c3p0). Its connections were aborted with the cut-off; none is lost that was alive.
+   * c3p0), and one that keeps a single connection for good open a new one ({@code
+   * resetConnection()}: Spring). Their connections were aborted with the cut-off; none is lost that
+   * was alive.
    */
   void restored(Object dataSource) {
     Calls known = of(dataSource);
     if (known.softReset != null) {
       invoke(known.softReset, dataSource, null, "softResetAllUsers");
+    }
+    if (known.reset != null) {
+      invoke(known.reset, dataSource, null, "resetConnection");
     }
   }
 

@@ -30,6 +30,7 @@ final class Bank {
   private final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
   private final AtomicLong nextId = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
+  private volatile String lastError = "";
   private final List<Thread> workers = new ArrayList<>();
   private volatile boolean running;
   private int accounts;
@@ -83,6 +84,11 @@ final class Bank {
     return "acked=" + acknowledged.size() + " failed=" + failed.get();
   }
 
+  /** The last failure of a transfer, as one line. */
+  String lastError() {
+    return lastError.replace('\n', ' ').replace(';', ',').replace('}', ')');
+  }
+
   String stop() throws InterruptedException {
     running = false;
     for (Thread t : workers) {
@@ -107,6 +113,7 @@ final class Bank {
         acknowledged.add(id);
       } catch (Exception e) {
         failed.incrementAndGet();
+        lastError = e.getClass().getName() + ": " + e.getMessage();
         backOff();
       }
     }

@@ -91,6 +91,7 @@ public final class PoolApp {
           .on("bank-stats", a -> each(banks, Bank::stats))
           .on("bank-stop", a -> each(banks, Bank::stop))
           .on("bank-check", a -> each(banks, Bank::check))
+          .on("bank-errors", a -> each(banks, Bank::lastError))
           .run();
     } finally {
       for (Pool pool : pools) {
