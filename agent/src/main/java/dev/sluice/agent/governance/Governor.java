@@ -10,12 +10,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
@@ -49,9 +46,6 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   static final int FACTORIES = 4;
   static final int DATASOURCE_DISABLED = 8;
 
-  /** Borrows looked at per learning round once every new data source is decided. */
-  static final int LEARNING_BUDGET = 1024;
-
   /** How often collected aborted connections and data sources are forgotten. */
   static final long SWEEP_MS = 1000;
 
@@ -60,7 +54,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private final DatasourceCatalog catalog;
   private final TrackedConnections connections;
   private final KnownDataSources sources;
-  private final Frames frames = new Frames();
+  private final DataSourceLearning learning;
   private final ConnectAttempts attempts = new ConnectAttempts();
   private final PoolAttempts poolAttempts;
   private final PoolEviction eviction = new PoolEviction();
@@ -68,8 +62,6 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private final CutOff cutOff;
   private final CountDownLatch initialSync = new CountDownLatch(1);
   private final AtomicBoolean faultReported = new AtomicBoolean();
-  private final AtomicInteger learningBudget = new AtomicInteger();
-  private final Set<String> ungoverned = ConcurrentHashMap.newKeySet();
   private final BiConsumer<GovernanceState, GovernanceState> onChange;
   private final LongAdder instanceRefused = new LongAdder();
   private final LongAdder instanceAborted = new LongAdder();
@@ -92,6 +84,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     this.catalog = catalog;
     this.connections = catalog.connections();
     this.sources = new KnownDataSources(catalog::forUrl);
+    this.learning =
+        new DataSourceLearning(sources, connections, this::opened, this::recomputeAttention);
     this.poolAttempts = new PoolAttempts(sources::classes);
     this.stale = new StaleConnections(connections, eviction, this::recomputeAttention);
     this.cutOff = new CutOff(this::aborted, this::handleOf);
@@ -231,7 +225,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   private synchronized void recomputeAttention() {
     int a = 0;
-    if (learningBudget.get() > 0 && sources.undecided() > 0) {
+    if (learning.active()) {
       a |= LEARNING;
     }
     if (!stale.isEmpty()) {
@@ -244,14 +238,6 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       a |= DATASOURCE_DISABLED;
     }
     attention = a;
-  }
-
-  /** Opens a learning round: the next borrows are looked at until the new ones are decided. */
-  private void learn() {
-    learningBudget.set(LEARNING_BUDGET);
-    if ((attention & LEARNING) == 0) {
-      recomputeAttention();
-    }
   }
 
   private void sweep() {
@@ -317,10 +303,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (!connections.track(d, c)) {
       return;
     }
-    frames.created(d);
-    if ((attention & LEARNING) != 0 || learningBudget.get() > 0) {
-      learn(); // a pool that opened it will lend it soon
-    }
+    learning.connectionOpened(d, (attention & LEARNING) != 0);
     // A connect that passed the check just before a cut-off must not slip through the sweep.
     GovernanceState s = state;
     if (s.cutOff(d.path())) {
@@ -355,7 +338,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       }
     }
     if ((attention & LEARNING) != 0) {
-      return frames.push();
+      return learning.enterBorrow();
     }
     return SluiceBridge.ALLOWED;
   }
@@ -388,10 +371,10 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       String password,
       Object connection,
       Throwable thrown) {
-    Frame frame = null;
-    if (token instanceof Frame) {
-      frame = (Frame) token;
-      frames.pop(frame, true);
+    Frame frame = token instanceof Frame ? (Frame) token : null;
+    if (frame != null) {
+      learning.exitBorrow(
+          frame, dataSource, connection instanceof Connection ? (Connection) connection : null);
     }
     int a = attention;
     if (a == 0 && frame == null) {
@@ -406,10 +389,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       return connection;
     }
     Connection c = (Connection) connection;
-    if (frame != null) {
-      learnFrom(frame, dataSource, c);
-    } else if ((a & FACTORIES) != 0 && sources.isFactoryClass(dataSource.getClass())) {
-      trackOpenedBy(dataSource, c);
+    if (frame == null && (a & FACTORIES) != 0 && sources.isFactoryClass(dataSource.getClass())) {
+      learning.trackOpenedBy(dataSource, c);
     }
     if ((a & DATASOURCE_DISABLED) != 0) {
       Object refused = refuseLate(dataSource, c);
@@ -420,68 +401,6 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     return (a & SUSPECT) != 0
         ? stale.replaceIfStale(dataSource, credentials, user, password, c)
         : connection;
-  }
-
-  /**
-   * What a data source's call shows about it: decided on its first call that lends a connection.
-   */
-  private void learnFrom(Frame frame, Object dataSource, Connection c) {
-    Entry e = sources.entry(dataSource);
-    if (e.kind == Kind.FACTORY) {
-      trackOpenedBy(dataSource, c);
-    }
-    if (e.kind != Kind.UNKNOWN) {
-      if (learningBudget.decrementAndGet() <= 0) {
-        recomputeAttention();
-      }
-      return;
-    }
-    boolean decided;
-    if (frame.nestedBorrow) {
-      decided = sources.decide(dataSource, e, Kind.WRAPPER, null);
-    } else if (frame.created != null) {
-      decided = sources.decide(dataSource, e, Kind.MAPPED, frame.created);
-    } else {
-      Object physical = connections.trackedBehind(c);
-      Tracked t = physical == null ? null : connections.get(physical);
-      if (t != null) {
-        decided = sources.decide(dataSource, e, Kind.MAPPED, t.datasource);
-      } else if (connections.physicalBehind(c) != null && connections.physicalBehind(c) != c) {
-        // lends a driver connection the agent never saw opened (opened before the agent, or by
-        // code it does not see): a pool all the same, never taken for one that opens connections
-        Datasource d = sources.datasourceOf(dataSource);
-        if (d == null) {
-          sources.triedInVain(e);
-          return;
-        }
-        decided = sources.decide(dataSource, e, Kind.MAPPED, d);
-      } else {
-        Datasource d = sources.datasourceOfOpened(dataSource, c);
-        if (d == null) {
-          sources.triedInVain(e);
-          return;
-        }
-        decided = sources.decide(dataSource, e, Kind.FACTORY, d);
-        log.debug(
-            "{} opens connections itself; each is tracked as it is handed out",
-            dataSource.getClass().getName());
-        trackOpenedBy(dataSource, c);
-      }
-    }
-    if (decided) {
-      recomputeAttention();
-    }
-  }
-
-  /** Tracks a connection a data source opened itself, unless it is known already. */
-  private void trackOpenedBy(Object dataSource, Connection c) {
-    if (connections.get(c) != null || connections.trackedBehind(c) != null) {
-      return;
-    }
-    Datasource d = sources.datasourceOfOpened(dataSource, c);
-    if (d != null) {
-      opened(d, c);
-    }
   }
 
   /**
@@ -532,7 +451,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
         return refuse(d.refusal());
       }
     }
-    return frames.push();
+    return learning.enterPooledSource();
   }
 
   @Override
@@ -540,31 +459,11 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (!(token instanceof Frame)) {
       return;
     }
-    Frame frame = (Frame) token;
-    frames.pop(frame, false);
-    if (pooledConnection == null) {
-      return;
-    }
-    Entry e = sources.entry(source);
-    if (frame.created != null) {
-      // a driver opened its physical connection inside: tracked already
-      if (e.kind == Kind.UNKNOWN) {
-        sources.decide(source, e, Kind.MAPPED, frame.created);
-      }
-      return;
-    }
-    Datasource d = sources.datasourceOf(source);
+    Datasource d = learning.exitPooledSource((Frame) token, source, pooledConnection);
     if (d == null) {
-      if (ungoverned.add(source.getClass().getName())) {
-        log.warn(
-            "cannot tell where the pooled connections of {} go (no URL getter); they are refused"
-                + " with the instance but not aborted",
-            source.getClass().getName());
-      }
       return;
     }
     connections.trackPooled(d, pooledConnection);
-    frames.created(d);
     GovernanceState s = state;
     if (s.cutOff(d.path())) {
       cutOff.abortNow(pooledConnection, s.cutOff() ? instanceAborted::increment : () -> {});
@@ -583,9 +482,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   @Override
   public void dataSourceCreated(Object dataSource) {
-    if (sources.register(dataSource)) {
-      learn();
-    }
+    learning.created(dataSource);
   }
 
   private static SQLTransientConnectionException refuse(String message) {

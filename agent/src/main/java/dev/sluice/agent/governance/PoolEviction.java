@@ -121,17 +121,12 @@ final class PoolEviction {
   /**
    * Access to a pool's datasource is restored: has a pool that would otherwise wait out a retry
    * delay of its own before it acquires again start acquiring now ({@code softResetAllUsers()}:
-   * c3p0), and one that keeps a single connection for good open a new one ({@code
-   * resetConnection()}: Spring). Their connections were aborted with the cut-off; none is lost that
-   * was alive.
+   * c3p0). Its connections were aborted with the cut-off; none is lost that was alive.
    */
   void restored(Object dataSource) {
     Calls known = of(dataSource);
     if (known.softReset != null) {
       invoke(known.softReset, dataSource, null, "softResetAllUsers");
-    }
-    if (known.reset != null) {
-      invoke(known.reset, dataSource, null, "resetConnection");
     }
   }
 

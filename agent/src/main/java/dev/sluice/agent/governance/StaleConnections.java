@@ -131,7 +131,18 @@ final class StaleConnections {
    */
   Object retryAfterFailure(
       Object dataSource, boolean credentials, String user, String password, Throwable thrown) {
-    if (!(dataSource instanceof DataSource) || replacing() || !worthRepeating(thrown)) {
+    if (!(dataSource instanceof DataSource) || replacing() || refusedByTheAgent(thrown)) {
+      return thrown;
+    }
+    // a data source that keeps one connection for good fails every borrow once it is dead: it
+    // recovers no other way, so it is reset whatever the budget
+    if (eviction.resetAfterFailure(dataSource)) {
+      Object again = borrowAgain((DataSource) dataSource, credentials, user, password);
+      return again instanceof Connection
+          ? replaceIfStale(dataSource, credentials, user, password, again)
+          : again;
+    }
+    if (!worthRepeating(thrown)) {
       return thrown;
     }
     for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
@@ -142,8 +153,6 @@ final class StaleConnections {
           "a borrow from {} failed while aborted connections are about ({}); borrowing again",
           dataSource.getClass().getName(),
           thrown.toString());
-      // a data source that keeps one connection for good fails every borrow once it is dead
-      eviction.resetAfterFailure(dataSource);
       Object again = borrowAgain((DataSource) dataSource, credentials, user, password);
       if (again instanceof Connection) {
         return replaceIfStale(dataSource, credentials, user, password, again);
@@ -154,6 +163,16 @@ final class StaleConnections {
       thrown = (Throwable) again;
     }
     return thrown;
+  }
+
+  private static boolean refusedByTheAgent(Throwable thrown) {
+    for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SQLException
+          && Governor.SQLSTATE_REJECTED.equals(((SQLException) t).getSQLState())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether a failed borrow may have failed on a dead connection, so that repeating it helps. */
@@ -169,13 +188,7 @@ final class StaleConnections {
         return false; // something else, or a new connection that could not be opened
       }
     }
-    for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof SQLException
-          && Governor.SQLSTATE_REJECTED.equals(((SQLException) t).getSQLState())) {
-        return false;
-      }
-    }
-    return true;
+    return !refusedByTheAgent(thrown);
   }
 
   private Object borrowAgain(DataSource ds, boolean credentials, String user, String password) {
