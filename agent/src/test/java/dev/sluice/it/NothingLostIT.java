@@ -41,13 +41,11 @@ class NothingLostIT {
   @Test
   void onPostgreSql() throws Exception {
     try (PostgresServer db = PostgresServer.start()) {
-      List<String> pools = new java.util.ArrayList<>(POOLS);
-      pools.add("h2pool");
       run(
           db.jdbcUrl(),
           db.user(),
           db.password(),
-          pools,
+          PoolMatrix.onPostgreSql(),
           "SELECT COUNT(*) FROM pg_stat_activity WHERE backend_type = 'client backend'");
     }
   }
@@ -55,13 +53,11 @@ class NothingLostIT {
   @Test
   void onMariaDb() throws Exception {
     try (MariaDbServer db = MariaDbServer.start()) {
-      List<String> pools = new java.util.ArrayList<>(POOLS);
-      pools.add("mariadb-pool");
       run(
           db.url("mariadb"),
           "root",
           "",
-          pools,
+          PoolMatrix.onMariaDb(),
           "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Daemon'");
     }
   }

@@ -154,45 +154,66 @@ class PoolMatrixIT {
     String instanceNode = (String) jmx.getAttribute(instance, "RegistryPath");
     String instanceId = (String) jmx.getAttribute(instance, "Id");
     ObjectName datasource = datasourceBean(jmx, url[0]);
-    String datanode = (String) jmx.getAttribute(datasource, "RegistryPath");
+    String datanodePath = (String) jmx.getAttribute(datasource, "RegistryPath");
 
-    long instanceRefusalMs = 0;
-    long instanceRecoveryMs = 0;
-    for (int toggle = 0; toggle <= TOGGLES; toggle++) {
-      long started = System.nanoTime();
-      String where = row + ", instance toggle " + toggle;
-      Switch sw = new Switch(zk, instanceNode, jmx, instance);
-      Cut cut = cutOff(app, jmx, datasource, instance, sw, where);
-      InstanceCutOffIT.assertRefusal(cut.refused, instanceId, instanceNode);
-      instanceRefusalMs = Math.max(instanceRefusalMs, cut.refused.ms);
-      instanceRecoveryMs = Math.max(instanceRecoveryMs, reEnable(app, row, sw, where));
-      pace(started);
-    }
-
-    long datanodeRefusalMs = 0;
-    long datanodeRecoveryMs = 0;
-    for (int toggle = 0; toggle <= TOGGLES; toggle++) {
-      long started = System.nanoTime();
-      String where = row + ", datanode toggle " + toggle;
-      Switch sw = new Switch(zk, datanode, jmx, datasource);
-      Cut cut = cutOff(app, jmx, datasource, datasource, sw, where);
-      DatasourceCutOffIT.assertDatasourceRefusal(cut.refused, datanode);
-      datanodeRefusalMs = Math.max(datanodeRefusalMs, cut.refused.ms);
-      datanodeRecoveryMs = Math.max(datanodeRecoveryMs, reEnable(app, row, sw, where));
-      pace(started);
-    }
+    long[] instanceTimes =
+        toggles(
+            app,
+            row,
+            new Switch(zk, instanceNode, jmx, instance),
+            datasource,
+            "instance",
+            r -> InstanceCutOffIT.assertRefusal(r, instanceId, instanceNode));
+    long[] datanodeTimes =
+        toggles(
+            app,
+            row,
+            new Switch(zk, datanodePath, jmx, datasource),
+            datasource,
+            "datanode",
+            r -> DatasourceCutOffIT.assertDatasourceRefusal(r, datanodePath));
     timings.put(
         row,
         new String[] {
           pool,
           db,
           (String) app.send("type").text,
-          Long.toString(instanceRefusalMs),
-          Long.toString(datanodeRefusalMs),
-          Long.toString(instanceRecoveryMs),
-          Long.toString(datanodeRecoveryMs),
+          Long.toString(instanceTimes[0]),
+          Long.toString(datanodeTimes[0]),
+          Long.toString(instanceTimes[1]),
+          Long.toString(datanodeTimes[1]),
           ""
         });
+  }
+
+  interface RefusalCheck {
+    void check(AppProcess.Reply refused);
+  }
+
+  /**
+   * The first toggle and {@link #TOGGLES} more, a second apart, of one switch: each a cut-off and a
+   * re-enable, checked. Returns the largest refusal and recovery times, in ms.
+   */
+  private long[] toggles(
+      AppProcess app,
+      String row,
+      Switch sw,
+      ObjectName datasource,
+      String which,
+      RefusalCheck refusal)
+      throws Exception {
+    long refusedMs = 0;
+    long recoveredMs = 0;
+    for (int toggle = 0; toggle <= TOGGLES; toggle++) {
+      long started = System.nanoTime();
+      String where = row + ", " + which + " toggle " + toggle;
+      Cut cut = cutOff(app, sw.jmx, datasource, sw.bean, sw, where);
+      refusal.check(cut.refused);
+      refusedMs = Math.max(refusedMs, cut.refused.ms);
+      recoveredMs = Math.max(recoveredMs, reEnable(app, row, sw, where));
+      pace(started);
+    }
+    return new long[] {refusedMs, recoveredMs};
   }
 
   /** A node and the bean whose {@code State} shows what the agent applied. */

@@ -90,7 +90,12 @@ public final class DataSourceInstrumentation implements TypeInstrumentation {
     }
   }
 
-  /** Inlined into {@code getConnection(String, String)}; as {@link BorrowAdvice}. */
+  /**
+   * Inlined into {@code getConnection(String, String)}; as {@link BorrowAdvice}, and hands the
+   * credentials on so that a borrow repeated in place of a dead connection uses them too. A class
+   * of its own rather than one advice reading {@code @Advice.AllArguments}, which would allocate an
+   * array on every borrow.
+   */
   public static final class CredentialsBorrowAdvice {
     private CredentialsBorrowAdvice() {}
 

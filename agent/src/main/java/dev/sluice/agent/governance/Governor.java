@@ -315,6 +315,22 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   @Override
   public Object enterBorrow(Object dataSource) {
+    Throwable refused = refusalOf(dataSource);
+    if (refused != null) {
+      return refused;
+    }
+    if ((attention & LEARNING) != 0) {
+      return learning.enterBorrow();
+    }
+    return SluiceBridge.ALLOWED;
+  }
+
+  /**
+   * The refusal of a data source's call (a borrow, or the opening of a pooled connection), or
+   * {@code null}: the instance's, or the datasource's once the agent knows where the data source's
+   * connections go. A pool's own call is held through a short cut-off first ({@link PoolAttempts}).
+   */
+  private Throwable refusalOf(Object dataSource) {
     if (!synced) {
       awaitInitialSync();
     }
@@ -337,10 +353,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
         return refuse(d.refusal());
       }
     }
-    if ((attention & LEARNING) != 0) {
-      return learning.enterBorrow();
-    }
-    return SluiceBridge.ALLOWED;
+    return null;
   }
 
   /**
@@ -433,25 +446,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   @Override
   public Object enterPooledSource(Object source) {
-    if (!synced) {
-      awaitInitialSync();
-    }
-    GovernanceState s = state;
-    if (s.cutOff() || s.anyDatasourceDisabled()) {
-      s = holdIfPoolsOwn(s, source);
-    }
-    if (s.cutOff()) {
-      instanceRefused.increment();
-      return refuse(s.refusal());
-    }
-    if (s.anyDatasourceDisabled()) {
-      Datasource d = sources.datasourceOf(source);
-      if (d != null && s.datasourceDisabled(d.path())) {
-        d.refused.increment();
-        return refuse(d.refusal());
-      }
-    }
-    return learning.enterPooledSource();
+    Throwable refused = refusalOf(source);
+    return refused != null ? refused : learning.enterPooledSource();
   }
 
   @Override

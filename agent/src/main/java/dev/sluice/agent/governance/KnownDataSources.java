@@ -3,7 +3,6 @@ package dev.sluice.agent.governance;
 import java.lang.reflect.Method;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -158,23 +157,12 @@ final class KnownDataSources {
   }
 
   private synchronized void addFactoryClass(Class<?> type) {
-    if (isFactoryClass(type)) {
-      return;
-    }
-    Class<?>[] known = factoryClasses;
-    Class<?>[] next = Arrays.copyOf(known, known.length + 1);
-    next[known.length] = type;
-    factoryClasses = next;
+    factoryClasses = ClassList.with(factoryClasses, type);
   }
 
   /** Whether data sources of this class open their connections themselves; cheap. */
   boolean isFactoryClass(Class<?> type) {
-    for (Class<?> k : factoryClasses) {
-      if (k == type) {
-        return true;
-      }
-    }
-    return false;
+    return ClassList.contains(factoryClasses, type);
   }
 
   boolean anyFactoryClass() {

@@ -66,15 +66,7 @@ final class StaleConnections {
   }
 
   private synchronized void rememberClass(Class<?> type) {
-    Class<?>[] known = abortedClasses;
-    for (Class<?> k : known) {
-      if (k == type) {
-        return;
-      }
-    }
-    Class<?>[] next = Arrays.copyOf(known, known.length + 1);
-    next[known.length] = type;
-    abortedClasses = next;
+    abortedClasses = ClassList.with(abortedClasses, type);
   }
 
   /** Whether no aborted connection is reachable any more: no borrow needs a check. */

@@ -101,13 +101,10 @@ final class TrackedConnections {
 
   private synchronized void rememberClass(Class<?> type) {
     Class<?>[] known = physicalClasses;
-    for (Class<?> k : known) {
-      if (k == type) {
-        return;
-      }
+    Class<?>[] next = ClassList.with(known, type);
+    if (next == known) {
+      return;
     }
-    Class<?>[] next = Arrays.copyOf(known, known.length + 1);
-    next[known.length] = type;
     physicalClasses = next;
     Set<Class<?>> targets = new LinkedHashSet<>(Arrays.asList(next));
     for (Class<?> k : next) {

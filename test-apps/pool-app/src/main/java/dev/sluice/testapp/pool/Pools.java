@@ -72,23 +72,15 @@ final class Pools {
   static Pool create(String name, String url, String user, String password) throws Exception {
     switch (name) {
       case "hikari":
-        {
-          HikariConfig h = new HikariConfig();
-          h.setJdbcUrl(url);
-          h.setUsername(user);
-          h.setPassword(password);
-          h.setMaximumPoolSize(4);
-          h.setMinimumIdle(1);
-          h.setConnectionTimeout(10_000);
-          h.setInitializationFailTimeout(-1);
-          HikariDataSource ds = new HikariDataSource(h);
-          return new Pool(name, ds, ds::getConnection, Transactions.LOCAL, ds);
-        }
       case "hikari-ds":
         {
           HikariConfig h = new HikariConfig();
-          h.setDataSourceClassName(DriverDataSources.className(url, DriverDataSources.PLAIN));
-          h.addDataSourceProperty("url", url);
+          if (name.equals("hikari")) {
+            h.setJdbcUrl(url);
+          } else {
+            h.setDataSourceClassName(DriverDataSources.className(url, DriverDataSources.PLAIN));
+            h.addDataSourceProperty("url", url);
+          }
           h.setUsername(user);
           h.setPassword(password);
           h.setMaximumPoolSize(4);
