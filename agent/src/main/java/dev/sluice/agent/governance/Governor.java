@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   /** SQLState of a refused connection: "server rejected the connection". */
-  public static final String SQLSTATE_REJECTED = "08004";
+  public static final String SQLSTATE_REJECTED = Refusal.SQLSTATE;
 
   private static final Logger log = LoggerFactory.getLogger(Governor.class);
 
@@ -482,7 +482,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   }
 
   private static SQLTransientConnectionException refuse(String message) {
-    return new SQLTransientConnectionException(message, SQLSTATE_REJECTED);
+    return Refusal.of(message);
   }
 
   /**

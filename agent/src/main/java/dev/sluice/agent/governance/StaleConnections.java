@@ -158,13 +158,7 @@ final class StaleConnections {
   }
 
   private static boolean refusedByTheAgent(Throwable thrown) {
-    for (Throwable t = thrown; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof SQLException
-          && Governor.SQLSTATE_REJECTED.equals(((SQLException) t).getSQLState())) {
-        return true;
-      }
-    }
-    return false;
+    return Refusal.within(thrown);
   }
 
   /** Whether a failed borrow may have failed on a dead connection, so that repeating it helps. */
