@@ -18,18 +18,24 @@ final class ConnectionFilter implements ClassFileTransformer {
   private final ClassLoader ownLoader;
   private final BiConsumer<String, Throwable> onError;
   private final BiConsumer<String, ClassLoader> onTransformed;
+  private final long readyTimeoutSeconds;
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
   // A class loaded while this thread weaves (reading a class file may load classes) is left
   // alone rather than woven re-entrantly.
   private final ThreadLocal<boolean[]> weaving = ThreadLocal.withInitial(() -> new boolean[1]);
   volatile Thread builder;
 
+  /**
+   * @param readyTimeoutSeconds how long a class that needs the advice waits for the weaver
+   */
   ConnectionFilter(
       CompletableFuture<Weaver> weaver,
+      long readyTimeoutSeconds,
       ClassLoader ownLoader,
       BiConsumer<String, Throwable> onError,
       BiConsumer<String, ClassLoader> onTransformed) {
     this.weaver = weaver;
+    this.readyTimeoutSeconds = readyTimeoutSeconds;
     this.ownLoader = ownLoader;
     this.onError = onError;
     this.onTransformed = onTransformed;
@@ -58,7 +64,7 @@ final class ConnectionFilter implements ClassFileTransformer {
     }
     busy[0] = true;
     try {
-      Weaver w = weaver.get(JdbcInstrumentation.READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      Weaver w = weaver.get(readyTimeoutSeconds, TimeUnit.SECONDS);
       byte[] woven = w.weave(loader, className, classfileBuffer);
       if (woven != null) {
         onTransformed.accept(className.replace('/', '.'), loader);

@@ -83,12 +83,13 @@ public final class JdbcInstrumentation {
       BiConsumer<String, ClassLoader> onTransformed) {
     CompletableFuture<Weaver> weaver = new CompletableFuture<>();
     CompletableFuture<Void> ready = new CompletableFuture<>();
-    ConnectionFilter filter = new ConnectionFilter(weaver, ownLoader, onError, onTransformed);
+    ConnectionFilter filter =
+        new ConnectionFilter(weaver, READY_TIMEOUT_SECONDS, ownLoader, onError, onTransformed);
     Thread builder =
         new Thread(
             () -> {
               try {
-                Weaver w = new Weaver();
+                Weaver w = new Weaver(ALL);
                 try {
                   w.warmUp();
                 } catch (Exception e) {

@@ -15,7 +15,7 @@ import net.bytebuddy.implementation.Implementation;
 import net.bytebuddy.pool.TypePool;
 
 /**
- * Byte Buddy, set up to weave the advice of {@link JdbcInstrumentation#ALL} into a class file.
+ * Byte Buddy, set up to weave the advice of some {@link TypeInstrumentation}s into a class file.
  * Advice is inlined into the class as it is ({@code decorate}: no field, method or interface is
  * added or removed), so other agents can retransform the same classes before or after Sluice.
  */
@@ -25,10 +25,12 @@ final class Weaver {
       new ByteBuddy()
           .with(TypeValidation.DISABLED)
           .with(Implementation.Context.Disabled.Factory.INSTANCE);
+  private final List<TypeInstrumentation> instrumentations;
   private final List<List<AsmVisitorWrapper>> advice = new ArrayList<>();
 
-  Weaver() {
-    for (TypeInstrumentation instrumentation : JdbcInstrumentation.ALL) {
+  Weaver(List<TypeInstrumentation> instrumentations) {
+    this.instrumentations = instrumentations;
+    for (TypeInstrumentation instrumentation : instrumentations) {
       List<AsmVisitorWrapper> visitors = new ArrayList<>();
       for (MethodAdvice a : instrumentation.advice()) {
         visitors.add(Advice.to(a.adviceClass()).on(a.methods()));
@@ -55,8 +57,8 @@ final class Weaver {
       return null;
     }
     DynamicType.Builder<?> woven = null;
-    for (int i = 0; i < JdbcInstrumentation.ALL.size(); i++) {
-      if (JdbcInstrumentation.ALL.get(i).typeMatcher().matches(type)) {
+    for (int i = 0; i < instrumentations.size(); i++) {
+      if (instrumentations.get(i).typeMatcher().matches(type)) {
         for (AsmVisitorWrapper visitor : advice.get(i)) {
           woven = (woven == null ? byteBuddy.decorate(type, locator) : woven).visit(visitor);
         }

@@ -434,7 +434,7 @@ class JdbcInstrumentationTest {
     assertEquals(
         List.of(WarmUp.SampleDataSource.class.getName(), WarmUp.SampleDriver.class.getName()),
         WarmUp.SAMPLES);
-    Weaver weaver = new Weaver();
+    Weaver weaver = new Weaver(JdbcInstrumentation.ALL);
     weaver.warmUp(); // throws when a sample is missing or matches no instrumentation
     assertNull(
         weaver.weave(
