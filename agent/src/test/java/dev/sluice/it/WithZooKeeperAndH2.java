@@ -1,6 +1,7 @@
 package dev.sluice.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,12 +34,16 @@ abstract class WithZooKeeperAndH2 {
     zk.set(node, "DISABLED");
     AppProcess.Reply refused = InstanceCutOffIT.awaitRefused(app, "connect");
     assertEquals("08004", refused.sqlState(), refused::toString);
+    assertTrue(refused.ms < 1000, "refused at once, not after the pool's wait: " + refused);
     zk.set(node, "");
     InstanceCutOffIT.awaitAllowed(app, "connect");
 
     zk.set(datanode, "DISABLED");
-    DatasourceCutOffIT.assertDatasourceRefusal(
-        InstanceCutOffIT.awaitRefused(app, "connect"), datanode);
+    AppProcess.Reply refusedByDatanode = InstanceCutOffIT.awaitRefused(app, "connect");
+    DatasourceCutOffIT.assertDatasourceRefusal(refusedByDatanode, datanode);
+    assertTrue(
+        refusedByDatanode.ms < 1000,
+        "refused at once, not after the pool's wait: " + refusedByDatanode);
     zk.set(datanode, "");
     InstanceCutOffIT.awaitAllowed(app, "connect");
     assertEquals(0, app.exit());

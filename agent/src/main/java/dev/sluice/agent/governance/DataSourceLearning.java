@@ -15,9 +15,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Learns what each data source is ({@link KnownDataSources}) from its first calls, while nothing is
  * cut off: whether it is a pool (and of which datasource), a wrapper of another data source, or one
- * that opens connections itself. A round of learning opens when a data source is constructed (or a
- * connection opened while some are undecided) and lasts until every new one is decided or {@link
- * #BUDGET} borrows of known ones went by; meanwhile every borrow is looked at ({@link Frames}).
+ * that opens connections itself. A data source that borrows from another inside its calls is a
+ * wrapper when it does so twice running (a pool does it only to open a connection); until it is
+ * decided, a borrow from it is refused by its URL getter, where it has one. A round of learning
+ * opens when a data source is constructed (or a connection opened while some are undecided) and
+ * lasts until every new one is decided or {@link #BUDGET} borrows of known ones went by; meanwhile
+ * every borrow is looked at ({@link Frames}).
  */
 final class DataSourceLearning {
 
@@ -105,7 +108,13 @@ final class DataSourceLearning {
       return;
     }
     boolean decided;
-    if (frame.nestedBorrow) {
+    if (frame.nestedBorrow && !e.borrowedInside) {
+      // A pool may open its first connection through a data source of its own (HikariCP's
+      // DriverDataSource, or a driver's one it was configured with); a wrapper borrows from the
+      // one under it on every call. The next call tells them apart.
+      e.borrowedInside = true;
+      return;
+    } else if (frame.nestedBorrow) {
       decided = sources.decide(dataSource, e, Kind.WRAPPER, null);
     } else if (frame.created != null) {
       decided = sources.decide(dataSource, e, Kind.MAPPED, frame.created);

@@ -49,6 +49,9 @@ final class KnownDataSources {
     volatile Kind kind = Kind.UNKNOWN;
     volatile boolean urlTried;
     volatile int tries;
+
+    /** Its first call looked at borrowed from another data source inside. */
+    volatile boolean borrowedInside;
   }
 
   private final IdentityTable<Entry> entries = new IdentityTable<>();

@@ -365,8 +365,44 @@ class GovernorTest {
         };
     governor.dataSourceCreated(outer);
     outer.getConnection().close();
+    outer.getConnection().close();
     assertNull(governor.knownDatasource(outer), "a wrapper may route anywhere");
     assertNotNull(governor.knownDatasource(inner));
+  }
+
+  @Test
+  void aPoolThatOpensItsFirstConnectionThroughADataSourceOfItsOwnIsStillAPool() throws Exception {
+    String url = "jdbc:h2:mem:ownsource";
+    // like HikariCP's DriverDataSource: opens a physical connection per call
+    NoDataSource own =
+        new NoDataSource() {
+          @Override
+          public Connection getConnection() throws SQLException {
+            return borrow(this, () -> connect(url));
+          }
+        };
+    Deque<Connection> idle = new ArrayDeque<>();
+    NoDataSource pool =
+        new NoDataSource() {
+          @Override
+          public Connection getConnection() throws SQLException {
+            return borrow(
+                this,
+                () -> {
+                  Connection physical = idle.isEmpty() ? own.getConnection() : idle.pop();
+                  return wrapper(physical, () -> idle.push(physical));
+                });
+          }
+        };
+    governor.dataSourceCreated(own);
+    governor.dataSourceCreated(pool);
+    pool.getConnection().close(); // opens its first connection through its own data source
+    assertNull(governor.knownDatasource(pool), "not decided on a call that borrowed inside");
+    pool.getConnection().close(); // a pool hit: no borrow inside
+    Datasource d = catalog.forUrl(url);
+    assertSame(d, governor.knownDatasource(pool));
+    governor.update(s -> s.withDatasource(d.path(), true));
+    refusal(assertThrows(SQLException.class, pool::getConnection));
   }
 
   /** A driver that accepts H2 URLs, or none. */

@@ -72,22 +72,30 @@ final class Pools {
   static Pool create(String name, String url, String user, String password) throws Exception {
     switch (name) {
       case "hikari":
-      case "hikari-ds":
         {
+          // configured up front: the pool opens its first connection in its constructor
           HikariConfig h = new HikariConfig();
-          if (name.equals("hikari")) {
-            h.setJdbcUrl(url);
-          } else {
-            h.setDataSourceClassName(DriverDataSources.className(url, DriverDataSources.PLAIN));
-            h.addDataSourceProperty("url", url);
-          }
+          h.setJdbcUrl(url);
           h.setUsername(user);
           h.setPassword(password);
           h.setMaximumPoolSize(4);
           h.setMinimumIdle(1);
           h.setConnectionTimeout(10_000);
-          h.setInitializationFailTimeout(-1);
           HikariDataSource ds = new HikariDataSource(h);
+          return new Pool(name, ds, ds::getConnection, Transactions.LOCAL, ds);
+        }
+      case "hikari-ds":
+        {
+          // configured by setters, as Spring Boot does: the pool starts on the first borrow,
+          // opening its first connection through the driver's data source on the borrowing thread
+          HikariDataSource ds = new HikariDataSource();
+          ds.setDataSourceClassName(DriverDataSources.className(url, DriverDataSources.PLAIN));
+          ds.addDataSourceProperty("url", url);
+          ds.setUsername(user);
+          ds.setPassword(password);
+          ds.setMaximumPoolSize(4);
+          ds.setMinimumIdle(1);
+          ds.setConnectionTimeout(10_000);
           return new Pool(name, ds, ds::getConnection, Transactions.LOCAL, ds);
         }
       case "dbcp2":
