@@ -175,7 +175,7 @@ public final class SluiceAgent {
                 ? "database access is refused after registry.loss-grace-ms="
                     + config.registryLossGraceMs()
                     + " ms, as on-registry-loss=cut-off asks, until the agent starts with a"
-                    + " usable registry (local mode otherwise)"
+                    + " usable registry"
                 : "running in local mode, as on-registry-loss=keep allows");
       }
     }
