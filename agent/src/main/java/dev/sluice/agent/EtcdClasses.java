@@ -5,11 +5,15 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.InvocationTargetException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -25,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * the agent's class loader and once for the application class loader that lists it. The first use
  * of etcd copies the inner jar to a private temporary file and loads it with a child of the agent's
  * class loader. The copy is named after this process ({@code sluice-etcd-<pid>-<n>.jar}) and
- * deleted on exit; a JVM that never got to exit ({@code kill -9}, a crash) leaves its copy behind,
- * and the next JVM that uses etcd deletes the copies whose process is gone.
+ * deleted on exit, and locked while its process lives; a JVM that never got to exit ({@code kill
+ * -9}, a crash) leaves its copy behind, unlocked, and the next JVM that uses etcd deletes the
+ * copies whose process is gone.
  */
 public final class EtcdClasses {
 
@@ -40,6 +45,10 @@ public final class EtcdClasses {
   private static final Duration REUSE_SLACK = Duration.ofSeconds(10);
 
   private static ClassLoader loader;
+
+  /** The open copy, locked for as long as this process lives. */
+  @SuppressWarnings("unused")
+  private static FileChannel ownCopy;
 
   private EtcdClasses() {}
 
@@ -61,7 +70,13 @@ public final class EtcdClasses {
       Path copy =
           Files.createTempFile(dir, COPY_PREFIX + ProcessHandle.current().pid() + "-", ".jar");
       copy.toFile().deleteOnExit();
-      Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
+      // Held until the process ends, however it ends: the operating system releases the lock of a
+      // killed process, which is how the next JVM knows this copy is nobody's any more, also
+      // across PID namespaces (containers sharing a temporary directory).
+      ownCopy = FileChannel.open(copy, StandardOpenOption.WRITE);
+      ownCopy.lock();
+      // written through the locked channel (Files.copy would replace the file, and its lock)
+      in.transferTo(Channels.newOutputStream(ownCopy));
       // The agent's loader class, reached through the loader itself: when the jar runs as the CLI
       // (java -jar) the bootstrap package is not on the boot class path.
       try {
@@ -78,9 +93,10 @@ public final class EtcdClasses {
   }
 
   /**
-   * Deletes the copies in {@code dir} whose process is gone: no process has its id, or the one that
-   * has it started after the copy was written (the id was reused). A copy of a live process, of
-   * another user, or of unknown age is left alone.
+   * Deletes the copies in {@code dir} whose process is gone: nobody holds the copy's lock any more,
+   * and no process has its id, or the one that has it started after the copy was written (the id
+   * was reused). A copy still locked, of a live process, of another user, or of unknown age is left
+   * alone.
    */
   static void removeStaleCopies(Path dir) {
     long own = ProcessHandle.current().pid();
@@ -104,10 +120,16 @@ public final class EtcdClasses {
           if (ownerAlive(pid, written)) {
             continue;
           }
-          if (Files.deleteIfExists(copy)) {
-            log.info("deleted {}, left behind by process {} that is gone", copy, pid);
+          try (FileChannel channel = FileChannel.open(copy, StandardOpenOption.WRITE);
+              FileLock lock = channel.tryLock()) {
+            if (lock == null) {
+              continue; // its process lives, in another PID namespace
+            }
+            if (Files.deleteIfExists(copy)) {
+              log.info("deleted {}, left behind by process {} that is gone", copy, pid);
+            }
           }
-        } catch (IOException | SecurityException e) {
+        } catch (IOException | SecurityException | OverlappingFileLockException e) {
           log.debug("cannot delete {}: {}", copy, e.toString());
         }
       }
