@@ -92,6 +92,33 @@ final class InstanceSwitch implements InstanceControl {
     }
   }
 
+  /**
+   * The configured registry cannot be used at all (its client could not be made, say for want of a
+   * writable temporary directory): a registry lost from the start, which never comes back. Under
+   * {@code on-registry-loss=cut-off} database access is refused after {@code
+   * registry.loss-grace-ms}, until the agent starts with a usable registry.
+   */
+  synchronized void registryUnusable(String registryUri, String why) {
+    if (lossPolicy != RegistryLossPolicy.CUT_OFF || lossTimer != null) {
+      return;
+    }
+    String message =
+        "Sluice: the registry "
+            + registryUri
+            + " cannot be used ("
+            + why
+            + "); on-registry-loss=cut-off refuses database access";
+    if (lossGraceMs == 0) {
+      governor.update(s -> s.withRegistryLossRefusal(message));
+      return;
+    }
+    lossTimer =
+        timer.schedule(
+            () -> governor.update(s -> s.withRegistryLossRefusal(message)),
+            lossGraceMs,
+            TimeUnit.MILLISECONDS);
+  }
+
   private void applyInstance(boolean disabled) {
     governor.update(s -> s.withInstanceRefusal(disabled ? refusal : null));
   }

@@ -68,8 +68,10 @@ public final class SluiceAgent {
         new Thread(
             () -> {
               Governor governor = null;
+              boolean cutOffOnLoss = false;
               try {
                 AgentConfig config = AgentConfig.load(agentArgs);
+                cutOffOnLoss = config.onRegistryLoss() == AgentConfig.RegistryLossPolicy.CUT_OFF;
                 AgentLog.configure(config.logLevel());
                 advice
                     .ready()
@@ -103,8 +105,21 @@ public final class SluiceAgent {
                 } else {
                   governor.initialSyncDone();
                 }
-                Lazy.log.error(
-                    "the agent's control plane failed to start; connections are allowed", t);
+                if (governor != null && cutOffOnLoss) {
+                  // no registry will ever be read: a registry lost for good
+                  String refusal =
+                      "Sluice: the agent's control plane failed to start ("
+                          + t
+                          + "); on-registry-loss=cut-off refuses database access";
+                  governor.update(s -> s.withRegistryLossRefusal(refusal));
+                  Lazy.log.error(
+                      "the agent's control plane failed to start; connections are refused, as"
+                          + " on-registry-loss=cut-off asks",
+                      t);
+                } else {
+                  Lazy.log.error(
+                      "the agent's control plane failed to start; connections are allowed", t);
+                }
               }
             },
             "sluice-start");
@@ -145,15 +160,23 @@ public final class SluiceAgent {
 
     RegistryCenter registry = null;
     String refusalTarget = "local mode; JMX " + domain + ":type=Instance";
+    String unusable = null;
     if (config.registry().isPresent()) {
       try {
         registry = Registries.create(config, paths, paths.instancePath(id));
         refusalTarget = registry.instancePath();
       } catch (IllegalArgumentException e) {
+        unusable = e.getMessage();
         Lazy.log.error(
-            "cannot use registry {}: {}; running in local mode",
+            "cannot use registry {}: {}; {}",
             config.registry().get(),
-            e.getMessage());
+            unusable,
+            config.onRegistryLoss() == AgentConfig.RegistryLossPolicy.CUT_OFF
+                ? "database access is refused after registry.loss-grace-ms="
+                    + config.registryLossGraceMs()
+                    + " ms, as on-registry-loss=cut-off asks, until the agent starts with a"
+                    + " usable registry"
+                : "running in local mode, as on-registry-loss=keep allows");
       }
     }
     plane.instance =
@@ -165,11 +188,18 @@ public final class SluiceAgent {
             config.onRegistryLoss(),
             config.registryLossGraceMs(),
             timer);
+    if (unusable != null) {
+      plane.instance.registryUnusable(config.registry().get().toString(), unusable);
+    }
     plane.instanceBean = new Instance(plane.instance);
     plane.datasources = new DatasourceSwitch(governor, registry, server, domain);
     register(server, plane.instanceBean, domain + ":type=Instance");
     catalog.listen(plane.datasources::met);
     if (registry == null) {
+      if (unusable != null) {
+        governor.initialSyncDone(); // no registry state will ever come
+        return;
+      }
       Lazy.log.info("started in local mode (no registry configured); instance {}", idText);
       return;
     }

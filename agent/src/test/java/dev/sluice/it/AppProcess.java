@@ -308,6 +308,14 @@ final class AppProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** Kills the JVM as {@code kill -9} does: no shutdown hook runs. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      throw new AssertionError("the app survived SIGKILL for 30 s");
+    }
+  }
+
   boolean isAlive() {
     return process.isAlive();
   }

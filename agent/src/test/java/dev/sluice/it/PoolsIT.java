@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -77,6 +78,29 @@ class PoolsIT extends WithZooKeeperAndH2 {
         long ms = (System.nanoTime() - enabled) / 1_000_000;
         assertTrue(ms < 1000, pool + ": works again within a second: " + ms + " ms");
       }
+    }
+  }
+
+  @Test
+  void aPoolBorrowedFromBeforeItsUrlIsSetIsRefusedAtOnceByThatUrl() throws Exception {
+    String url = h2.url("pool_late");
+    String node = DatasourceCutOffIT.datanode(url, "pool_late");
+    zk.create(node, "DISABLED"); // disabled before the pool's first borrow
+    try (AppProcess app =
+        AppProcess.poolApp("dbcp2-late", url)
+            .agentArgs(InstanceCutOffIT.registryArgsFor(zk))
+            .start()) {
+      AppProcess.Reply refused = app.send("borrow");
+      DatasourceCutOffIT.assertDatasourceRefusal(refused, node);
+      assertTrue(refused.ms < 1000, "at once, not after the pool's 10 s wait: " + refused);
+
+      zk.set(node, "");
+      InstanceCutOffIT.awaitAllowed(app, "borrow");
+      zk.set(node, "DISABLED");
+      DatasourceCutOffIT.assertDatasourceRefusal(
+          InstanceCutOffIT.awaitRefused(app, "borrow"), node);
+    } finally {
+      zk.delete(node);
     }
   }
 }

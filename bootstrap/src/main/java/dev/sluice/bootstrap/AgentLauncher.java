@@ -16,6 +16,7 @@ public final class AgentLauncher {
 
   private static final String AGENT_CLASS = "dev.sluice.agent.SluiceAgent";
   private static final String CLI_CLASS = "dev.sluice.agent.cli.SluiceCli";
+  private static final String BRIDGE_CLASS = "dev.sluice.bootstrap.SluiceBridge";
 
   private AgentLauncher() {}
 
@@ -45,7 +46,18 @@ public final class AgentLauncher {
   private static synchronized void launch(String agentArgs, Instrumentation inst, boolean late) {
     try {
       File jar = agentJar();
-      inst.appendToBootstrapClassLoaderSearch(new JarFile(jar));
+      if (!bridgeLoaded()) {
+        inst.appendToBootstrapClassLoaderSearch(new JarFile(jar));
+      }
+      if (!SluiceBridge.claimLaunch()) {
+        System.err.println(
+            "[sluice] INFO the agent is running in this JVM already; this further "
+                + (late ? "attach" : "-javaagent")
+                + " of "
+                + jar
+                + " does nothing, and its arguments are ignored");
+        return;
+      }
       ClassLoader loader = new AgentClassLoader(jar, ClassLoader.getPlatformClassLoader());
       loader
           .loadClass(AGENT_CLASS)
@@ -55,6 +67,18 @@ public final class AgentLauncher {
       Throwable cause = t instanceof InvocationTargetException ? t.getCause() : t;
       System.err.println(
           "[sluice] ERROR the agent could not start; the application runs without it: " + cause);
+    }
+  }
+
+  /**
+   * Whether an earlier load put the bridge on the bootstrap class path (the jar is appended once).
+   */
+  private static boolean bridgeLoaded() {
+    try {
+      Class.forName(BRIDGE_CLASS, false, null);
+      return true;
+    } catch (ClassNotFoundException e) {
+      return false;
     }
   }
 

@@ -2,6 +2,7 @@ package dev.sluice.bootstrap;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The one entry point of inlined advice. It lives on the bootstrap class loader so that advice in
@@ -77,7 +78,21 @@ public final class SluiceBridge {
   // source wrapping another is simply asked twice.)
   private static final ThreadLocal<int[]> CONNECT_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
 
+  // Whether an agent was launched in this JVM. This class is loaded once, by the bootstrap class
+  // loader, whatever the number of -javaagent options and attaches: each load of the agent jar
+  // gets a class loader of its own, and only this flag is shared by all of them.
+  private static final AtomicBoolean LAUNCHED = new AtomicBoolean();
+
   private SluiceBridge() {}
+
+  /**
+   * Claims the JVM for one agent: {@code true} for the first load of the agent ({@code -javaagent}
+   * or an attach), {@code false} for every later one, which must then do nothing. Two agents would
+   * register two instances and keep two governors, only one of which the advice asks.
+   */
+  public static boolean claimLaunch() {
+    return LAUNCHED.compareAndSet(false, true);
+  }
 
   /** How long a connection waits for the agent's governor while the agent starts. */
   static final long HOLD_SECONDS = 30;

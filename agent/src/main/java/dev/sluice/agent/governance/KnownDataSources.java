@@ -47,7 +47,13 @@ final class KnownDataSources {
   static final class Entry {
     volatile Datasource datasource;
     volatile Kind kind = Kind.UNKNOWN;
-    volatile boolean urlTried;
+
+    /**
+     * Its URL getters, looked up on first need; none: it has none. A getter that answers nothing is
+     * asked again later: a pool may be configured after its first borrow.
+     */
+    volatile Method[] urlGetters;
+
     volatile int tries;
 
     /** Its first call looked at borrowed from another data source inside. */
@@ -87,8 +93,11 @@ final class KnownDataSources {
 
   /**
    * The datasource a data source's connections go to, or {@code null} while unknown (also for a
-   * wrapper, whose inner data source is governed instead). Tries the data source's URL getter
-   * ({@code getJdbcUrl}, {@code getUrl}, {@code getURL}) once.
+   * wrapper, whose inner data source is governed instead). Asks the data source's URL getter
+   * ({@code getJdbcUrl}, {@code getUrl}, {@code getURL}) until it answers with a URL: a pool
+   * borrowed from before it was configured (DBCP2's and Tomcat JDBC's {@code setUrl} after a first
+   * {@code getConnection}) is mapped as soon as its URL is set, even if it was given up as {@link
+   * Kind#UNMAPPABLE} meanwhile.
    */
   Datasource datasourceOf(Object dataSource) {
     Entry e = entry(dataSource);
@@ -96,12 +105,24 @@ final class KnownDataSources {
     if (d != null || e.kind == Kind.WRAPPER) {
       return d;
     }
-    if (!e.urlTried) {
-      e.urlTried = true;
-      String url = urlOf(dataSource);
-      if (url != null) {
-        d = forUrl.apply(url);
-        e.datasource = d;
+    Method[] getters = e.urlGetters;
+    if (getters == null) {
+      getters = urlGetters(dataSource.getClass());
+      e.urlGetters = getters;
+    }
+    if (getters.length == 0) {
+      return null;
+    }
+    String url = urlOf(dataSource, getters);
+    if (url != null) {
+      d = forUrl.apply(url);
+      e.datasource = d;
+      if (e.kind == Kind.UNMAPPABLE) {
+        e.kind = Kind.MAPPED;
+        log.debug(
+            "data source {} is MAPPED of {} now that its URL is set",
+            dataSource.getClass().getName(),
+            d.name());
       }
     }
     return d;
@@ -197,20 +218,35 @@ final class KnownDataSources {
     return n.get();
   }
 
-  private static String urlOf(Object dataSource) {
+  private static final Method[] NO_GETTERS = new Method[0];
+
+  /** The public URL getters of a class that return a {@code String}. */
+  private static Method[] urlGetters(Class<?> type) {
+    java.util.List<Method> found = new java.util.ArrayList<>(1);
     for (String getter : URL_GETTERS) {
       try {
-        Method m = dataSource.getClass().getMethod(getter);
+        Method m = type.getMethod(getter);
         if (m.getReturnType() == String.class) {
-          Object url = m.invoke(dataSource);
-          if (url instanceof String && ((String) url).startsWith("jdbc:")) {
-            return (String) url;
-          }
+          found.add(m);
         }
       } catch (NoSuchMethodException e) {
         // try the next name
+      } catch (RuntimeException | LinkageError e) {
+        log.debug("{}.{}() cannot be looked up: {}", type.getName(), getter, e.toString());
+      }
+    }
+    return found.isEmpty() ? NO_GETTERS : found.toArray(NO_GETTERS);
+  }
+
+  private static String urlOf(Object dataSource, Method[] getters) {
+    for (Method m : getters) {
+      try {
+        Object url = m.invoke(dataSource);
+        if (url instanceof String && ((String) url).startsWith("jdbc:")) {
+          return (String) url;
+        }
       } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-        log.debug("{}.{}() failed: {}", dataSource.getClass().getName(), getter, e.toString());
+        log.debug("{}.{}() failed: {}", dataSource.getClass().getName(), m.getName(), e.toString());
       }
     }
     return null;

@@ -197,6 +197,54 @@ class GovernorTest {
     assertEquals(0, pool.borrows.get() - 1, "refused before the pool was asked");
   }
 
+  /**
+   * A pool configured after its first borrow (DBCP2's {@code BasicDataSource}, Tomcat JDBC's {@code
+   * DataSource}: {@code setUrl} after a {@code getConnection} that failed for want of it).
+   */
+  class LateConfiguredPool extends NoDataSource {
+    volatile String url;
+    final AtomicInteger borrows = new AtomicInteger();
+
+    LateConfiguredPool() {
+      governor.dataSourceCreated(this);
+    }
+
+    public String getUrl() {
+      return url;
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+      return borrow(
+          this,
+          () -> {
+            borrows.incrementAndGet();
+            if (url == null) {
+              throw new SQLException(
+                  "Cannot create JDBC driver of class '' for connect URL 'null'");
+            }
+            Connection physical = connect(url);
+            return wrapper(physical, () -> {});
+          });
+    }
+  }
+
+  @Test
+  void aPoolWhoseUrlIsSetAfterItsFirstBorrowIsRefusedAtOnceByThatUrl() throws Exception {
+    String url = "jdbc:h2:mem:configuredlate";
+    Datasource d = catalog.forUrl(url);
+    governor.update(s -> s.withDatasource(d.path(), true));
+    LateConfiguredPool pool = new LateConfiguredPool();
+    SQLException noUrl = assertThrows(SQLException.class, pool::getConnection);
+    assertTrue(noUrl.getMessage().contains("connect URL 'null'"), noUrl::toString);
+
+    pool.url = url;
+    SQLException refused = refusal(assertThrows(SQLException.class, pool::getConnection));
+    assertEquals(d.refusal(), refused.getMessage());
+    assertEquals(1, pool.borrows.get(), "refused at the entrance, before the pool was asked");
+    assertSame(d, governor.knownDatasource(pool));
+  }
+
   @Test
   void aPoolNeverSeenBeforeIsRefusedAsSoonAsItsBorrowShowsWhereItGoes() throws Exception {
     String url = "jdbc:h2:mem:late";

@@ -14,6 +14,7 @@ import io.agroal.narayana.NarayanaTransactionIntegration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
@@ -45,7 +46,8 @@ import org.vibur.dbcp.ViburDBCPDataSource;
  *   <li>{@code spring}: Spring's {@code SingleConnectionDataSource}, one connection for good;
  *   <li>{@code mariadb-pool}: MariaDB Connector/J's own pool;
  *   <li>{@code driver-ds}: the driver's own {@code DataSource}, used directly;
- *   <li>{@code hikari-ds}: HikariCP configured with the driver's data source class, no URL.
+ *   <li>{@code hikari-ds}: HikariCP configured with the driver's data source class, no URL;
+ *   <li>{@code dbcp2-late}: DBCP2 borrowed from once before its URL is set (not in {@link #ALL}).
  * </ul>
  */
 final class Pools {
@@ -101,6 +103,24 @@ final class Pools {
       case "dbcp2":
         {
           BasicDataSource d = new BasicDataSource();
+          d.setUrl(url);
+          d.setUsername(user);
+          d.setPassword(password);
+          d.setMaxTotal(4);
+          d.setInitialSize(1);
+          d.setMaxWait(Duration.ofSeconds(10));
+          return new Pool(name, d, d::getConnection, Transactions.LOCAL, d);
+        }
+      case "dbcp2-late":
+        {
+          // borrowed from before it is configured, as by an application whose first request
+          // races its set-up: DBCP2 fails that borrow for want of a URL and starts on a later one
+          BasicDataSource d = new BasicDataSource();
+          try (Connection early = d.getConnection()) {
+            throw new IllegalStateException("DBCP2 lent a connection without a URL: " + early);
+          } catch (SQLException expected) {
+            // Cannot create JDBC driver of class '' for connect URL 'null'
+          }
           d.setUrl(url);
           d.setUsername(user);
           d.setPassword(password);
