@@ -121,6 +121,22 @@ class AgentConfigTest {
   }
 
   @Test
+  void zooKeeperOverTlsParses() {
+    AgentConfig tls =
+        AgentConfig.load("registry=zookeeper+tls://z1:2281,z2:2281", Map.of(), Map.of());
+    assertEquals(List.of(), tls.problems());
+    assertEquals(RegistryUri.Backend.ZOOKEEPER, tls.registry().get().backend());
+    assertTrue(tls.registry().get().tls());
+    assertEquals("z1:2281,z2:2281", tls.registry().get().endpoints());
+    assertEquals("zookeeper+tls://z1:2281,z2:2281", tls.registry().get().toString());
+    assertFalse(
+        AgentConfig.load("registry=zookeeper://z1:2181", Map.of(), Map.of())
+            .registry()
+            .get()
+            .tls());
+  }
+
+  @Test
   void etcdRegistriesParse() {
     AgentConfig plain =
         AgentConfig.load("registry=etcd://e1:2379,e2:2379,namespace=prod", Map.of(), Map.of());
