@@ -147,10 +147,19 @@ class SecurityIT {
       assertEquals(
           "digest", operator.getACL(node, null).get(0).getId().getScheme(), "the agent's account");
       assertTrue(app.send("connect").ok);
-      operator.setData(node, "DISABLED".getBytes(StandardCharsets.UTF_8), -1);
+      // The CLI over TLS too, authenticating from the same file (its path is no secret).
+      String[] tls = {
+        "registry=zookeeper+tls://" + zk.secureConnectString(),
+        "registry.tls-ca-file=" + zk.caFile(),
+        "registry.auth-file=" + dir.resolve("sluice-auth")
+      };
+      String[] disable = CliIT.cli("disable", child, tls[0], tls[1], tls[2]);
+      assertEquals("0", disable[0], disable[1]);
       InstanceCutOffIT.awaitRefused(app, "connect");
-      operator.setData(node, new byte[0], -1);
+      String[] enable = CliIT.cli("enable", child, tls[0], tls[1], tls[2]);
+      assertEquals("0", enable[0], enable[1]);
       InstanceCutOffIT.awaitAllowed(app, "connect");
+      assertFalse(disable[1].contains(SECRET) || enable[1].contains(SECRET));
       assertEquals(0, app.exit());
       assertTrue(app.output().contains("(TLS (CAs of " + zk.caFile() + "))"), app.output());
       assertFalse(app.output().contains(SECRET), app.output());
