@@ -161,7 +161,8 @@ class SecurityIT {
       InstanceCutOffIT.awaitAllowed(app, "connect");
       assertFalse(disable[1].contains(SECRET) || enable[1].contains(SECRET));
       assertEquals(0, app.exit());
-      assertTrue(app.output().contains("(TLS (CAs of " + zk.caFile() + "))"), app.output());
+      assertTrue(
+          app.output().contains("(TLS, trusting the CAs of " + zk.caFile() + ")"), app.output());
       assertFalse(app.output().contains(SECRET), app.output());
     }
   }

@@ -103,6 +103,8 @@ public final class ZooKeeperTransport {
 
   @Override
   public String toString() {
-    return tls ? "TLS" + (caFile == null ? "" : " (CAs of " + caFile + ")") : "plain TCP";
+    return tls
+        ? "TLS, trusting " + (caFile == null ? "the JVM's default CAs" : "the CAs of " + caFile)
+        : "plain TCP";
   }
 }
