@@ -5,13 +5,14 @@ import dev.sluice.agent.config.RegistryUri;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryPaths;
 import dev.sluice.registry.ZooKeeperRegistry;
+import dev.sluice.registry.ZooKeeperTransport;
 
 /**
  * Makes the configured registry. Each backend sits in a class of its own, so the JVM loads only the
  * client that is used: a ZooKeeper user never loads jetcd, gRPC, Netty 4.2 or Vert.x, and an etcd
  * user never loads Curator.
  */
-final class Registries {
+public final class Registries {
 
   private Registries() {}
 
@@ -33,10 +34,20 @@ final class Registries {
               uri.endpoints(),
               config.registryConnectTimeoutMs(),
               config.registrySessionTimeoutMs(),
-              config.registryAuth()),
+              config.registryAuth(),
+              transport(config, uri)),
           paths,
           instancePath);
     }
+  }
+
+  /**
+   * @throws IllegalArgumentException when the TLS CA file holds no certificate
+   */
+  public static ZooKeeperTransport transport(AgentConfig config, RegistryUri uri) {
+    return uri.tls()
+        ? ZooKeeperTransport.tls(config.registryTlsCaFile())
+        : ZooKeeperTransport.plain();
   }
 
   private static final class Etcd {

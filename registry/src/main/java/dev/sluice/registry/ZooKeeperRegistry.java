@@ -66,17 +66,40 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     final int connectTimeoutMs;
     final int sessionTimeoutMs;
     final String digestAuth;
+    final ZooKeeperTransport transport;
 
     /**
+     * Over plain TCP.
+     *
      * @param connectString {@code h1:2181,h2:2181}
      * @param digestAuth {@code user:password} for ZooKeeper digest authentication, or {@code null}
      */
     public Settings(
         String connectString, int connectTimeoutMs, int sessionTimeoutMs, String digestAuth) {
+      this(
+          connectString,
+          connectTimeoutMs,
+          sessionTimeoutMs,
+          digestAuth,
+          ZooKeeperTransport.plain());
+    }
+
+    /**
+     * @param connectString {@code h1:2181,h2:2181}
+     * @param digestAuth {@code user:password} for ZooKeeper digest authentication, or {@code null}
+     * @param transport plain TCP or TLS
+     */
+    public Settings(
+        String connectString,
+        int connectTimeoutMs,
+        int sessionTimeoutMs,
+        String digestAuth,
+        ZooKeeperTransport transport) {
       this.connectString = Objects.requireNonNull(connectString, "connectString");
       this.connectTimeoutMs = connectTimeoutMs;
       this.sessionTimeoutMs = sessionTimeoutMs;
       this.digestAuth = digestAuth;
+      this.transport = Objects.requireNonNull(transport, "transport");
     }
   }
 
@@ -118,12 +141,8 @@ public final class ZooKeeperRegistry implements RegistryCenter {
               t.setDaemon(true);
               return t;
             });
-    ZKClientConfig zkConfig = new ZKClientConfig();
-    // The application's JAAS or socket settings for its own ZooKeeper client are not ours.
-    zkConfig.setProperty(ZKClientConfig.ENABLE_CLIENT_SASL_KEY, "false");
-    zkConfig.setProperty(
-        ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET,
-        org.apache.zookeeper.ClientCnxnSocketNIO.class.getName());
+    // The application's JAAS, socket or TLS settings for its own ZooKeeper client are not ours.
+    ZKClientConfig zkConfig = settings.transport.clientConfig();
     CuratorFrameworkFactory.Builder builder =
         CuratorFrameworkFactory.builder()
             .connectString(settings.connectString)
@@ -196,7 +215,11 @@ public final class ZooKeeperRegistry implements RegistryCenter {
                 .build(),
             worker);
     // Before the client starts: from then on its state listener may log "connected" at any time.
-    log.info("connecting to ZooKeeper {} for {}", settings.connectString, instancePath);
+    log.info(
+        "connecting to ZooKeeper {} ({}) for {}",
+        settings.connectString,
+        settings.transport,
+        instancePath);
     client.start();
     instanceCache.start();
     datasourceCache.start();

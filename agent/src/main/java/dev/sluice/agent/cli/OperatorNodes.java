@@ -1,6 +1,7 @@
 package dev.sluice.agent.cli;
 
 import dev.sluice.agent.EtcdClasses;
+import dev.sluice.agent.Registries;
 import dev.sluice.agent.config.AgentConfig;
 import dev.sluice.agent.config.RegistryUri;
 import dev.sluice.registry.NodeValue;
@@ -44,6 +45,7 @@ final class OperatorNodes {
           CuratorFrameworkFactory.builder()
               .connectString(uri.endpoints())
               .connectionTimeoutMs(config.registryConnectTimeoutMs())
+              .zkClientConfig(Registries.transport(config, uri).clientConfig())
               .retryPolicy(new RetryNTimes(2, 500));
       if (config.registryAuth() != null) {
         builder.authorization("digest", NodeValue.encode(config.registryAuth()));

@@ -27,10 +27,10 @@ public final class SluiceCli {
           "  status                 list the registered instances and their values",
           "  disable <instance-id>  write DISABLED into an instance node",
           "  enable <instance-id>   write an empty value into an instance node",
-          "keys: registry=zookeeper://host:port[,...] | etcd://host:port[,...] |"
-              + " etcd+https://host:port[,...]",
-          "      namespace=sluice layout=v5|legacy app=NAME registry.auth=USER:PASSWORD"
-              + " registry.tls-ca-file=PEM",
+          "keys: registry=zookeeper://host:port[,...] | zookeeper+tls://host:port[,...] |"
+              + " etcd://host:port[,...] | etcd+https://host:port[,...]",
+          "      namespace=sluice layout=v5|legacy app=NAME registry.tls-ca-file=PEM",
+          "      registry.auth-file=FILE (holding USER:PASSWORD; or SLUICE_REGISTRY_AUTH_FILE)",
           "      (also from -Dsluice.<key>, SLUICE_<KEY> or sluice.config, as for the agent)");
 
   private SluiceCli() {}

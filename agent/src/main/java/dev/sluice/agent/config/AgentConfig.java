@@ -59,6 +59,8 @@ public final class AgentConfig {
 
   static final String CONFIG_FILE_KEY = "config";
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
+  private static final String AUTH_ACCEPTED = "user:password with a non-empty user";
+  private static final int MAX_AUTH_FILE_BYTES = 64 * 1024;
   private static final Pattern LOG_LEVELS = Pattern.compile("trace|debug|info|warn|error|off");
 
   private final Map<ConfigKey, String> values = new EnumMap<>(ConfigKey.class);
@@ -72,6 +74,7 @@ public final class AgentConfig {
   private RegistryUri registry;
   private RegistryLayout layout;
   private RegistryLossPolicy onRegistryLoss;
+  private String authFromFile;
 
   private AgentConfig(Map<String, String> systemProperties, Map<String, String> environment) {
     this.systemProperties = systemProperties;
@@ -129,7 +132,8 @@ public final class AgentConfig {
         origin = "default";
       }
       if (value != null) {
-        values.put(key, value.trim());
+        // A secret is taken verbatim: a password may begin or end with white space.
+        values.put(key, key.secret() ? value : value.trim());
         origins.put(key, origin);
       }
     }
@@ -138,20 +142,31 @@ public final class AgentConfig {
   }
 
   private void checkKnown(String key, String where) {
-    if (ConfigKey.forKey(key) == null
-        && !key.startsWith(ConfigKey.DATASOURCES_PREFIX)
-        && !key.equals(CONFIG_FILE_KEY)) {
+    if (!isKnownKey(key)) {
       problem("unknown key '" + key + "' (" + where + ") is ignored");
     }
   }
 
-  /** {@code k=v,k=v}; a segment without {@code =} continues the previous value. */
+  private static boolean isKnownKey(String key) {
+    return ConfigKey.forKey(key) != null
+        || key.startsWith(ConfigKey.DATASOURCES_PREFIX)
+        || key.equals(CONFIG_FILE_KEY);
+  }
+
+  /**
+   * {@code k=v,k=v}; a segment without {@code =} continues the previous value. The value of a
+   * secret key ({@code registry.auth}) runs on over commas and {@code =} up to the next segment
+   * that starts with a key Sluice knows, so a password may hold both: {@code
+   * registry.auth=u:ab,cd=ef} is the password {@code ab,cd=ef}.
+   */
   private Map<String, String> parseAgentArgs(String agentArgs) {
     Map<String, String> out = new LinkedHashMap<>();
     String lastKey = null;
     for (String segment : agentArgs.split(",", -1)) {
       int eq = segment.indexOf('=');
-      if (eq > 0) {
+      ConfigKey last = lastKey == null ? null : ConfigKey.forKey(lastKey);
+      boolean inSecret = last != null && last.secret();
+      if (eq > 0 && (!inSecret || isKnownKey(segment.substring(0, eq).trim()))) {
         lastKey = segment.substring(0, eq).trim();
         out.put(lastKey, segment.substring(eq + 1));
       } else if (lastKey != null) {
@@ -281,10 +296,17 @@ public final class AgentConfig {
       check(ConfigKey.INSTANCE_IP, AgentConfig::name, "an IP address or host name");
     }
     if (values.containsKey(ConfigKey.REGISTRY_AUTH)) {
-      check(
-          ConfigKey.REGISTRY_AUTH,
-          v -> v.indexOf(':') > 0 ? v : null,
-          "user:password with a non-empty user");
+      check(ConfigKey.REGISTRY_AUTH, AgentConfig::userPassword, AUTH_ACCEPTED);
+      if (values.containsKey(ConfigKey.REGISTRY_AUTH_FILE)) {
+        problem(
+            "registry.auth-file ("
+                + origins.get(ConfigKey.REGISTRY_AUTH_FILE)
+                + ") is ignored: registry.auth is set too ("
+                + origins.get(ConfigKey.REGISTRY_AUTH)
+                + ")");
+      }
+    } else if (values.containsKey(ConfigKey.REGISTRY_AUTH_FILE)) {
+      authFromFile = readAuthFile();
     }
     if (values.containsKey(ConfigKey.REGISTRY_TLS_CA_FILE)) {
       check(
@@ -319,6 +341,45 @@ public final class AgentConfig {
         ConfigKey.LOG_LEVEL,
         v -> LOG_LEVELS.matcher(v.toLowerCase(Locale.ROOT)).matches() ? v : null,
         "trace, debug, info, warn, error or off");
+  }
+
+  /**
+   * The content of the {@code registry.auth-file}, or {@code null} with one problem line that names
+   * the file and never its content.
+   */
+  private String readAuthFile() {
+    String path = values.get(ConfigKey.REGISTRY_AUTH_FILE);
+    String where =
+        "registry.auth-file '" + path + "' (" + origins.get(ConfigKey.REGISTRY_AUTH_FILE) + ")";
+    String content;
+    try {
+      Path file = Paths.get(path);
+      if (Files.size(file) > MAX_AUTH_FILE_BYTES) {
+        problem(where + " is ignored: it is larger than " + MAX_AUTH_FILE_BYTES + " bytes");
+        return null;
+      }
+      content = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
+    } catch (IOException | RuntimeException e) {
+      // The exception's class only: its message names the path, never the content, but be sure.
+      problem(where + " cannot be read and is ignored: " + e.getClass().getSimpleName());
+      return null;
+    }
+    // The line break an editor or `echo` adds at the end is not part of the password.
+    if (content.endsWith("\r\n")) {
+      content = content.substring(0, content.length() - 2);
+    } else if (content.endsWith("\n")) {
+      content = content.substring(0, content.length() - 1);
+    }
+    if (userPassword(content) == null) {
+      problem(where + " is ignored: its content is not " + AUTH_ACCEPTED);
+      return null;
+    }
+    return content;
+  }
+
+  /** {@code user:password} with a non-empty user; else {@code null}. */
+  private static String userPassword(String v) {
+    return v.indexOf(':') > 0 ? v : null;
   }
 
   private static String name(String v) {
@@ -425,9 +486,13 @@ public final class AgentConfig {
     return ip != null ? ip : firstSiteIpv4();
   }
 
-  /** {@code user:password}, or {@code null}. A secret: never log it. */
+  /**
+   * {@code user:password} from {@code registry.auth} or else from the {@code registry.auth-file},
+   * or {@code null}. A secret: never log it.
+   */
   public String registryAuth() {
-    return values.get(ConfigKey.REGISTRY_AUTH);
+    String auth = values.get(ConfigKey.REGISTRY_AUTH);
+    return auth != null ? auth : authFromFile;
   }
 
   /** The PEM file of CAs to trust for {@code etcd+https://}, or {@code null}: the JVM's own. */

@@ -10,6 +10,7 @@ public enum ConfigKey {
   APP("app", null),
   INSTANCE_IP("instance.ip", null),
   REGISTRY_AUTH("registry.auth", null),
+  REGISTRY_AUTH_FILE("registry.auth-file", null),
   REGISTRY_TLS_CA_FILE("registry.tls-ca-file", null),
   REGISTRY_CONNECT_TIMEOUT_MS("registry.connect-timeout-ms", "5000"),
   REGISTRY_SESSION_TIMEOUT_MS("registry.session-timeout-ms", "15000"),

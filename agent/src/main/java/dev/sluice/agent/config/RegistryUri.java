@@ -6,7 +6,8 @@ import java.util.Locale;
 
 /**
  * A parsed {@code registry} value: {@code zookeeper://h1:2181,h2:2181}, {@code
- * etcd://h1:2379,h2:2379} or {@code etcd+https://h1:2379} (TLS).
+ * zookeeper+tls://h1:2281} (TLS), {@code etcd://h1:2379,h2:2379} or {@code etcd+https://h1:2379}
+ * (TLS).
  */
 public final class RegistryUri {
 
@@ -17,8 +18,8 @@ public final class RegistryUri {
   }
 
   static final String ACCEPTED =
-      "zookeeper://host:port[,host:port...], etcd://host:port[,host:port...] or"
-          + " etcd+https://host:port[,host:port...]";
+      "zookeeper://host:port[,host:port...], zookeeper+tls://host:port[,host:port...],"
+          + " etcd://host:port[,host:port...] or etcd+https://host:port[,host:port...]";
 
   private final Backend backend;
   private final boolean tls;
@@ -34,7 +35,7 @@ public final class RegistryUri {
     return backend;
   }
 
-  /** Whether the registry is reached over TLS ({@code etcd+https://}). */
+  /** Whether the registry is reached over TLS ({@code zookeeper+tls://}, {@code etcd+https://}). */
   public boolean tls() {
     return tls;
   }
@@ -57,6 +58,10 @@ public final class RegistryUri {
     switch (scheme) {
       case "zookeeper":
         backend = Backend.ZOOKEEPER;
+        break;
+      case "zookeeper+tls":
+        backend = Backend.ZOOKEEPER;
+        tls = true;
         break;
       case "etcd":
         backend = Backend.ETCD;
@@ -81,7 +86,10 @@ public final class RegistryUri {
 
   @Override
   public String toString() {
-    String scheme = backend == Backend.ZOOKEEPER ? "zookeeper" : tls ? "etcd+https" : "etcd";
+    String scheme =
+        backend == Backend.ZOOKEEPER
+            ? tls ? "zookeeper+tls" : "zookeeper"
+            : tls ? "etcd+https" : "etcd";
     return scheme + "://" + endpoints;
   }
 }

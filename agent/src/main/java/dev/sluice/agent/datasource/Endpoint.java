@@ -46,10 +46,17 @@ public final class Endpoint {
     return new Endpoint(Kind.IN_PROCESS, engine, 0, emptyToNull(database));
   }
 
-  /** An endpoint for a URL no parser understood, keyed by a digest of the URL. */
+  /**
+   * An endpoint for a URL no parser understood, keyed by a digest of the URL without its
+   * credentials: the name is readable by everyone who may read the registry, and must neither help
+   * guess a password nor change when one is rotated.
+   */
   public static Endpoint unparsed(String url) {
     return new Endpoint(
-        Kind.UNPARSED, "url_" + Integer.toHexString(url.hashCode() & 0x7fffffff), 0, null);
+        Kind.UNPARSED,
+        "url_" + Integer.toHexString(JdbcUrls.withoutCredentials(url).hashCode() & 0x7fffffff),
+        0,
+        null);
   }
 
   public Kind kind() {

@@ -366,16 +366,46 @@ public final class JdbcUrls {
   }
 
   /**
-   * The URL with credentials removed, for log lines: user info before {@code @}, {@code password=}
-   * / {@code pwd=} parameters, Oracle's {@code user/password@}.
+   * Names of URL parameters that carry credentials or look like a secret, in any letter case:
+   * {@code user}, {@code password}, {@code passwd}, {@code pwd}, {@code sslpassword}, {@code
+   * apiToken}, {@code sslkey}, {@code secret}... Broad on purpose: a harmless parameter taken for a
+   * secret costs nothing but a coarser datasource name.
    */
+  private static final String SECRET_KEY =
+      "[\\w.-]*(?:user|password|passwd|pwd|secret|token|key|credential|auth)[\\w.-]*|uid";
+
+  /**
+   * A secret {@code key=value} after {@code ?}, {@code &}, {@code ;}, {@code :}, {@code (} or
+   * {@code ,}; the value runs to the next {@code &}, {@code ;} or {@code )}.
+   */
+  private static final Pattern SECRET_PARAMETER =
+      Pattern.compile("([?&;:(,]\\s*)(" + SECRET_KEY + ")(\\s*=)[^&;)]*", Pattern.CASE_INSENSITIVE);
+
+  /** {@code user:password@} after {@code //}, up to the authority's last {@code @}. */
+  private static final Pattern USER_INFO = Pattern.compile("//[^/?;]*@");
+
+  /** Oracle's {@code user/password@} before the connect target. */
+  private static final Pattern ORACLE_LOGIN =
+      Pattern.compile("^(jdbc:oracle:\\w+:)[^(]*@", Pattern.CASE_INSENSITIVE);
+
+  /**
+   * The URL with every credential and secret-looking parameter removed, so that what is derived
+   * from it (the name of an unparseable URL's datasource, which everyone who may read the registry
+   * sees) is the same whatever the password, and gives nothing to guess it from.
+   */
+  public static String withoutCredentials(String url) {
+    String r = SECRET_PARAMETER.matcher(url).replaceAll("$1");
+    r = ORACLE_LOGIN.matcher(r).replaceFirst("$1@");
+    return USER_INFO.matcher(r).replaceAll("//");
+  }
+
+  /** The URL with credentials masked, for log lines. */
   public static String redact(String url) {
     if (url == null) {
       return "null";
     }
-    String r = url.replaceAll("(?i)((?:password|pwd|passwd)\\s*=)[^;&)]*", "$1***");
-    r = r.replaceAll("(?i)(jdbc:oracle:thin:)[^@]*@", "$1***@");
-    r = r.replaceAll("//[^/@?;]*@", "//***@");
-    return r;
+    String r = SECRET_PARAMETER.matcher(url).replaceAll("$1$2$3***");
+    r = ORACLE_LOGIN.matcher(r).replaceFirst("$1***@");
+    return USER_INFO.matcher(r).replaceAll("//***@");
   }
 }

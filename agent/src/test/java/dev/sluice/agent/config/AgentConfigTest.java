@@ -121,6 +121,22 @@ class AgentConfigTest {
   }
 
   @Test
+  void zooKeeperOverTlsParses() {
+    AgentConfig tls =
+        AgentConfig.load("registry=zookeeper+tls://z1:2281,z2:2281", Map.of(), Map.of());
+    assertEquals(List.of(), tls.problems());
+    assertEquals(RegistryUri.Backend.ZOOKEEPER, tls.registry().get().backend());
+    assertTrue(tls.registry().get().tls());
+    assertEquals("z1:2281,z2:2281", tls.registry().get().endpoints());
+    assertEquals("zookeeper+tls://z1:2281,z2:2281", tls.registry().get().toString());
+    assertFalse(
+        AgentConfig.load("registry=zookeeper://z1:2181", Map.of(), Map.of())
+            .registry()
+            .get()
+            .tls());
+  }
+
+  @Test
   void etcdRegistriesParse() {
     AgentConfig plain =
         AgentConfig.load("registry=etcd://e1:2379,e2:2379,namespace=prod", Map.of(), Map.of());
@@ -151,6 +167,78 @@ class AgentConfigTest {
     assertEquals(1, c.problems().size());
     assertFalse(c.problems().get(0).contains("hunter2"), c.problems().get(0));
     assertTrue(c.problems().get(0).contains("registry.auth='****'"), c.problems().get(0));
+  }
+
+  @Test
+  void aSecretMayHoldCommasAndEqualsSigns() {
+    AgentConfig c =
+        AgentConfig.load("registry=zookeeper://h:1,registry.auth=u:ab,cd=ef", Map.of(), Map.of());
+    assertEquals(List.of(), c.problems());
+    assertEquals("u:ab,cd=ef", c.registryAuth());
+  }
+
+  @Test
+  void aSecretRunsUpToTheNextKnownKeyAndIsTakenVerbatim() {
+    String secret = " u:a,b=\"c' d,=,e= ";
+    AgentConfig c =
+        AgentConfig.load(
+            "registry.auth=" + secret + ",namespace=prod,datasources.s.n=h:1", Map.of(), Map.of());
+    assertEquals(List.of(), c.problems());
+    assertEquals(secret, c.registryAuth());
+    assertEquals("prod", c.namespace());
+    assertEquals("h:1", c.datasources().get("s.n").hostPort);
+  }
+
+  @Test
+  void aMalformedSecretIsReportedWithoutAnyPartOfIt() {
+    AgentConfig c = AgentConfig.load("registry.auth=nocolon,hunter2=x y", Map.of(), Map.of());
+    assertEquals(1, c.problems().size(), c.problems()::toString);
+    String problem = c.problems().get(0);
+    assertTrue(problem.startsWith("invalid registry.auth='****' (agent argument"), problem);
+    for (String part : new String[] {"nocolon", "hunter2", "x y"}) {
+      assertFalse(problem.contains(part), problem);
+    }
+    assertEquals(null, c.registryAuth());
+  }
+
+  @Test
+  void theSecretFromAFileNamedInTheEnvironment(@TempDir Path dir) throws Exception {
+    String secret = "u:a,b=c \"d' e";
+    Path file = dir.resolve("auth");
+    Files.writeString(file, secret + "\n");
+    AgentConfig c =
+        AgentConfig.load(
+            "registry=zookeeper://h:1",
+            Map.of(),
+            Map.of("SLUICE_REGISTRY_AUTH_FILE", file.toString()));
+    assertEquals(List.of(), c.problems());
+    assertEquals(secret, c.registryAuth());
+    assertEquals("environment SLUICE_REGISTRY_AUTH_FILE", c.origin(ConfigKey.REGISTRY_AUTH_FILE));
+  }
+
+  @Test
+  void aBadAuthFileIsNamedButNeverShown(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("auth");
+    Files.writeString(file, "hunter2-without-a-user\n");
+    AgentConfig bad = AgentConfig.load("registry.auth-file=" + file, Map.of(), Map.of());
+    assertEquals(1, bad.problems().size(), bad.problems()::toString);
+    assertTrue(bad.problems().get(0).contains(file.toString()), bad.problems()::toString);
+    assertFalse(bad.problems().get(0).contains("hunter2"), bad.problems()::toString);
+    assertEquals(null, bad.registryAuth());
+
+    AgentConfig missing =
+        AgentConfig.load("registry.auth-file=" + dir.resolve("absent"), Map.of(), Map.of());
+    assertEquals(1, missing.problems().size(), missing.problems()::toString);
+    assertTrue(missing.problems().get(0).contains("cannot be read"), missing.problems()::toString);
+    assertEquals(null, missing.registryAuth());
+
+    AgentConfig both =
+        AgentConfig.load("registry.auth=u:inline,registry.auth-file=" + file, Map.of(), Map.of());
+    assertEquals("u:inline", both.registryAuth());
+    assertEquals(1, both.problems().size(), both.problems()::toString);
+    assertTrue(
+        both.problems().get(0).startsWith("registry.auth-file (agent argument"),
+        both.problems()::toString);
   }
 
   @Test

@@ -86,7 +86,22 @@ public final class MalformedConfig {
       if (kind == 0) {
         args.append(value(rnd, controlCharacters)); // a bare segment
       } else if (kind == 1) {
-        args.append("registry.auth=").append(rnd.nextBoolean() ? "user:" + SECRET : SECRET);
+        args.append("registry.auth=");
+        switch (rnd.nextInt(3)) {
+          case 0:
+            args.append("user:").append(SECRET);
+            break;
+          case 1:
+            args.append(SECRET);
+            break;
+          default:
+            // commas, '=', quotes and spaces: all part of the secret
+            args.append(rnd.nextBoolean() ? "user:" : "")
+                .append("a,")
+                .append(SECRET)
+                .append("=\"x' ,y=")
+                .append(SECRET);
+        }
       } else {
         args.append(KEYS.get(rnd.nextInt(KEYS.size())))
             .append('=')

@@ -2,6 +2,7 @@ package dev.sluice.agent.datasource;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.params.ParameterizedTest;
@@ -127,5 +128,42 @@ class JdbcUrlsTest {
       })
   void redactedUrlsCarryNoSecret(String url) {
     assertFalse(JdbcUrls.redact(url).contains("s3cret"), JdbcUrls.redact(url));
+  }
+
+  @ParameterizedTest(name = "[{index}] {0}")
+  @ValueSource(
+      strings = {
+        "jdbc:oracle:thin:scott/{pw}@tnsalias",
+        "jdbc:oracle:thin:@tnsalias?user=scott&password={pw}",
+        "jdbc:foo:bar;user=sa;password={pw};loginTimeout=5",
+        "jdbc:foo://sa:{pw}@host/db",
+        "jdbc:foo://host/db?ssl=true&sslpassword={pw}&apiToken={pw}",
+        "jdbc:db2:alias:user=db2inst1;password={pw};",
+        "jdbc:x:(description=(user=u)(PWD={pw})(host=h))",
+      })
+  void anUnparseableUrlIsNamedWithoutItsCredentials(String template) {
+    String first = template.replace("{pw}", "s3cret-one");
+    String second = template.replace("{pw}", "p@ss-Two");
+    assertThrows(JdbcUrls.UnparseableUrlException.class, () -> JdbcUrls.parse(first));
+    DatasourceName one = DatasourceName.discovered(Endpoint.unparsed(first));
+    DatasourceName two = DatasourceName.discovered(Endpoint.unparsed(second));
+    assertEquals(one, two, "a password rotation is no new datasource");
+    for (String pw : new String[] {"s3cret-one", "p@ss-Two"}) {
+      String hashed = JdbcUrls.withoutCredentials(template.replace("{pw}", pw));
+      assertFalse(hashed.contains("s3cret") || hashed.contains("ss-Two"), hashed);
+      String logged = JdbcUrls.redact(template.replace("{pw}", pw));
+      assertFalse(logged.contains("s3cret") || logged.contains("ss-Two"), logged);
+    }
+    assertFalse(one.toString().contains("s3cret"), one.toString());
+    assertNotEquals(
+        one,
+        DatasourceName.discovered(
+            Endpoint.unparsed(
+                first
+                    .replace("tnsalias", "other")
+                    .replace("host", "other")
+                    .replace("alias", "other")
+                    .replace("bar", "other"))),
+        "a different target is a different datasource");
   }
 }
