@@ -14,6 +14,8 @@ import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.data.Stat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The datasource nodes under one root in ZooKeeper, watched with one persistent recursive watch and
@@ -33,6 +35,8 @@ import org.apache.zookeeper.data.Stat;
  * worker thread, one at a time.
  */
 final class ZooKeeperDatasources implements Closeable {
+
+  private static final Logger log = LoggerFactory.getLogger(ZooKeeperDatasources.class);
 
   /** Hears what changed; called on the worker thread. */
   interface Changes {
@@ -99,7 +103,7 @@ final class ZooKeeperDatasources implements Closeable {
       read(path);
     } catch (Exception e) {
       // A lost connection: the watch is set again on reconnect, and that reads everything again.
-      throw new IllegalStateException("reading " + path + " failed: " + e, e);
+      log.debug("reading {} failed: {}; read again with the rest on reconnect", path, e.toString());
     }
   }
 
@@ -114,6 +118,9 @@ final class ZooKeeperDatasources implements Closeable {
           value = NodeValue.decode(client.getData().storingStatIn(stat).forPath(path));
         } catch (KeeperException.NoNodeException gone) {
           stat = null;
+        } catch (KeeperException.NoAuthException denied) {
+          // Someone else's node whose ACL keeps us out: unrecognised, and no reason to stop.
+          value = "(not read: its ACL denies this agent)";
         }
       }
     }
@@ -148,7 +155,12 @@ final class ZooKeeperDatasources implements Closeable {
         present.add(path);
       }
     } catch (Exception e) {
-      return false; // read again when the watch is set again after the reconnect
+      log.warn(
+          "reading the datasource nodes under {} failed: {}; reading them again when the session"
+              + " is back",
+          paths.datasourcesRoot(),
+          e.toString());
+      return false;
     }
     for (String gone : new ArrayList<>(reported.keySet())) {
       if (!present.contains(gone)) {
@@ -163,6 +175,10 @@ final class ZooKeeperDatasources implements Closeable {
     try {
       return client.getChildren().forPath(parent);
     } catch (KeeperException.NoNodeException absent) {
+      return List.of();
+    } catch (KeeperException.NoAuthException denied) {
+      log.warn(
+          "{} cannot be listed (its ACL denies this agent); its children are not read", parent);
       return List.of();
     }
   }
