@@ -1,43 +1,34 @@
 package dev.sluice.registry;
 
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.api.transaction.CuratorOp;
 import org.apache.curator.retry.RetryOneTime;
-import org.apache.curator.test.TestingServer;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.data.Stat;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 
 /**
- * {@link RegistryLimitsContract} against a real ZooKeeper server whose {@code jute.maxbuffer}
- * admits values of several megabytes, as an operator may have raised it.
+ * {@link RegistryLimitsContract} against a real ZooKeeper server in a JVM of its own, whose {@code
+ * jute.maxbuffer} admits values of several megabytes, as an operator may have raised it; the
+ * agent's client keeps ZooKeeper's default limit of 1 MiB. In a JVM of its own the server's data is
+ * not counted in this JVM's heap, and its limit (read once per JVM) is its own.
  */
 class ZooKeeperRegistryLimitsTest extends RegistryLimitsContract {
 
   private static final int LARGE = 3 << 20;
-  private static String juteBefore;
 
   private ZooKeeperLimits backend;
-
-  @BeforeAll
-  static void admitLargeValues() {
-    // Read by the server (and, in this one JVM, by every client) when it starts.
-    juteBefore = System.setProperty("jute.maxbuffer", String.valueOf(LARGE * 2));
-  }
-
-  @AfterAll
-  static void restoreMaxBuffer() {
-    if (juteBefore == null) {
-      System.clearProperty("jute.maxbuffer");
-    } else {
-      System.setProperty("jute.maxbuffer", juteBefore);
-    }
-  }
 
   @BeforeEach
   void startServer() throws Exception {
@@ -50,28 +41,49 @@ class ZooKeeperRegistryLimitsTest extends RegistryLimitsContract {
   }
 
   static final class ZooKeeperLimits implements Backend {
-    private final TestingServer server;
+    private final Path dataDir;
+    private final Process server;
+    private final String connectString;
     private final CuratorFramework operator;
 
     ZooKeeperLimits() throws Exception {
-      server = new TestingServer(true);
-      operator =
-          CuratorFrameworkFactory.newClient(server.getConnectString(), new RetryOneTime(100));
+      dataDir = Files.createTempDirectory("sluice-zk-limits");
+      int port;
+      try (ServerSocket free = new ServerSocket(0)) {
+        port = free.getLocalPort();
+      }
+      connectString = "127.0.0.1:" + port;
+      server =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-Xmx256m",
+                  "-Djute.maxbuffer=" + (LARGE * 2),
+                  "-Dzookeeper.admin.enableServer=false",
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  "org.apache.zookeeper.server.ZooKeeperServerMain",
+                  String.valueOf(port),
+                  dataDir.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(dataDir.resolve("server.log").toFile())
+              .start();
+      operator = CuratorFrameworkFactory.newClient(connectString, new RetryOneTime(100));
       operator.start();
-      operator.blockUntilConnected();
+      if (!operator.blockUntilConnected(60, TimeUnit.SECONDS)) {
+        close();
+        throw new IllegalStateException("ZooKeeper did not start; see " + dataDir);
+      }
     }
 
     @Override
     public RegistryCenter newRegistry(RegistryPaths paths, String instancePath) {
       return new ZooKeeperRegistry(
-          new ZooKeeperRegistry.Settings(server.getConnectString(), 5000, 6000, null),
-          paths,
-          instancePath);
+          new ZooKeeperRegistry.Settings(connectString, 5000, 6000, null), paths, instancePath);
     }
 
     @Override
     public void write(Map<String, byte[]> nodes) throws Exception {
-      java.util.List<CuratorOp> batch = new java.util.ArrayList<>();
+      List<CuratorOp> batch = new ArrayList<>();
       for (Map.Entry<String, byte[]> e : nodes.entrySet()) {
         String parent = e.getKey().substring(0, e.getKey().lastIndexOf('/'));
         if (operator.checkExists().forPath(parent) == null) {
@@ -90,7 +102,7 @@ class ZooKeeperRegistryLimitsTest extends RegistryLimitsContract {
       flush(batch);
     }
 
-    private void flush(java.util.List<CuratorOp> batch) throws Exception {
+    private void flush(List<CuratorOp> batch) throws Exception {
       if (!batch.isEmpty()) {
         operator.transaction().forOperations(batch);
         batch.clear();
@@ -128,7 +140,11 @@ class ZooKeeperRegistryLimitsTest extends RegistryLimitsContract {
     @Override
     public void close() throws Exception {
       operator.close();
-      server.close();
+      server.destroy();
+      server.waitFor(30, TimeUnit.SECONDS);
+      try (Stream<Path> files = Files.walk(dataDir)) {
+        files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
     }
   }
 }
