@@ -463,7 +463,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     if (!instancePath.equals(data.getPath())) {
       return;
     }
-    String value = NodeValue.decode(data.getData());
+    String value = NodeValue.decodeBounded(data.getData());
     unrecognised.check(instancePath, value);
     lastKnownValue = value;
     listener.instanceValue(value);
