@@ -7,7 +7,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.watch.PersistentWatcher;
 import org.apache.zookeeper.KeeperException;
@@ -119,11 +122,18 @@ final class ZooKeeperDatasources implements Closeable {
         } catch (KeeperException.NoNodeException gone) {
           stat = null;
         } catch (KeeperException.NoAuthException denied) {
-          // Someone else's node whose ACL keeps us out: unrecognised, and no reason to stop.
-          value = "(not read: its ACL denies this agent)";
+          value = DENIED;
         }
       }
     }
+    apply(path, stat, value);
+  }
+
+  // Someone else's node whose ACL keeps us out: unrecognised, and no reason to stop reading.
+  private static final String DENIED = "(not read: its ACL denies this agent)";
+
+  /** Reports the node at {@code path} ({@code stat} {@code null}: gone) if it changed. */
+  private void apply(String path, Stat stat, String value) {
     if (stat == null) {
       if (reported.remove(path) != null) {
         changes.changed(path, null, 0);
@@ -136,8 +146,93 @@ final class ZooKeeperDatasources implements Closeable {
     }
   }
 
+  /**
+   * How many nodes a full read asks for at once: their values (at most 1 KiB each) pass together.
+   */
+  private static final int BATCH = 256;
+
+  /**
+   * Reads the nodes of {@code batch} as {@link #read} does, but with the requests of the whole
+   * batch in flight together: one round trip per step rather than per node, so that a subtree of
+   * thousands of datasource nodes is read in a fraction of a second.
+   */
+  private void readBatch(List<String> batch) throws Exception {
+    int n = batch.size();
+    Stat[] stats = new Stat[n];
+    int[] codes = new int[n];
+    CountDownLatch checked = new CountDownLatch(n);
+    for (int i = 0; i < n; i++) {
+      int k = i;
+      client
+          .checkExists()
+          .inBackground(
+              (c, event) -> {
+                codes[k] = event.getResultCode();
+                stats[k] = event.getStat();
+                checked.countDown();
+              })
+          .forPath(batch.get(k));
+    }
+    await(checked);
+    String[] values = new String[n];
+    List<Integer> small = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      throwUnlessOkOrGone(codes[i], batch.get(i));
+      if (stats[i] != null) {
+        if (stats[i].getDataLength() > NodeValue.MAX_VALUE_BYTES) {
+          values[i] = NodeValue.notRead(stats[i].getDataLength());
+        } else {
+          small.add(i);
+        }
+      }
+    }
+    CountDownLatch read = new CountDownLatch(small.size());
+    for (int k : small) {
+      client
+          .getData()
+          .inBackground(
+              (c, event) -> {
+                codes[k] = event.getResultCode();
+                if (event.getResultCode() == KeeperException.Code.OK.intValue()) {
+                  stats[k] = event.getStat();
+                  values[k] = NodeValue.decode(event.getData());
+                } else if (event.getResultCode() == KeeperException.Code.NOAUTH.intValue()) {
+                  values[k] = DENIED;
+                } else {
+                  stats[k] = null;
+                }
+                read.countDown();
+              })
+          .forPath(batch.get(k));
+    }
+    await(read);
+    for (int k : small) {
+      if (codes[k] != KeeperException.Code.NOAUTH.intValue()) {
+        throwUnlessOkOrGone(codes[k], batch.get(k));
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      apply(batch.get(i), stats[i], values[i]);
+    }
+  }
+
+  private static void throwUnlessOkOrGone(int code, String path) throws KeeperException {
+    if (code != KeeperException.Code.OK.intValue()
+        && code != KeeperException.Code.NONODE.intValue()) {
+      throw KeeperException.create(KeeperException.Code.get(code), path);
+    }
+  }
+
+  private void await(CountDownLatch answers) throws Exception {
+    int timeoutMs = client.getZookeeperClient().getConnectionTimeoutMs();
+    if (!answers.await(Math.max(timeoutMs, 10_000), TimeUnit.MILLISECONDS)) {
+      throw new TimeoutException("ZooKeeper did not answer within " + timeoutMs + " ms");
+    }
+  }
+
   /** Reads every datasource node and reports every difference. Worker thread. */
   private boolean readAll() {
+    long started = System.nanoTime();
     Set<String> present = new HashSet<>();
     try {
       List<String> level = List.of(paths.datasourcesRoot());
@@ -150,9 +245,10 @@ final class ZooKeeperDatasources implements Closeable {
         }
         level = next;
       }
-      for (String path : level) {
-        read(path);
-        present.add(path);
+      for (int from = 0; from < level.size(); from += BATCH) {
+        List<String> batch = level.subList(from, Math.min(level.size(), from + BATCH));
+        readBatch(batch);
+        present.addAll(batch);
       }
     } catch (Exception e) {
       log.warn(
@@ -168,6 +264,11 @@ final class ZooKeeperDatasources implements Closeable {
         changes.changed(gone, null, 0);
       }
     }
+    log.debug(
+        "read {} datasource nodes under {} in {} ms",
+        present.size(),
+        paths.datasourcesRoot(),
+        (System.nanoTime() - started) / 1_000_000);
     return true;
   }
 

@@ -164,11 +164,15 @@ public abstract class RegistryLimitsContract {
     long before = retainedHeap();
     RegistryContract.Heard heard = new RegistryContract.Heard();
     String instancePath = paths.instancePath(new InstanceId("10.0.0.9", 4711, "limits"));
+    long started = System.nanoTime();
     RegistryCenter r = start(paths, instancePath, heard);
+    long syncMs = (System.nanoTime() - started) / 1_000_000;
     long retained = retainedHeap() - before;
     System.err.printf(
-        "%s retains %d KiB after syncing %d nodes holding %d KiB (bound %d KiB)%n",
+        "%s synced in %d ms and retains %d KiB after syncing %d nodes holding %d KiB (bound %d"
+            + " KiB)%n",
         r.backend(),
+        syncMs,
         retained >> 10,
         JUNK_DATASOURCES + JUNK_DEEPER + 6,
         junkBytes >> 10,
