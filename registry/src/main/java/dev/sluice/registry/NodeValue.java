@@ -17,6 +17,13 @@ public enum NodeValue {
   /** The value an operator writes to disable. */
   public static final String DISABLED_TEXT = "DISABLED";
 
+  /**
+   * The longest node value the agent reads, in bytes. Every valid value is far shorter; a longer
+   * one is unrecognised whatever it holds, so the agent neither keeps it nor (on ZooKeeper, which
+   * tells the length first) reads it: what the registry holds cannot grow the agent's heap.
+   */
+  public static final int MAX_VALUE_BYTES = 1024;
+
   /** Classifies a node's data; {@code null} stands for a missing node. */
   public static NodeValue of(String data) {
     if (data == null) {
@@ -36,6 +43,26 @@ public enum NodeValue {
   /** Node data as text; {@code null} data (a node created without data) is the empty value. */
   public static String decode(byte[] data) {
     return data == null ? "" : new String(data, StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Node data as text, as {@link #decode}, unless it is longer than {@link #MAX_VALUE_BYTES}: then
+   * only its first bytes and its length, which is unrecognised and prints well in a log line.
+   */
+  public static String decodeBounded(byte[] data) {
+    if (data == null || data.length <= MAX_VALUE_BYTES) {
+      return decode(data);
+    }
+    return new String(data, 0, 32, StandardCharsets.UTF_8) + tooLongSuffix(data.length);
+  }
+
+  /** Stands for a value of {@code length} bytes that was not read: unrecognised, never valid. */
+  public static String notRead(long length) {
+    return "(not read)" + tooLongSuffix(length);
+  }
+
+  private static String tooLongSuffix(long length) {
+    return "... (" + length + " bytes, longer than any valid value)";
   }
 
   public static byte[] encode(String value) {

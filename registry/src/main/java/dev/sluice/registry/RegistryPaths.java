@@ -48,6 +48,11 @@ public final class RegistryPaths {
         : datasourcesRoot + "/" + schema + "." + name;
   }
 
+  /** How many levels below {@link #datasourcesRoot()} a datasource node lies: 2 (v5) or 1. */
+  public int datasourceDepth() {
+    return layout == RegistryLayout.V5 ? 2 : 1;
+  }
+
   /**
    * Whether {@code path} is a datasource node (not the root, a schema level or anything deeper).
    */
@@ -57,6 +62,6 @@ public final class RegistryPaths {
     }
     String rest = path.substring(datasourcesRoot.length() + 1);
     int levels = rest.isEmpty() ? 0 : rest.split("/", -1).length;
-    return levels == (layout == RegistryLayout.V5 ? 2 : 1);
+    return levels == datasourceDepth();
   }
 }

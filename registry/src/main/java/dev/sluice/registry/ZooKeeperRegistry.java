@@ -6,8 +6,9 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.curator.framework.CuratorFramework;
@@ -16,6 +17,7 @@ import org.apache.curator.framework.api.ACLProvider;
 import org.apache.curator.framework.recipes.cache.ChildData;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.recipes.cache.CuratorCacheStorage;
 import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.CreateMode;
@@ -35,9 +37,22 @@ import org.slf4j.LoggerFactory;
  * session, under the same id. Datasource nodes are persistent: created empty when this JVM first
  * meets a datasource and absent, never overwritten.
  *
- * <p>Two {@link CuratorCache}s watch this instance's node and the datasource subtree (one
- * persistent recursive watch each); other instances' nodes are never watched, so the load on
- * ZooKeeper grows linearly with the number of instances.
+ * <p>A {@link CuratorCache} of this single node and a {@link ZooKeeperDatasources} of the
+ * datasource subtree watch (one persistent recursive watch each); other instances' nodes are never
+ * watched, so the load on ZooKeeper grows linearly with the number of instances.
+ *
+ * <p>What the registry holds cannot exhaust this JVM: no node's bytes are cached, only datasource
+ * nodes (at their one depth) are read, and a value longer than {@link NodeValue#MAX_VALUE_BYTES} is
+ * not read at all (it is unrecognised). Retained: about 100 bytes plus the path per datasource node
+ * in the subtree, whatever the values and whatever else lies under the namespace; the instance
+ * node's value only passes through.
+ *
+ * <p>Two JVMs with the same id (the legacy layout's {@code {ip}@-@{pid}}, e.g. PID 1 in containers
+ * on host networking) share one node: the one that finds it held by another live session logs one
+ * warning and obeys the node, without deleting or overwriting it; when the node goes away it waits
+ * {@value #SHARED_NODE_GRACE_MS} ms (the owner, if alive, re-creates it empty after an operator's
+ * delete, and that value is heard) and otherwise re-creates it with its last known value. So an
+ * operator's {@code DISABLED} in that node governs both JVMs and outlives either.
  *
  * <p>A deletion of the node while this session is alive is an operator's deletion and means
  * "enabled"; the node is then re-created empty. A deletion caused by the loss or expiry of the
@@ -107,21 +122,32 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   private final Settings settings;
   private final String instancePath;
   private volatile RegistryListener listener;
-  private final ExecutorService worker;
+  private final ScheduledExecutorService worker;
   private final CuratorFramework client;
   private final RegistryPaths paths;
   private final CuratorCache instanceCache;
-  private final CuratorCache datasourceCache;
+  private final ZooKeeperDatasources datasources;
   private final CountDownLatch initialSync = new CountDownLatch(2);
   private final SeenWrites seen = new SeenWrites();
   private final Faults faults = new Faults(log);
   // Where a fault happened, named once rather than on every event.
   private final String instanceChange;
-  private final String datasourceChange;
   private final Set<String> metDatasourceNodes = ConcurrentHashMap.newKeySet();
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
 
+  /**
+   * How long a node shared with another JVM under the same id may stay absent before this instance
+   * creates it again: its owner, if alive, re-creates it within milliseconds of an operator's
+   * delete.
+   */
+  static final long SHARED_NODE_GRACE_MS = 2000;
+
+  // The sessions this client has had: a node of one of them is ours, any other ephemeral node
+  // under our path belongs to another JVM with the same id.
+  private final Set<Long> ownSessions = ConcurrentHashMap.newKeySet();
+
   // Written on the worker thread only.
+  private volatile long sharedWith;
   private volatile String lastKnownValue = "";
   private volatile boolean connected;
   private final UnrecognisedValues unrecognised = new UnrecognisedValues();
@@ -135,7 +161,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     this.paths = paths;
     this.instancePath = instancePath;
     this.worker =
-        Executors.newSingleThreadExecutor(
+        Executors.newSingleThreadScheduledExecutor(
             r -> {
               Thread t = new Thread(r, "sluice-registry");
               t.setDaemon(true);
@@ -175,10 +201,15 @@ public final class ZooKeeperRegistry implements RegistryCenter {
           });
     }
     this.client = builder.build();
-    this.instanceCache = CuratorCache.build(client, instancePath);
+    // The instance node alone, without its bytes: its value reaches the listener in the event.
+    this.instanceCache =
+        CuratorCache.builder(client, instancePath)
+            .withOptions(CuratorCache.Options.SINGLE_NODE_CACHE)
+            .withStorage(CuratorCacheStorage.dataNotCached())
+            .build();
     this.instanceChange = "a change of " + instancePath;
-    this.datasourceChange = "a change under " + paths.datasourcesRoot();
-    this.datasourceCache = CuratorCache.build(client, paths.datasourcesRoot());
+    this.datasources =
+        new ZooKeeperDatasources(client, paths, worker, faults, new DatasourceChanges());
   }
 
   @Override
@@ -204,16 +235,6 @@ public final class ZooKeeperRegistry implements RegistryCenter {
                 .forInitialized(initialSync::countDown)
                 .build(),
             worker);
-    datasourceCache
-        .listenable()
-        .addListener(
-            CuratorCacheListener.builder()
-                .forAll(
-                    (type, oldData, data) ->
-                        faults.guard(datasourceChange, () -> datasourceEvent(type, oldData, data)))
-                .forInitialized(initialSync::countDown)
-                .build(),
-            worker);
     // Before the client starts: from then on its state listener may log "connected" at any time.
     log.info(
         "connecting to ZooKeeper {} ({}) for {}",
@@ -222,7 +243,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
         instancePath);
     client.start();
     instanceCache.start();
-    datasourceCache.start();
+    datasources.start();
   }
 
   @Override
@@ -344,13 +365,16 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     seen.seen(data.getPath(), data.getStat().getMzxid());
   }
 
-  private void datasourceEvent(CuratorCacheListener.Type type, ChildData oldData, ChildData data) {
-    if (state.get() != State.STARTED) {
-      return;
-    }
-    if (type == CuratorCacheListener.Type.NODE_DELETED) {
-      String path = oldData.getPath();
-      if (paths.isDatasourcePath(path)) {
+  /** What the datasource watch reports, on the worker thread. */
+  private final class DatasourceChanges implements ZooKeeperDatasources.Changes {
+    private boolean synced;
+
+    @Override
+    public void changed(String path, String value, long mzxid) {
+      if (state.get() != State.STARTED) {
+        return;
+      }
+      if (value == null) {
         unrecognised.forget(path);
         listener.datasourceValue(path, null);
         if (metDatasourceNodes.contains(path)) {
@@ -360,16 +384,20 @@ public final class ZooKeeperRegistry implements RegistryCenter {
           pendingDatasourceNodes.add(path);
           createDatasourceNode(path);
         }
+        return;
       }
-      return;
+      unrecognised.check(path, value);
+      listener.datasourceValue(path, value);
+      seen.seen(path, mzxid);
     }
-    if (!paths.isDatasourcePath(data.getPath())) {
-      return; // the schema level, or an unexpected child: not a datasource
+
+    @Override
+    public void read(boolean complete) {
+      if (complete && !synced) {
+        synced = true;
+        initialSync.countDown();
+      }
     }
-    String value = NodeValue.decode(data.getData());
-    unrecognised.check(data.getPath(), value);
-    listener.datasourceValue(data.getPath(), value);
-    markSeen(data);
   }
 
   @Override
@@ -380,7 +408,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     // Closing the session makes ZooKeeper delete the ephemeral instance node before close returns.
     try {
       instanceCache.close();
-      datasourceCache.close();
+      datasources.close();
     } catch (RuntimeException e) {
       log.debug("closing the watch failed", e);
     }
@@ -400,6 +428,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       case CONNECTED:
       case RECONNECTED:
         connected = true;
+        ownSessions.add(currentSession());
         log.info("ZooKeeper {} connected (session {})", settings.connectString, sessionId());
         listener.connection(true);
         faults.execute(
@@ -438,6 +467,14 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       if (!instancePath.equals(oldData.getPath())) {
         return;
       }
+      long owner = oldData.getStat().getEphemeralOwner();
+      if (foreign(owner)) {
+        // The node we share went away: its JVM ended, or an operator deleted it and its owner
+        // re-creates it empty at once (and that value reaches us). Which one, no one can tell
+        // here: the last known value stays, and the node comes back with it if it stays absent.
+        scheduleInstanceNode(SHARED_NODE_GRACE_MS);
+        return;
+      }
       if (sessionStillAlive(oldData.getStat().getEphemeralOwner())) {
         log.info("{} was deleted: instance enabled; re-creating it empty", instancePath);
         lastKnownValue = "";
@@ -449,7 +486,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     if (!instancePath.equals(data.getPath())) {
       return;
     }
-    String value = NodeValue.decode(data.getData());
+    String value = NodeValue.decodeBounded(data.getData());
     unrecognised.check(instancePath, value);
     lastKnownValue = value;
     listener.instanceValue(value);
@@ -480,6 +517,46 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     }
   }
 
+  /**
+   * Whether {@code owner} is another client's live session: an ephemeral node under our path that
+   * none of our sessions created belongs to another JVM with the same id (ZooKeeper deletes the
+   * nodes of a session when it ends).
+   */
+  private boolean foreign(long owner) {
+    return owner != 0 && owner != currentSession() && !ownSessions.contains(owner);
+  }
+
+  /**
+   * Another JVM registered under our id (the legacy layout's {@code {ip}@-@{pid}} is the same for
+   * two JVMs with one IP and PID). Taking its node over would make it take the node back, in a loop
+   * that clears {@code DISABLED} each time; instead both obey the one node.
+   */
+  private void share(long owner) {
+    if (sharedWith != owner) {
+      sharedWith = owner;
+      log.warn(
+          "{} is held by another live ZooKeeper session 0x{}: another JVM has the same instance id"
+              + " (under the legacy layout, {ip}@-@{pid} is the same for two JVMs with one IP and"
+              + " PID). Sharing the node: this instance obeys its value, never deletes or"
+              + " overwrites it, and re-creates it with its last known value if it stays absent"
+              + " for {} ms. Use layout v5 for ids that cannot collide",
+          instancePath,
+          Long.toHexString(owner),
+          SHARED_NODE_GRACE_MS);
+    }
+  }
+
+  private void scheduleInstanceNode(long delayMs) {
+    try {
+      worker.schedule(
+          () -> faults.guard("registering " + instancePath, this::ensureInstanceNode),
+          delayMs,
+          TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException closed) {
+      // the registry is closed
+    }
+  }
+
   private long currentSession() {
     try {
       return client.getZookeeperClient().getZooKeeper().getSessionId();
@@ -502,6 +579,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       return;
     }
     String value = lastKnownValue;
+    ownSessions.add(currentSession());
     try {
       try {
         createInstanceNode(value);
@@ -509,7 +587,9 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       } catch (KeeperException.NodeExistsException exists) {
         Stat stat = new Stat();
         byte[] data = client.getData().storingStatIn(stat).forPath(instancePath);
-        if (stat.getEphemeralOwner() != currentSession()) {
+        if (foreign(stat.getEphemeralOwner())) {
+          share(stat.getEphemeralOwner());
+        } else if (stat.getEphemeralOwner() != currentSession()) {
           // Left by an earlier session of ours, or written by an operator: its value is the
           // newest word on this instance, so keep it and take the node over.
           String current = NodeValue.decode(data);

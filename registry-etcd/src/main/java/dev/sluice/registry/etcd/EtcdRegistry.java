@@ -25,11 +25,13 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.LeaseOption;
+import io.etcd.jetcd.options.OptionsUtil;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.support.CloseableClient;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.io.File;
 import java.net.URI;
@@ -80,6 +82,22 @@ import org.slf4j.LoggerFactory;
  * nothing: a new lease is granted and the key written again with the last known value. A deleted
  * datasource key that this JVM met is reported gone (enabled) and created again, empty, unless
  * someone created it first.
+ *
+ * <p>What etcd holds cannot exhaust this JVM or stop it from syncing: the datasource prefix is read
+ * in pages at one revision (at most {@value #PAGE_KEYS} keys, fewer when a response would not fit
+ * into one gRPC message, a key alone without its value when even that does not fit), and a watch
+ * response too large for one message makes the agent read the keys again that way and watch on from
+ * there instead of resuming into the same response. No value is kept: per datasource key
+ * (datasource depth only) the path and the mod revision last reported, about 100 bytes plus the
+ * path; a value longer than {@link NodeValue#MAX_VALUE_BYTES} is unrecognised and only its first
+ * bytes pass on, for the log.
+ *
+ * <p>Two JVMs with the same id (the legacy layout's {@code {ip}@-@{pid}}, e.g. PID 1 in containers
+ * on host networking) share one key: the one that finds it bound to another live lease logs one
+ * warning and obeys the key without moving it to its own lease, deleting or overwriting it; when
+ * that lease ends (its JVM gone) the key is written again with the last known value, as after the
+ * loss of its own lease. So an operator's {@code DISABLED} in that key governs both JVMs and
+ * outlives either.
  *
  * <p>All registry work runs on one daemon thread; jetcd's callbacks only hand work to it, so no
  * blocking call ever runs on jetcd's threads. The one exception is a failed keep-alive stream: it
@@ -212,6 +230,9 @@ public final class EtcdRegistry implements RegistryCenter {
   private final Set<String> metDatasourceNodes = ConcurrentHashMap.newKeySet();
   private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
   private volatile RegistryListener listener;
+  // The leases this agent has had: a key bound to one of them is ours, a key bound to any other
+  // live lease belongs to another JVM with the same id.
+  private final Set<Long> ownLeases = ConcurrentHashMap.newKeySet();
 
   // Read anywhere; the lease is written on the worker thread only, the connection flag (and the
   // listener's connection reports) under connectionLock.
@@ -222,7 +243,8 @@ public final class EtcdRegistry implements RegistryCenter {
   // Worker thread only.
   private volatile CloseableClient keepAlive;
   private String lastKnownValue = "";
-  private final Map<String, String> datasources = new HashMap<>();
+  // Per datasource key the mod revision last reported: never a value.
+  private final Map<String, Long> datasources = new HashMap<>();
   private final UnrecognisedValues unrecognised = new UnrecognisedValues();
   private final List<Watch.Watcher> watchers = new CopyOnWriteArrayList<>();
   private int watchGeneration;
@@ -232,6 +254,7 @@ public final class EtcdRegistry implements RegistryCenter {
   private long reattachRevision = -1;
   private int failedAttempts;
   private boolean probing;
+  private long sharedWith;
 
   /**
    * @param paths where the datasource keys live
@@ -405,6 +428,7 @@ public final class EtcdRegistry implements RegistryCenter {
     try {
       granted = await(client.getLeaseClient().grant(settings.ttlSeconds())).getID();
       long id = granted;
+      ownLeases.add(id);
       keepAlive = client.getLeaseClient().keepAlive(id, keepAliveObserver(id));
       registerInstance(id);
       lease = id;
@@ -595,6 +619,10 @@ public final class EtcdRegistry implements RegistryCenter {
       if (current.getLease() == id) {
         return;
       }
+      if (foreign(current.getLease())) {
+        share(current.getLease());
+        return;
+      }
       if (bindToLease(current, id)) {
         log.info(
             "took over {} with value {}",
@@ -629,37 +657,46 @@ public final class EtcdRegistry implements RegistryCenter {
     return moved.isSucceeded();
   }
 
-  /** Reads the instance key and the datasource keys, reports what changed, and watches on. */
+  /**
+   * Reads the instance key and the datasource keys, reports what changed, and watches on.
+   *
+   * <p>The datasource prefix is read in pages of at most {@value #PAGE_KEYS} keys, every page at
+   * the revision of the first read, so the whole is one consistent snapshot and the watches resume
+   * right after it. No response has to hold the whole prefix: a page too large for one gRPC message
+   * (4 MiB by default) is read again in halves, down to single keys, and a single key too large for
+   * one message is read without its value, which is then unrecognised.
+   */
   private void readAndWatch() throws Exception {
     closeWatchers();
-    TxnResponse read =
-        await(
-            kv.txn()
-                .Then(
-                    Op.get(instanceKey, GetOption.DEFAULT),
-                    Op.get(datasourcePrefix, GetOption.builder().isPrefix(true).build()))
-                .commit());
-    long revision = read.getHeader().getRevision();
-    List<GetResponse> gets = read.getGetResponses();
-    List<KeyValue> instance = gets.get(0).getKvs();
-    if (!instance.isEmpty()) {
-      KeyValue current = instance.get(0);
-      String value = text(current.getValue());
-      if (!watching || !value.equals(lastKnownValue)) {
-        instanceValue(value);
+    Page first = page(instanceKey, null, 0, 1);
+    long revision = first.revision;
+    if (!first.entries.isEmpty()) {
+      Entry current = first.entries.get(0);
+      if (!watching || !current.value.equals(lastKnownValue)) {
+        instanceValue(current.value);
       }
-      seen.seen(instancePath, current.getModRevision());
+      seen.seen(instancePath, current.modRevision);
     }
     Set<String> present = new HashSet<>();
-    for (KeyValue kv : gets.get(1).getKvs()) {
-      String path = text(kv.getKey());
-      String value = text(kv.getValue());
-      if (paths.isDatasourcePath(path)) {
-        present.add(path);
-        if (!value.equals(datasources.get(path))) {
-          datasourceValue(path, value, kv.getModRevision());
+    ByteSequence end = OptionsUtil.prefixEndOf(datasourcePrefix);
+    ByteSequence from = datasourcePrefix;
+    int limit = PAGE_KEYS;
+    while (true) {
+      Page page = page(from, end, revision, limit);
+      for (Entry e : page.entries) {
+        if (paths.isDatasourcePath(e.path)) {
+          present.add(e.path);
+          Long known = datasources.get(e.path);
+          if (known == null || known != e.modRevision) {
+            datasourceValue(e.path, e.value, e.modRevision);
+          }
         }
       }
+      if (!page.more || page.entries.isEmpty()) {
+        break;
+      }
+      from = after(page.entries.get(page.entries.size() - 1).key);
+      limit = Math.min(PAGE_KEYS, page.limit * 2);
     }
     for (String gone : new ArrayList<>(datasources.keySet())) {
       if (!present.contains(gone)) {
@@ -670,6 +707,96 @@ public final class EtcdRegistry implements RegistryCenter {
     datasourceRevision = revision;
     watching = true;
     startWatchesOrRetry();
+  }
+
+  /** The most keys one read of the datasource prefix asks for. */
+  static final int PAGE_KEYS = 256;
+
+  /** A key as the agent keeps it while reading: its value bounded. */
+  private static final class Entry {
+    final ByteSequence key;
+    final String path;
+    final String value;
+    final long modRevision;
+
+    Entry(KeyValue kv, String value) {
+      this.key = kv.getKey();
+      this.path = text(kv.getKey());
+      this.value = value;
+      this.modRevision = kv.getModRevision();
+    }
+  }
+
+  private static final class Page {
+    final long revision;
+    final List<Entry> entries = new ArrayList<>();
+    final boolean more;
+    final int limit;
+
+    Page(GetResponse response, int limit, boolean valuesRead) {
+      this.revision = response.getHeader().getRevision();
+      this.more = response.isMore();
+      this.limit = limit;
+      for (KeyValue kv : response.getKvs()) {
+        entries.add(new Entry(kv, valuesRead ? value(kv) : TOO_LARGE));
+      }
+    }
+  }
+
+  /** Stands for a value too large for one gRPC message: unrecognised, never valid. */
+  static final String TOO_LARGE = "(not read: too large for one etcd response)";
+
+  /**
+   * At most {@code limit} keys from {@code from} (to {@code end}, or {@code from} alone when {@code
+   * end} is {@code null}) at {@code revision} (0: the newest), in as many reads as it takes to fit
+   * each response into one gRPC message: when one does not fit, half as many keys are asked for,
+   * and a single key that does not fit is read without its value.
+   */
+  private Page page(ByteSequence from, ByteSequence end, long revision, int limit)
+      throws Exception {
+    GetOption.Builder option = GetOption.builder().withLimit(limit).withRevision(revision);
+    if (end != null) {
+      option.withRange(end);
+    }
+    try {
+      return new Page(await(kv.get(from, option.build())), limit, true);
+    } catch (Exception e) {
+      if (!tooLarge(e)) {
+        throw e;
+      }
+      if (limit > 1) {
+        return page(from, end, revision, limit / 2);
+      }
+      log.warn(
+          "a key at {} is too large for one response of {}; read without its value, which is"
+              + " unrecognised",
+          text(from),
+          settings.describe());
+      return new Page(await(kv.get(from, option.withKeysOnly(true).build())), limit, false);
+    }
+  }
+
+  /** The smallest key after {@code key}. */
+  private static ByteSequence after(ByteSequence key) {
+    return key.concat(ByteSequence.from(new byte[] {0}));
+  }
+
+  private static String value(KeyValue kv) {
+    return NodeValue.decodeBounded(kv.getValue().getBytes());
+  }
+
+  /** Whether a response did not fit into one gRPC message. */
+  private static boolean tooLarge(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof EtcdException
+          && ((EtcdException) t).getErrorCode() == ErrorCode.RESOURCE_EXHAUSTED) {
+        return true;
+      }
+      if (Status.fromThrowable(t).getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -734,6 +861,14 @@ public final class EtcdRegistry implements RegistryCenter {
               + " reporting every difference",
           settings.describe());
       worker.execute(this::resync);
+    } else if (tooLarge(error)) {
+      // Resuming from the same revision would meet the same response again, for ever. Reading in
+      // pages gets past it (a value too large is unrecognised), and the watches resume after it.
+      log.warn(
+          "a watch response of {} was too large for one gRPC message; reading the keys again in"
+              + " pages and watching on from there",
+          settings.describe());
+      worker.execute(this::resync);
     } else {
       log.info(
           "the watch on {} ended ({}); resuming after the last revision it delivered ({})",
@@ -789,7 +924,7 @@ public final class EtcdRegistry implements RegistryCenter {
       datasources.remove(path);
     } else {
       unrecognised.check(path, value);
-      datasources.put(path, value);
+      datasources.put(path, revision);
     }
     listener.datasourceValue(path, value);
     seen.seen(path, revision);
@@ -811,7 +946,7 @@ public final class EtcdRegistry implements RegistryCenter {
         continue; // the schema level, or an unexpected key: not a datasource
       }
       boolean deleted = event.getEventType() == WatchEvent.EventType.DELETE;
-      datasourceValue(path, deleted ? null : text(kv.getValue()), kv.getModRevision());
+      datasourceValue(path, deleted ? null : value(kv), kv.getModRevision());
     }
   }
 
@@ -826,11 +961,13 @@ public final class EtcdRegistry implements RegistryCenter {
         continue;
       }
       if (revision != reattachRevision) {
-        instanceValue(text(kv.getValue()));
+        instanceValue(value(kv));
       }
       seen.seen(instancePath, revision);
       long id = lease;
-      if (id != 0 && kv.getLease() != id) {
+      if (id != 0 && kv.getLease() != id && foreign(kv.getLease())) {
+        share(kv.getLease());
+      } else if (id != 0 && kv.getLease() != id) {
         // A plain put detached the key from our lease: keep the value, re-attach the key, so it
         // still goes away with this JVM.
         try {
@@ -875,6 +1012,33 @@ public final class EtcdRegistry implements RegistryCenter {
       }
       log.warn("could not register {}: {}; retrying", instancePath, describe(e));
       worker.schedule(this::reRegister, 1000, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /**
+   * Whether {@code owner} is another agent's live lease: the key under our path is then another
+   * JVM's with the same id.
+   */
+  private boolean foreign(long owner) {
+    return owner != 0 && owner != lease && !ownLeases.contains(owner) && leaseAlive(owner);
+  }
+
+  /**
+   * Another JVM registered under our id (the legacy layout's {@code {ip}@-@{pid}} is the same for
+   * two JVMs with one IP and PID). Moving its key to our lease would make it move the key back, in
+   * a loop; instead both obey the one key.
+   */
+  private void share(long owner) {
+    if (sharedWith != owner) {
+      sharedWith = owner;
+      log.warn(
+          "{} is bound to another live etcd lease 0x{}: another JVM has the same instance id"
+              + " (under the legacy layout, {ip}@-@{pid} is the same for two JVMs with one IP and"
+              + " PID). Sharing the key: this instance obeys its value, never moves, deletes or"
+              + " overwrites it, and writes it again with its last known value when that lease"
+              + " ends. Use layout v5 for ids that cannot collide",
+          instancePath,
+          Long.toHexString(owner));
     }
   }
 
