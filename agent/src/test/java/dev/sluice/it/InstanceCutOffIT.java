@@ -186,6 +186,34 @@ class InstanceCutOffIT extends WithZooKeeperAndH2 {
   }
 
   /**
+   * Six threads of the app connect without pause and keep every connection while the instance is
+   * cut off. Each thread ends at its first refusal; of all the connections they got, before the
+   * cut-off or racing it, none works once it is in force.
+   */
+  @Test
+  void noConnectionRacingACutOffSurvivesIt() throws Exception {
+    try (AppProcess app = app().start()) {
+      String path = instanceNode(zk, app);
+      assertTrue(app.send("connect").ok);
+      assertTrue(app.send("storm 6").ok);
+      Await.until(
+          "connections opened by the storm",
+          Duration.ofSeconds(10),
+          () -> Integer.parseInt(send(app, "stormOpened").text) >= 30);
+      zk.set(path, "DISABLED");
+      AppProcess.Reply result =
+          awaitReply(
+              app,
+              "every connection of the storm aborted",
+              "stormResult",
+              r -> r.ok && r.text.matches("opened \\d+ usable 0 failures \\[\\]"));
+      System.out.println("[InstanceCutOffIT] the storm: " + result.text);
+      zk.set(path, "");
+      awaitAllowed(app, "connect");
+    }
+  }
+
+  /**
    * {@code cutoff.grace-ms}: new connections are refused at once, the open one keeps working for
    * the grace period and is aborted when it ends.
    */
