@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -66,12 +68,51 @@ class DriversIT {
   }
 
   @Test
-  void h2Driver() throws Exception {
+  void h2DriverAnIdleConnection() throws Exception {
     String url = h2.url("h2only");
     cutOffAndRestore(url, DatasourceCutOffIT.datanode(url, "h2only"), null);
   }
 
+  /**
+   * H2 2.x ignores {@code abort}; the agent closes the connection instead, and a statement running
+   * on it must fail then, not run to its end. The sum over ten billion rows runs for minutes.
+   */
+  @Test
+  @Disabled(
+      "H2 2.x: abort() is empty and close() waits for the running statement, so the statement runs"
+          + " to its end; the agent has no general way yet to end a statement in flight on a driver"
+          + " that ignores abort (cancelling the connection's statements would be one)")
+  void h2DriverAStatementInFlight() throws Exception {
+    String url = h2.url("h2busy");
+    String query = "SELECT SUM(X) FROM SYSTEM_RANGE(1, 10000000000)";
+    cutOffAndRestore(url, DatasourceCutOffIT.datanode(url, "h2busy"), query, DriversIT::h2Running);
+  }
+
+  /**
+   * Whether the H2 server, which runs in this JVM, is executing a query now: one of its threads is
+   * inside H2's query code. Only the long sum runs on it at this point.
+   */
+  private static boolean h2Running() {
+    for (StackTraceElement[] stack : Thread.getAllStackTraces().values()) {
+      for (StackTraceElement frame : stack) {
+        if (frame.getClassName().startsWith("org.h2.command.query.")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   private static void cutOffAndRestore(String url, String node, String longQuery) throws Exception {
+    cutOffAndRestore(url, node, longQuery, () -> true);
+  }
+
+  /**
+   * With {@code longQuery}, runs it on a held connection and cuts the datasource off once {@code
+   * running} says it is executing; without, cuts off an idle held connection.
+   */
+  private static void cutOffAndRestore(
+      String url, String node, String longQuery, BooleanSupplier running) throws Exception {
     assertTrue(app.send("connectTo " + url).ok);
     Await.until(
         "the datanode " + node,
@@ -80,6 +121,7 @@ class DriversIT {
     assertTrue(app.send("openTo held " + url).ok);
     if (longQuery != null) {
       app.write("query held " + longQuery);
+      Await.until("the statement in flight", Duration.ofSeconds(10), running::getAsBoolean);
     }
     zk.set(node, "DISABLED");
     AppProcess.Reply aborted =

@@ -154,17 +154,102 @@ class InstanceCutOffIT extends WithZooKeeperAndH2 {
       awaitAllowed(app, "connect");
       Await.until("the node re-created empty", Duration.ofSeconds(10), () -> "".equals(get(path)));
 
+      // From DISABLED to an unrecognised value: once the agent has read it (its log line says so),
+      // the instance is enabled, with no retry.
+      zk.set(path, "DISABLED");
+      assertRefusal(awaitRefused(app, "connect"), id, path);
       zk.set(path, "maintenance");
-      zk.set(path, "maintenance");
-      assertTrue(app.send("connect").ok, "an unrecognised value enables");
       Await.until(
-          "the unrecognised value logged",
-          Duration.ofSeconds(5),
+          "the agent read the unrecognised value",
+          Duration.ofSeconds(10),
           () -> countLines(app, "unrecognised value 'maintenance'") == 1);
+      AppProcess.Reply enabled = app.send("connect");
+      assertTrue(enabled.ok, () -> "an unrecognised value enables: " + enabled);
+
+      // The same value again is not logged again; a different one after it is, which shows that
+      // the agent has read the writes before it. (ZooKeeper may fold quick writes into one read,
+      // so the same value is written several times.)
+      for (int i = 0; i < 10; i++) {
+        zk.set(path, "maintenance");
+      }
+      zk.set(path, "maintenance-2");
+      Await.until(
+          "the agent read the next unrecognised value",
+          Duration.ofSeconds(10),
+          () -> countLines(app, "unrecognised value 'maintenance-2'") == 1);
+      assertEquals(1, countLines(app, "unrecognised value 'maintenance'"), "logged once per value");
+      assertTrue(app.send("connect").ok, "still enabled");
 
       assertEquals(0, app.exit());
       assertNull(zk.get(path), "the instance node is deleted on normal exit");
-      assertEquals(1, countLines(app, "unrecognised value 'maintenance'"), "logged once per value");
+    }
+  }
+
+  /**
+   * Six threads of the app connect without pause and keep every connection while the instance is
+   * cut off. Each thread ends at its first refusal; of all the connections they got, before the
+   * cut-off or racing it, none works once it is in force.
+   */
+  @Test
+  void noConnectionRacingACutOffSurvivesIt() throws Exception {
+    try (AppProcess app = app().start()) {
+      String path = instanceNode(zk, app);
+      assertTrue(app.send("connect").ok);
+      assertTrue(app.send("storm 6").ok);
+      Await.until(
+          "connections opened by the storm",
+          Duration.ofSeconds(10),
+          () -> Integer.parseInt(send(app, "stormOpened").text) >= 30);
+      zk.set(path, "DISABLED");
+      AppProcess.Reply result =
+          awaitReply(
+              app,
+              "every connection of the storm aborted",
+              "stormResult",
+              r -> r.ok && r.text.matches("opened \\d+ usable 0 failures \\[\\]"));
+      System.out.println("[InstanceCutOffIT] the storm: " + result.text);
+      zk.set(path, "");
+      awaitAllowed(app, "connect");
+    }
+  }
+
+  /**
+   * {@code cutoff.grace-ms}: new connections are refused at once, the open one keeps working for
+   * the grace period and is aborted when it ends.
+   */
+  @Test
+  void openConnectionsMayFinishWithinTheGracePeriod() throws Exception {
+    int graceMs = 3000;
+    try (AppProcess app =
+        AppProcess.jdbcApp(h2.url("orders"))
+            .agentArgs(registryArgs() + ",cutoff.grace-ms=" + graceMs)
+            .start()) {
+      String path = instanceNode(zk, app);
+      String id = path.substring(INSTANCES.length() + 1);
+      assertTrue(app.send("open held").ok);
+      long start = System.nanoTime();
+      zk.set(path, "DISABLED");
+      assertRefusal(awaitRefused(app, "connect"), id, path);
+      AppProcess.Reply during = app.send("query held SELECT 1");
+      long duringMs = (System.nanoTime() - start) / 1_000_000;
+      assertTrue(duringMs < graceMs, "checked within the grace period: " + duringMs + " ms");
+      assertTrue(during.ok, () -> "the open connection works during the grace period: " + during);
+      AppProcess.Reply aborted = awaitFailure(app, "query held SELECT 1");
+      long abortedMs = (System.nanoTime() - start) / 1_000_000;
+      assertNotEquals(
+          "java.sql.SQLTransientConnectionException", aborted.exception(), aborted::toString);
+      assertTrue(
+          abortedMs >= graceMs,
+          "aborted " + abortedMs + " ms after the write, before the grace of " + graceMs + " ms");
+      assertTrue(
+          abortedMs < graceMs + 5000,
+          "aborted " + abortedMs + " ms after the write, long after the grace of " + graceMs);
+      assertTrue(
+          app.agentLog().stream()
+              .anyMatch(l -> l.contains("aborting 1 open connection(s) after " + graceMs + " ms")),
+          () -> String.join("\n", app.agentLog()));
+      zk.set(path, "");
+      awaitAllowed(app, "connect");
     }
   }
 

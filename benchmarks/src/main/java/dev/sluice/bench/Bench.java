@@ -39,28 +39,40 @@ public final class Bench {
             ? List.of("hotpath", "propagation", "fanout", "startup", "footprint")
             : List.of(args);
     for (String part : parts) {
-      switch (part) {
-        case "hotpath":
-          bench.hotPath();
-          break;
-        case "propagation":
-          new Propagation(bench).run();
-          break;
-        case "fanout":
-          new FanOut(bench).run();
-          break;
-        case "startup":
-          new Startup(bench).startup();
-          break;
-        case "footprint":
-          new Startup(bench).footprint();
-          break;
-        default:
-          throw new IllegalArgumentException("unknown part " + part);
+      try {
+        run(bench, part);
+      } catch (Exception | Error e) {
+        // Printed here: an uncaught exception would go to the handler ZooKeeper's server installs,
+        // which logs through SLF4J, silenced in the benchmarks; the run would end without a word.
+        System.err.println("benchmark " + part + " failed; no figures:");
+        e.printStackTrace();
+        System.exit(1);
       }
     }
     bench.print();
     System.exit(0);
+  }
+
+  private static void run(Bench bench, String part) throws Exception {
+    switch (part) {
+      case "hotpath":
+        bench.hotPath();
+        break;
+      case "propagation":
+        new Propagation(bench).run();
+        break;
+      case "fanout":
+        new FanOut(bench).run();
+        break;
+      case "startup":
+        new Startup(bench).startup();
+        break;
+      case "footprint":
+        new Startup(bench).footprint();
+        break;
+      default:
+        throw new IllegalArgumentException("unknown part " + part);
+    }
   }
 
   void row(String figure, String withAgent, String baseline, String delta, String goal) {

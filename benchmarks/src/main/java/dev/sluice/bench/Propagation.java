@@ -99,11 +99,14 @@ final class Propagation {
       long t0 = PropagationProbe.epochMicros();
       operator.setData(node, "DISABLED".getBytes(StandardCharsets.UTF_8), -1);
       String[] times = expect(out, "TIMES").split(" ");
-      watched.await(10, TimeUnit.SECONDS);
-      applied[i] = Long.parseLong(times[1]) - t0;
-      refused[i] = Long.parseLong(times[2]) - t0;
-      aborted[i] = Long.parseLong(times[3]) - t0;
-      zkAlone[i] = watchedAt[0] - t0;
+      if (!watched.await(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException(
+            what + ", toggle " + i + ": ZooKeeper's own watch did not fire within 10 s");
+      }
+      applied[i] = sample(what, i, "state applied", Long.parseLong(times[1]) - t0);
+      refused[i] = sample(what, i, "first refused connect", Long.parseLong(times[2]) - t0);
+      aborted[i] = sample(what, i, "all open aborted", Long.parseLong(times[3]) - t0);
+      zkAlone[i] = sample(what, i, "ZooKeeper alone", watchedAt[0] - t0);
       operator.setData(node, new byte[0], -1);
       send(in, "await-enabled " + bean);
       expect(out, "ENABLED");
@@ -125,6 +128,19 @@ final class Propagation {
         zk,
         "",
         "p99 < 50,000");
+  }
+
+  /**
+   * A measured interval; one that ends before the write it measures from is a broken sample (a
+   * clock step, or a watcher that recorded nothing), and fails the run instead of entering the
+   * figures.
+   */
+  static long sample(String what, int toggle, String interval, long micros) {
+    if (micros < 0) {
+      throw new IllegalStateException(
+          what + ", toggle " + toggle + ": " + interval + " measured " + micros + " µs");
+    }
+    return micros;
   }
 
   static ZooKeeper connect(String connectString) throws Exception {
@@ -180,7 +196,7 @@ final class Propagation {
         return line;
       }
       if (line.startsWith("ERR")) {
-        throw new IllegalStateException(line);
+        throw new IllegalStateException("the probe reports: " + line);
       }
     }
     throw new IllegalStateException("the probe ended before " + prefix);

@@ -47,9 +47,17 @@ public final class PropagationProbe {
           // cmd[1]: the MBean whose Disabled attribute shows the agent's state
           ObjectName bean = new ObjectName(line.substring(line.indexOf(' ') + 1));
           long[] times = new long[3];
-          Thread applied = watcher(() -> (Boolean) mbeans.getAttribute(bean, "Disabled"), times, 0);
+          String[] failures = new String[3];
+          Thread applied =
+              watcher(
+                  "state applied",
+                  () -> (Boolean) mbeans.getAttribute(bean, "Disabled"),
+                  times,
+                  failures,
+                  0);
           Thread refused =
               watcher(
+                  "connect refused",
                   () -> {
                     try (Connection c = DriverManager.getConnection(URL)) {
                       return false;
@@ -58,9 +66,11 @@ public final class PropagationProbe {
                     }
                   },
                   times,
+                  failures,
                   1);
           Thread aborted =
               watcher(
+                  "all " + OPEN + " aborted",
                   () -> {
                     for (Connection c : open) {
                       if (!c.isClosed()) {
@@ -70,11 +80,23 @@ public final class PropagationProbe {
                     return true;
                   },
                   times,
+                  failures,
                   2);
           System.out.println("ARMED");
           applied.join();
           refused.join();
           aborted.join();
+          // A sample that timed out or failed is no figure: the benchmark run fails with it.
+          List<String> failed = new ArrayList<>();
+          for (String f : failures) {
+            if (f != null) {
+              failed.add(f);
+            }
+          }
+          if (!failed.isEmpty()) {
+            System.out.println("ERR " + String.join("; ", failed));
+            break;
+          }
           System.out.println("TIMES " + times[0] + " " + times[1] + " " + times[2]);
           break;
         case "await-enabled":
@@ -96,17 +118,26 @@ public final class PropagationProbe {
     boolean holds() throws Exception;
   }
 
-  private static Thread watcher(Condition condition, long[] times, int slot) {
+  /** Longest a watcher waits for its condition; a sample that takes longer fails the run. */
+  static final long DEADLINE_NANOS = 10_000_000_000L;
+
+  private static Thread watcher(
+      String what, Condition condition, long[] times, String[] failures, int slot) {
     Thread t =
         new Thread(
             () -> {
+              long deadline = System.nanoTime() + DEADLINE_NANOS;
               try {
                 while (!condition.holds()) {
+                  if (System.nanoTime() - deadline > 0) {
+                    failures[slot] = what + ": not within " + DEADLINE_NANOS / 1_000_000 + " ms";
+                    return;
+                  }
                   LockSupport.parkNanos(POLL_NANOS);
                 }
                 times[slot] = epochMicros();
               } catch (Exception e) {
-                times[slot] = -1;
+                failures[slot] = what + ": " + e;
               }
             });
     t.setDaemon(true);

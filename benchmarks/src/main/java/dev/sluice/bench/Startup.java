@@ -4,6 +4,7 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -102,8 +103,20 @@ final class Startup {
     if (footprint) {
       cmd.add("footprint");
     }
-    long launched = PropagationProbe.epochMicros();
-    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    // The child's stderr goes to a file, not to the console (it would be interleaved with the
+    // table) and not away: when the child fails, it is the reason.
+    Path stderr = Files.createTempFile("sluice-startup", ".err");
+    try {
+      long launched = PropagationProbe.epochMicros();
+      Process p = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
+      return read(p, launched, agent, stderr);
+    } finally {
+      Files.deleteIfExists(stderr);
+    }
+  }
+
+  private static long[] read(Process p, long launched, boolean agent, Path stderr)
+      throws Exception {
     long[] out = new long[5];
     try (BufferedReader r =
         new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -119,8 +132,16 @@ final class Startup {
         }
       }
     }
-    if (p.waitFor() != 0 || out[1] == 0) {
-      throw new IllegalStateException("the startup app failed (agent " + agent + ")");
+    int exit = p.waitFor();
+    if (exit != 0 || out[1] == 0) {
+      throw new IllegalStateException(
+          "the startup app failed (agent "
+              + agent
+              + ", exit "
+              + exit
+              + (out[1] == 0 ? ", no STARTUP line" : "")
+              + "); its stderr:\n"
+              + Files.readString(stderr));
     }
     return out;
   }

@@ -1,16 +1,25 @@
 package dev.sluice.registry;
 
 import dev.sluice.registry.etcd.EtcdCluster;
+import dev.sluice.registry.etcd.EtcdRegistries;
 import dev.sluice.registry.etcd.EtcdRegistry;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 
@@ -47,18 +56,60 @@ class EtcdRegistryContractTest extends RegistryContract {
       return ByteSequence.from(s, StandardCharsets.UTF_8);
     }
 
+    /** The watches each registry opened, as its watch client was asked for them. */
+    private final Map<RegistryCenter, List<String>> watches =
+        Collections.synchronizedMap(new IdentityHashMap<>());
+
     @Override
     public RegistryCenter newRegistry(RegistryPaths paths, String instancePath, String auth) {
-      return new EtcdRegistry(
-          new EtcdRegistry.Settings(
-              cluster.endpoints(),
-              cluster.tls(),
-              cluster.tls() ? cluster.caFile() : null,
-              auth,
-              5000,
-              6000),
-          paths,
-          instancePath);
+      List<String> opened = new CopyOnWriteArrayList<>();
+      EtcdRegistry registry =
+          EtcdRegistries.withWatchClient(
+              new EtcdRegistry.Settings(
+                  cluster.endpoints(),
+                  cluster.tls(),
+                  cluster.tls() ? cluster.caFile() : null,
+                  auth,
+                  5000,
+                  6000),
+              paths,
+              instancePath,
+              watch -> recording(watch, opened));
+      watches.put(registry, opened);
+      return registry;
+    }
+
+    /** {@code watch}, noting each key or range watched: {@code key}, or {@code prefix*}. */
+    private static Watch recording(Watch watch, List<String> opened) {
+      return (Watch)
+          Proxy.newProxyInstance(
+              Watch.class.getClassLoader(),
+              new Class<?>[] {Watch.class},
+              (proxy, method, args) -> {
+                if (method.getName().equals("watch")
+                    && args.length == 3
+                    && args[1] instanceof WatchOption) {
+                  String key = ((ByteSequence) args[0]).toString(StandardCharsets.UTF_8);
+                  WatchOption option = (WatchOption) args[1];
+                  if (option.isPrefix()) {
+                    opened.add(key + "*");
+                  } else if (option.getEndKey().isPresent()) {
+                    opened.add(key + "*"); // a range: taken as every key from here on
+                  } else {
+                    opened.add(key);
+                  }
+                }
+                try {
+                  return method.invoke(watch, args);
+                } catch (InvocationTargetException e) {
+                  throw e.getCause();
+                }
+              });
+    }
+
+    @Override
+    public List<String> watches(RegistryCenter registry) {
+      return List.copyOf(watches.get(registry));
     }
 
     @Override

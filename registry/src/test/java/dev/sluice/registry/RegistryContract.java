@@ -66,6 +66,24 @@ abstract class RegistryContract {
 
     /** Stops and restarts the server, keeping its data. */
     void restart() throws Exception;
+
+    /**
+     * The watches {@code registry} holds on the server now, as the server (ZooKeeper) or the client
+     * (etcd) records them: {@code path} for one node, {@code path/**} for a node and all below it.
+     */
+    List<String> watches(RegistryCenter registry) throws Exception;
+  }
+
+  /** Whether a watch as {@link Backend#watches} renders it sees changes of {@code path}. */
+  static boolean covers(String watch, String path) {
+    if (watch.endsWith("/**")) {
+      String root = watch.substring(0, watch.length() - "/**".length());
+      return path.equals(root) || path.startsWith(root.endsWith("/") ? root : root + "/");
+    }
+    if (watch.endsWith("*")) { // a key prefix (etcd)
+      return path.startsWith(watch.substring(0, watch.length() - 1));
+    }
+    return watch.equals(path);
   }
 
   /** What a listener heard. */
@@ -457,12 +475,21 @@ abstract class RegistryContract {
     String mine = instancePath("g");
     String theirs = instancePath("other");
     Heard heard = new Heard();
-    start(mine, heard);
+    RegistryCenter registry = start(mine, heard);
     assertEquals("", heard.nextInstance());
     backend().put(theirs, "DISABLED");
     backend().put(mine, "after");
     assertEquals("after", heard.nextInstance(), "the other instance's write was not heard");
     assertTrue(heard.datasources.isEmpty());
+    // Not hearing it is not enough: a registry that watched every instance and dropped the others'
+    // events would pass the above, and load the registry with every instance's changes (SPEC 3).
+    List<String> watches = backend().watches(registry);
+    assertTrue(
+        watches.stream().anyMatch(w -> covers(w, mine)),
+        "its own node is watched (the watches are visible): " + watches);
+    assertTrue(
+        watches.stream().noneMatch(w -> covers(w, theirs)),
+        "no watch sees another instance's node: " + watches);
   }
 
   @Test

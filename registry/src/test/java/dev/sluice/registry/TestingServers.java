@@ -2,6 +2,8 @@ package dev.sluice.registry;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.curator.test.TestingServer;
 import org.apache.curator.test.TestingZooKeeperServer;
 
@@ -27,6 +29,50 @@ public final class TestingServers {
   public static int watchCount(TestingServer server) throws Exception {
     Object tree = call(call(zooKeeperServer(server), "getZKDatabase"), "getDataTree");
     return (Integer) call(tree, "getWatchCount");
+  }
+
+  /**
+   * The paths the session {@code sessionId} watches on this server: data and exists watches as the
+   * path, child watches and persistent recursive watches as {@code path/**} (both see nodes below
+   * the path).
+   */
+  public static List<String> watchesOf(TestingServer server, long sessionId) throws Exception {
+    Object tree = call(call(zooKeeperServer(server), "getZKDatabase"), "getDataTree");
+    List<String> out = new ArrayList<>();
+    for (String manager : new String[] {"dataWatches", "childWatches"}) {
+      Object watches = field(tree, manager);
+      Object report = call(watches, "getWatches");
+      Object paths = report.getClass().getMethod("getPaths", long.class).invoke(report, sessionId);
+      if (paths == null) {
+        continue;
+      }
+      for (Object path : (Iterable<?>) paths) {
+        boolean below =
+            manager.equals("childWatches") || isRecursive(watches, String.valueOf(path));
+        out.add(path + (below ? "/**" : ""));
+      }
+    }
+    return out;
+  }
+
+  /** Whether any watcher of {@code path} in this watch manager is persistent and recursive. */
+  private static boolean isRecursive(Object watchManager, String path) throws Exception {
+    Object watchers = ((java.util.Map<?, ?>) field(watchManager, "watchTable")).get(path);
+    if (watchers == null) {
+      return false;
+    }
+    Class<?> modes = Class.forName("org.apache.zookeeper.server.watch.WatcherMode");
+    Object recursive = modes.getField("PERSISTENT_RECURSIVE").get(null);
+    Method contains =
+        watchManager
+            .getClass()
+            .getMethod("containsWatcher", String.class, org.apache.zookeeper.Watcher.class, modes);
+    for (Object watcher : new ArrayList<>((java.util.Collection<?>) watchers)) {
+      if ((Boolean) contains.invoke(watchManager, path, watcher, recursive)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether this member of a {@code TestingCluster} is the ensemble's leader now. */

@@ -1,6 +1,7 @@
 package dev.sluice.registry;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.test.TestingServer;
@@ -144,6 +145,12 @@ class ZooKeeperRegistryContractTest extends RegistryContract {
     @Override
     public void restart() throws Exception {
       server.restart();
+    }
+
+    @Override
+    public List<String> watches(RegistryCenter registry) throws Exception {
+      return TestingServers.watchesOf(
+          server, Long.parseLong(registry.sessionId().substring(2), 16));
     }
 
     @Override

@@ -8,18 +8,22 @@ import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * A three-member cluster loses the member the agent talks to while an operator keeps writing
- * through another member: the watch resumes from the last revision it delivered, so every write is
- * heard, in order, and the instance key stays bound to a live lease.
+ * A three-member cluster loses each of the two members the agent talks to in turn (its watches are
+ * spread over both) while an operator keeps writing through the third: after each loss every watch
+ * is on the member left (etcd's watcher gauge shows it) and resumes from the last revision it
+ * delivered, so every write is heard, in order, and the instance key stays bound to a live lease.
  */
 class EtcdMemberLossTest {
 
@@ -32,7 +36,7 @@ class EtcdMemberLossTest {
       String node = paths.datasourcePath("orders", "db_1");
       String instance = paths.instancesRoot() + "/10.0.0.1@1@loss";
       BlockingQueue<String> heard = new LinkedBlockingQueue<>();
-      // The agent knows the first member only first: it talks to it until it dies.
+      // The agent knows the first two members; the operator writes through the third.
       EtcdRegistry registry =
           new EtcdRegistry(
               new EtcdRegistry.Settings(
@@ -56,11 +60,24 @@ class EtcdMemberLossTest {
               public void connection(boolean connected) {}
             });
         assertTrue(registry.awaitInitialSync(20_000));
+        // The client balances its streams over both members it knows: each of its two watches
+        // (instance key, datasource prefix) may be on either. Killing one member, then (once it is
+        // back) the other, takes every watch's member away at least once; after each loss, both
+        // watches must be on the member left (etcd's watcher gauge counts them; only the agent
+        // watches in this cluster).
+        awaitWatchers(cluster, 2, 0, 1);
         List<String> written = new ArrayList<>();
-        for (int i = 0; i < 60; i++) {
+        for (int i = 0; i < 90; i++) {
           if (i == 20) {
             cluster.kill(0);
             awaitQuorum(operator); // the two left elect a leader if the killed one led
+            awaitWatchers(cluster, 2, 1);
+          } else if (i == 50) {
+            cluster.restart(0);
+            awaitGauge(cluster, 0, "etcd_server_has_leader", 1);
+            cluster.kill(1);
+            awaitQuorum(operator);
+            awaitWatchers(cluster, 2, 0);
           }
           String value = i % 2 == 0 ? "DISABLED" : "v" + i;
           operator
@@ -96,6 +113,53 @@ class EtcdMemberLossTest {
       } finally {
         registry.close();
       }
+    }
+  }
+
+  /**
+   * Waits until the {@code members} together serve {@code expected} watchers (etcd's {@code
+   * etcd_debugging_mvcc_watcher_total}), for 20 s.
+   */
+  static void awaitWatchers(EtcdCluster cluster, long expected, int... members)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (true) {
+      long sum = 0;
+      StringBuilder gauges = new StringBuilder();
+      for (int m : members) {
+        long watchers = gauge(cluster, m, "etcd_debugging_mvcc_watcher_total");
+        gauges.append(" m").append(m).append('=').append(watchers);
+        sum += Math.max(0, watchers);
+      }
+      if (sum == expected) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "the agent's " + expected + " watches are not on the members left:" + gauges);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  static void awaitGauge(EtcdCluster cluster, int member, String name, long expected)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (gauge(cluster, member, name) != expected) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("member " + member + ": " + name + " is not " + expected);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  /** A gauge of one member, {@code -1} while it does not answer. */
+  private static long gauge(EtcdCluster cluster, int member, String name) {
+    try {
+      Matcher m = Pattern.compile("(?m)^" + name + " (\\d+)").matcher(cluster.metrics(member));
+      return m.find() ? Long.parseLong(m.group(1)) : -1;
+    } catch (IOException dead) {
+      return -1;
     }
   }
 

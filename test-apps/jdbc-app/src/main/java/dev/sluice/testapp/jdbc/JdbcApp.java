@@ -7,7 +7,12 @@ import java.net.URLClassLoader;
 import java.sql.Connection;
 import java.sql.Driver;
 import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Plain JDBC. {@code JdbcApp <url> [user [password]]} connects through {@code DriverManager}; with
@@ -37,6 +42,7 @@ public final class JdbcApp {
     }
     Driver driver = isolatedDriver;
     CommandLoop loop = new CommandLoop().withHeldConnections();
+    Storm storm = new Storm();
     Opener opener =
         () -> driver != null ? driver.connect(url, props) : DriverManager.getConnection(url, props);
     loop.on(
@@ -60,6 +66,9 @@ public final class JdbcApp {
               String[] parts = a.trim().split(" ", 2);
               return loop.hold(parts[0], DriverManager.getConnection(parts[1], props));
             })
+        .on("storm", a -> storm.start(Integer.parseInt(a.trim()), opener))
+        .on("stormOpened", a -> String.valueOf(storm.opened.size()))
+        .on("stormResult", a -> storm.result())
         .on(
             "loader",
             a -> driver == null ? "DriverManager" : driver.getClass().getClassLoader().toString())
@@ -68,6 +77,60 @@ public final class JdbcApp {
 
   private interface Opener {
     Connection open() throws Exception;
+  }
+
+  /**
+   * Threads that open connections without pause and keep them open, each until a connect fails with
+   * an {@code SQLTransientConnectionException}; then {@code stormResult} waits for them and reports
+   * how many of the connections they got still work.
+   */
+  static final class Storm {
+    final List<Connection> opened = new CopyOnWriteArrayList<>();
+    final List<String> failures = new CopyOnWriteArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+
+    String start(int count, Opener opener) {
+      for (int t = 0; t < count; t++) {
+        Thread thread =
+            new Thread(
+                () -> {
+                  while (true) {
+                    try {
+                      opened.add(opener.open());
+                    } catch (SQLTransientConnectionException refused) {
+                      return;
+                    } catch (Exception e) {
+                      failures.add(e.toString());
+                      return;
+                    }
+                  }
+                },
+                "storm-" + t);
+        thread.setDaemon(true);
+        threads.add(thread);
+        thread.start();
+      }
+      return "started " + count;
+    }
+
+    String result() throws Exception {
+      for (Thread t : threads) {
+        t.join(10_000);
+        if (t.isAlive()) {
+          return "still connecting after 10 s: " + t.getName();
+        }
+      }
+      int usable = 0;
+      for (Connection c : opened) {
+        try {
+          CommandLoop.query(c, "SELECT 1");
+          usable++;
+        } catch (SQLException expected) {
+          // aborted
+        }
+      }
+      return "opened " + opened.size() + " usable " + usable + " failures " + failures;
+    }
   }
 
   /** Loads its own classes first, like a web application's class loader. */
