@@ -246,7 +246,10 @@ class InstanceCutOffIT extends WithZooKeeperAndH2 {
           "aborted " + abortedMs + " ms after the write, long after the grace of " + graceMs);
       assertTrue(
           app.agentLog().stream()
-              .anyMatch(l -> l.contains("aborting 1 open connection(s) after " + graceMs + " ms")),
+              .anyMatch(
+                  l ->
+                      l.matches(
+                          ".*aborting [1-9]\\d* open connection\\(s\\) after " + graceMs + " ms")),
           () -> String.join("\n", app.agentLog()));
       zk.set(path, "");
       awaitAllowed(app, "connect");

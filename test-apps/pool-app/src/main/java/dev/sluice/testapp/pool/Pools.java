@@ -115,7 +115,17 @@ final class Pools {
         {
           // borrowed from before it is configured, as by an application whose first request
           // races its set-up: DBCP2 fails that borrow for want of a URL and starts on a later one
-          BasicDataSource d = new BasicDataSource();
+          // DBCP2 reports that failure on its log writer, by default a buffered writer it makes on
+          // System.out when constructed, whose late flush would split the app's replies: made on
+          // stderr instead (its setLogWriter would start the pool)
+          java.io.PrintStream out = System.out;
+          System.setOut(System.err);
+          BasicDataSource d;
+          try {
+            d = new BasicDataSource();
+          } finally {
+            System.setOut(out);
+          }
           try (Connection early = d.getConnection()) {
             throw new IllegalStateException("DBCP2 lent a connection without a URL: " + early);
           } catch (SQLException expected) {
