@@ -19,7 +19,8 @@ public final class Registries {
   /**
    * @throws IllegalArgumentException when the settings cannot be used (say, a bad TLS CA file)
    */
-  static RegistryCenter create(AgentConfig config, RegistryPaths paths, String instancePath) {
+  public static RegistryCenter create(
+      AgentConfig config, RegistryPaths paths, String instancePath) {
     RegistryUri uri = config.registry().orElseThrow();
     return uri.backend() == RegistryUri.Backend.ETCD
         ? Etcd.create(config, uri, paths, instancePath)

@@ -1,4 +1,4 @@
-package dev.sluice.agent;
+package dev.sluice.agent.control;
 
 import dev.sluice.agent.governance.Datasource;
 import dev.sluice.agent.governance.GovernanceState;
@@ -11,7 +11,6 @@ import dev.sluice.registry.RegistryException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.management.MBeanServer;
-import javax.management.ObjectName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,7 +46,10 @@ final class DatasourceSwitch {
     governor.update(s -> s.withDatasource(path, disabled));
   }
 
-  /** The JVM met a datasource: its node and its bean. Idempotent. */
+  /**
+   * The JVM met a datasource: its node and its bean. Idempotent. Runs on the control plane's
+   * thread.
+   */
   void met(Datasource d) {
     if (registry != null) {
       registry.ensureDatasourceNode(d.path());
@@ -60,11 +62,7 @@ final class DatasourceSwitch {
       return;
     }
     String name = DatasourceBean.objectName(domain, d.name().schema(), d.name().name());
-    try {
-      server.registerMBean(bean, new ObjectName(name));
-    } catch (Exception e) {
-      log.warn("could not register MBean {}: {}", name, e.toString());
-    }
+    ControlPlane.register(server, bean, name);
   }
 
   /** Announces state changes of the datasources with beans. */
