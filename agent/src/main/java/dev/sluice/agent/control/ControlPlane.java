@@ -6,7 +6,7 @@ import dev.sluice.agent.governance.Datasource;
 import dev.sluice.agent.governance.DatasourceCatalog;
 import dev.sluice.agent.governance.GovernanceState;
 import dev.sluice.agent.governance.Governor;
-import dev.sluice.jmx.DatasourceBean;
+import dev.sluice.jmx.DataSource;
 import dev.sluice.jmx.Instance;
 import dev.sluice.jmx.Registry;
 import dev.sluice.registry.Faults;
@@ -67,7 +67,7 @@ public final class ControlPlane implements RegistryListener {
         n ->
             registryMode
                 ? paths.datasourcePath(n.schema(), n.name())
-                : "local mode; JMX " + DatasourceBean.objectName(domain, n.schema(), n.name()));
+                : "local mode; JMX " + DataSource.objectName(domain, n.schema(), n.name()));
   }
 
   /**

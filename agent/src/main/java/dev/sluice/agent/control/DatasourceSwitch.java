@@ -3,7 +3,7 @@ package dev.sluice.agent.control;
 import dev.sluice.agent.governance.Datasource;
 import dev.sluice.agent.governance.GovernanceState;
 import dev.sluice.agent.governance.Governor;
-import dev.sluice.jmx.DatasourceBean;
+import dev.sluice.jmx.DataSource;
 import dev.sluice.jmx.DatasourceControl;
 import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryCenter;
@@ -28,7 +28,7 @@ final class DatasourceSwitch {
   private final RegistryCenter registry;
   private final MBeanServer server;
   private final String domain;
-  private final Map<String, DatasourceBean> beans = new ConcurrentHashMap<>();
+  private final Map<String, DataSource> beans = new ConcurrentHashMap<>();
 
   /**
    * @param registry {@code null} in local mode
@@ -57,11 +57,11 @@ final class DatasourceSwitch {
     if (beans.containsKey(d.path())) {
       return;
     }
-    DatasourceBean bean = new DatasourceBean(new Control(d));
+    DataSource bean = new DataSource(new Control(d));
     if (beans.putIfAbsent(d.path(), bean) != null) {
       return;
     }
-    String name = DatasourceBean.objectName(domain, d.name().schema(), d.name().name());
+    String name = DataSource.objectName(domain, d.name().schema(), d.name().name());
     ControlPlane.register(server, bean, name);
   }
 
