@@ -1,6 +1,7 @@
 package dev.sluice.registry;
 
 import java.time.Duration;
+import java.util.concurrent.Callable;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -49,6 +50,20 @@ public final class Poll {
       failure.initCause(lastError);
     }
     throw failure;
+  }
+
+  /**
+   * The value of {@code call}, a checked exception rethrown unchecked, so that a probe that throws
+   * one counts as "not yet" too.
+   */
+  public static <T> T unchecked(Callable<T> call) {
+    try {
+      return call.call();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Returns once {@code condition} holds, or fails. */
