@@ -1,9 +1,9 @@
-package dev.sluice.agent;
+package dev.sluice.agent.control;
 
 import dev.sluice.agent.governance.Datasource;
 import dev.sluice.agent.governance.GovernanceState;
 import dev.sluice.agent.governance.Governor;
-import dev.sluice.jmx.DatasourceBean;
+import dev.sluice.jmx.DataSource;
 import dev.sluice.jmx.DatasourceControl;
 import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryCenter;
@@ -11,7 +11,6 @@ import dev.sluice.registry.RegistryException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.management.MBeanServer;
-import javax.management.ObjectName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +28,7 @@ final class DatasourceSwitch {
   private final RegistryCenter registry;
   private final MBeanServer server;
   private final String domain;
-  private final Map<String, DatasourceBean> beans = new ConcurrentHashMap<>();
+  private final Map<String, DataSource> beans = new ConcurrentHashMap<>();
 
   /**
    * @param registry {@code null} in local mode
@@ -47,7 +46,10 @@ final class DatasourceSwitch {
     governor.update(s -> s.withDatasource(path, disabled));
   }
 
-  /** The JVM met a datasource: its node and its bean. Idempotent. */
+  /**
+   * The JVM met a datasource: its node and its bean. Idempotent. Runs on the control plane's
+   * thread.
+   */
   void met(Datasource d) {
     if (registry != null) {
       registry.ensureDatasourceNode(d.path());
@@ -55,16 +57,12 @@ final class DatasourceSwitch {
     if (beans.containsKey(d.path())) {
       return;
     }
-    DatasourceBean bean = new DatasourceBean(new Control(d));
+    DataSource bean = new DataSource(new Control(d));
     if (beans.putIfAbsent(d.path(), bean) != null) {
       return;
     }
-    String name = DatasourceBean.objectName(domain, d.name().schema(), d.name().name());
-    try {
-      server.registerMBean(bean, new ObjectName(name));
-    } catch (Exception e) {
-      log.warn("could not register MBean {}: {}", name, e.toString());
-    }
+    String name = DataSource.objectName(domain, d.name().schema(), d.name().name());
+    ControlPlane.register(server, bean, name);
   }
 
   /** Announces state changes of the datasources with beans. */

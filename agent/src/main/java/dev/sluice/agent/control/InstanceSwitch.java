@@ -1,4 +1,4 @@
-package dev.sluice.agent;
+package dev.sluice.agent.control;
 
 import dev.sluice.agent.config.AgentConfig.RegistryLossPolicy;
 import dev.sluice.agent.governance.Governor;

@@ -1,11 +1,11 @@
 package dev.sluice.jmx;
 
 /** The {@code sluice:type=DataSource} MXBean of one datasource. */
-public final class DatasourceBean extends SwitchBean implements DataSourceMXBean {
+public final class DataSource extends SwitchBean implements DataSourceMXBean {
 
   private final DatasourceControl control;
 
-  public DatasourceBean(DatasourceControl control) {
+  public DataSource(DatasourceControl control) {
     super("datasource");
     this.control = control;
   }
