@@ -3,12 +3,10 @@ package dev.sluice.registry.etcd;
 import static dev.sluice.registry.etcd.EtcdCalls.bytes;
 import static dev.sluice.registry.etcd.EtcdCalls.describe;
 import static dev.sluice.registry.etcd.EtcdCalls.notFound;
-import static dev.sluice.registry.etcd.EtcdCalls.text;
 import static dev.sluice.registry.etcd.EtcdCalls.value;
 
 import dev.sluice.registry.DatasourceNodes;
 import dev.sluice.registry.Faults;
-import dev.sluice.registry.InstanceOwners;
 import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryException;
@@ -20,15 +18,12 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.KV;
-import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
-import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.LeaseOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.support.CloseableClient;
 import io.etcd.jetcd.watch.WatchEvent;
@@ -52,10 +47,10 @@ import org.slf4j.LoggerFactory;
  * This instance's key and the datasource keys in etcd, kept present and watched, with the semantics
  * of {@code ZooKeeperRegistry}.
  *
- * <p>This class keeps the lease and the instance key; {@link EtcdWatches} reads and watches the
- * keys (in pages, {@link EtcdKeyPages}); what both backends do alike is in the {@code registry}
- * module: {@code RegistryLifecycle}, {@code DatasourceNodes}, {@code ValueReporter}, {@code
- * InstanceOwners}.
+ * <p>This class keeps the lease and the connection state; {@link EtcdInstanceKey} the instance key,
+ * {@link EtcdWatches} reads and watches the keys (in pages, {@link EtcdKeyPages}); what both
+ * backends do alike is in the {@code registry} module: {@code RegistryLifecycle}, {@code
+ * DatasourceNodes}, {@code ValueReporter}, {@code InstanceOwners}.
  *
  * <p>The instance key is bound to a lease that the agent keeps alive, so the key of a crashed JVM
  * expires with its lease; datasource keys carry no lease. Whenever a lease is granted the instance
@@ -214,9 +209,7 @@ public final class EtcdRegistry implements RegistryCenter {
   private final Faults faults = new Faults(log);
   private final ValueReporter values;
   private final DatasourceNodes datasourceNodes;
-  // The leases this agent has had: a key bound to one of them is ours, a key bound to any other
-  // live lease belongs to another JVM with the same id.
-  private final InstanceOwners owners = new InstanceOwners();
+  private final EtcdInstanceKey instance;
 
   // Read anywhere; the lease is written on the worker thread only, the connection flag (and the
   // listener's connection reports) under connectionLock.
@@ -226,8 +219,6 @@ public final class EtcdRegistry implements RegistryCenter {
 
   // Worker thread only.
   private volatile CloseableClient keepAlive;
-  // Per datasource key the mod revision last reported: never a value.
-  private long reattachRevision = -1;
   private int failedAttempts;
   private boolean probing;
 
@@ -258,6 +249,17 @@ public final class EtcdRegistry implements RegistryCenter {
         new DatasourceNodes(worker, faults, this::isConnected, this::createDatasourceNode);
     this.client = settings.newClient();
     this.kv = client.getKVClient();
+    this.instance =
+        new EtcdInstanceKey(
+            kv,
+            client.getLeaseClient(),
+            instancePath,
+            values,
+            () -> lease,
+            this::leaseLost,
+            lifecycle,
+            worker,
+            settings.connectTimeoutMs);
     this.watches =
         new EtcdWatches(
             new EtcdKeyPages(kv, settings.describe(), settings.connectTimeoutMs),
@@ -273,12 +275,12 @@ public final class EtcdRegistry implements RegistryCenter {
             new EtcdWatches.Events() {
               @Override
               public void instanceRead(EtcdKeyPages.Entry current, boolean first) {
-                EtcdRegistry.this.instanceRead(current, first);
+                instance.read(current, first);
               }
 
               @Override
               public void instanceEvent(WatchEvent event) {
-                EtcdRegistry.this.instanceEvent(event);
+                instance.event(event);
               }
 
               @Override
@@ -386,9 +388,9 @@ public final class EtcdRegistry implements RegistryCenter {
     try {
       granted = await(client.getLeaseClient().grant(settings.ttlSeconds())).getID();
       long id = granted;
-      owners.adopt(id);
+      instance.adopt(id);
       keepAlive = client.getLeaseClient().keepAlive(id, keepAliveObserver(id));
-      registerInstance(id);
+      instance.register(id);
       lease = id;
       if (!watches.watching()) {
         watches.readAndWatch();
@@ -550,182 +552,12 @@ public final class EtcdRegistry implements RegistryCenter {
     }
   }
 
-  /**
-   * Writes the instance key with the last known value under lease {@code id}, unless a key is
-   * there: its value (an operator's, or ours from an earlier lease) is then the newest word on this
-   * instance and is kept, the key moved to this lease.
-   */
-  private void registerInstance(long id) throws Exception {
-    PutOption withLease = PutOption.builder().withLeaseId(id).build();
-    String lastKnownValue = values.lastKnownValue();
-    for (int attempt = 0; attempt < 5; attempt++) {
-      TxnResponse created =
-          await(
-              kv.txn()
-                  .If(new Cmp(instanceKey, Cmp.Op.EQUAL, CmpTarget.version(0)))
-                  .Then(Op.put(instanceKey, bytes(lastKnownValue), withLease))
-                  .Else(Op.get(instanceKey, GetOption.DEFAULT))
-                  .commit());
-      if (created.isSucceeded()) {
-        log.info("registered {} with value {}", instancePath, NodeValue.printable(lastKnownValue));
-        return;
-      }
-      List<KeyValue> present = created.getGetResponses().get(0).getKvs();
-      if (present.isEmpty()) {
-        continue; // deleted in between
-      }
-      KeyValue current = present.get(0);
-      if (current.getLease() == id) {
-        return;
-      }
-      if (foreign(current.getLease())) {
-        share(current.getLease());
-        return;
-      }
-      if (bindToLease(current, id)) {
-        log.info(
-            "took over {} with value {}",
-            instancePath,
-            NodeValue.printable(text(current.getValue())));
-        return;
-      }
-    }
-    throw new IllegalStateException(instancePath + " kept changing while being registered");
-  }
-
-  /**
-   * Moves the instance key to lease {@code id}, keeping its value, unless it changed since {@code
-   * current} was read. Returns whether it moved.
-   */
-  private boolean bindToLease(KeyValue current, long id) throws Exception {
-    TxnResponse moved =
-        await(
-            kv.txn()
-                .If(
-                    new Cmp(
-                        instanceKey, Cmp.Op.EQUAL, CmpTarget.modRevision(current.getModRevision())))
-                .Then(
-                    Op.put(
-                        instanceKey,
-                        current.getValue(),
-                        PutOption.builder().withLeaseId(id).build()))
-                .commit());
-    if (moved.isSucceeded()) {
-      reattachRevision = moved.getHeader().getRevision();
-    }
-    return moved.isSucceeded();
-  }
-
   /** Worker: a datasource key holds {@code value} at {@code revision}, or is gone (null). */
   private void datasourceValue(String path, String value, long revision) {
     values.datasourceValue(path, value);
     values.seen(path, revision);
     if (value == null) {
       datasourceNodes.deleted(path);
-    }
-  }
-
-  /** Worker: the instance key as read, not through the watch. */
-  private void instanceRead(EtcdKeyPages.Entry current, boolean first) {
-    if (first || !current.value.equals(values.lastKnownValue())) {
-      values.instanceValue(current.value);
-    }
-    values.seen(instancePath, current.modRevision);
-  }
-
-  /** Worker: one event of the instance key's watch. */
-  private void instanceEvent(WatchEvent event) {
-    KeyValue kv = event.getKeyValue();
-    long revision = kv.getModRevision();
-    if (event.getEventType() == WatchEvent.EventType.DELETE) {
-      values.seen(instancePath, revision);
-      instanceDeleted(event.getPrevKV());
-      return;
-    }
-    if (revision != reattachRevision) {
-      values.instanceValue(value(kv));
-    }
-    values.seen(instancePath, revision);
-    long id = lease;
-    if (id != 0 && kv.getLease() != id && foreign(kv.getLease())) {
-      share(kv.getLease());
-    } else if (id != 0 && kv.getLease() != id) {
-      // A plain put detached the key from our lease: keep the value, re-attach the key, so it
-      // still goes away with this JVM.
-      try {
-        bindToLease(kv, id);
-      } catch (Exception e) {
-        if (running()) {
-          log.warn("could not re-attach {} to its lease: {}", instancePath, describe(e));
-        }
-      }
-    }
-  }
-
-  private void instanceDeleted(KeyValue previous) {
-    long owner = previous == null ? 0 : previous.getLease();
-    if (owner != 0 && !leaseAlive(owner)) {
-      // Gone with a lease, not by an operator's hand: the last known value stays in force.
-      if (owner == lease) {
-        leaseLost(owner, "its keys were deleted");
-      } else {
-        reRegister();
-      }
-      return;
-    }
-    log.info("{} was deleted: instance enabled; re-creating it empty", instancePath);
-    values.instanceDeleted();
-    reRegister();
-  }
-
-  private void reRegister() {
-    long id = lease;
-    if (id == 0) {
-      return; // establish() registers it with the next lease
-    }
-    try {
-      registerInstance(id);
-    } catch (Exception e) {
-      if (!running()) {
-        return;
-      }
-      log.warn("could not register {}: {}; retrying", instancePath, describe(e));
-      worker.schedule(this::reRegister, 1000, TimeUnit.MILLISECONDS);
-    }
-  }
-
-  /**
-   * Whether {@code owner} is another agent's live lease: the key under our path is then another
-   * JVM's with the same id.
-   */
-  private boolean foreign(long owner) {
-    return owners.foreign(owner, lease) && leaseAlive(owner);
-  }
-
-  /**
-   * Another JVM registered under our id (the legacy layout's {@code {ip}@-@{pid}} is the same for
-   * two JVMs with one IP and PID). Moving its key to our lease would make it move the key back, in
-   * a loop; instead both obey the one key.
-   */
-  private void share(long owner) {
-    if (owners.share(owner)) {
-      log.warn(
-          "{} is bound to another live etcd lease 0x{}: another JVM has the same instance id"
-              + " (under the legacy layout, {ip}@-@{pid} is the same for two JVMs with one IP and"
-              + " PID). Sharing the key: this instance obeys its value, never moves, deletes or"
-              + " overwrites it, and writes it again with its last known value when that lease"
-              + " ends. Use layout v5 for ids that cannot collide",
-          instancePath,
-          Long.toHexString(owner));
-    }
-  }
-
-  /** Whether etcd still knows the lease; when etcd cannot say, the lease counts as lost. */
-  private boolean leaseAlive(long id) {
-    try {
-      return await(client.getLeaseClient().timeToLive(id, LeaseOption.DEFAULT)).getTTL() > 0;
-    } catch (Exception e) {
-      return false;
     }
   }
 
