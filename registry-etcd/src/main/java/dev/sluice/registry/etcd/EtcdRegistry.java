@@ -2,7 +2,6 @@ package dev.sluice.registry.etcd;
 
 import static dev.sluice.registry.etcd.EtcdCalls.bytes;
 import static dev.sluice.registry.etcd.EtcdCalls.describe;
-import static dev.sluice.registry.etcd.EtcdCalls.notFound;
 import static dev.sluice.registry.etcd.EtcdCalls.value;
 
 import dev.sluice.registry.DatasourceNodes;
@@ -20,14 +19,11 @@ import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.kv.TxnResponse;
-import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.PutOption;
-import io.etcd.jetcd.support.CloseableClient;
 import io.etcd.jetcd.watch.WatchEvent;
-import io.grpc.stub.StreamObserver;
 import java.io.File;
 import java.net.URI;
 import java.time.Duration;
@@ -47,10 +43,11 @@ import org.slf4j.LoggerFactory;
  * This instance's key and the datasource keys in etcd, kept present and watched, with the semantics
  * of {@code ZooKeeperRegistry}.
  *
- * <p>This class keeps the lease and the connection state; {@link EtcdInstanceKey} the instance key,
- * {@link EtcdWatches} reads and watches the keys (in pages, {@link EtcdKeyPages}); what both
- * backends do alike is in the {@code registry} module: {@code RegistryLifecycle}, {@code
- * DatasourceNodes}, {@code ValueReporter}, {@code InstanceOwners}.
+ * <p>This class wires its parts: {@link EtcdLease} (grant, keep-alive, loss, the connection state),
+ * {@link EtcdInstanceKey} (the instance key), {@link EtcdWatches} (read at a revision and watch on,
+ * in pages by {@link EtcdKeyPages}); what both backends do alike is in the {@code registry} module:
+ * {@code RegistryLifecycle}, {@code DatasourceNodes}, {@code ValueReporter}, {@code
+ * InstanceOwners}. It keeps the settings, the writes and the datasource keys' creation.
  *
  * <p>The instance key is bound to a lease that the agent keeps alive, so the key of a crashed JVM
  * expires with its lease; datasource keys carry no lease. Whenever a lease is granted the instance
@@ -211,16 +208,7 @@ public final class EtcdRegistry implements RegistryCenter {
   private final DatasourceNodes datasourceNodes;
   private final EtcdInstanceKey instance;
 
-  // Read anywhere; the lease is written on the worker thread only, the connection flag (and the
-  // listener's connection reports) under connectionLock.
-  private final Object connectionLock = new Object();
-  private volatile long lease;
-  private volatile boolean connected;
-
-  // Worker thread only.
-  private volatile CloseableClient keepAlive;
-  private int failedAttempts;
-  private boolean probing;
+  private final EtcdLease lease;
 
   /**
    * @param paths where the datasource keys live
@@ -249,14 +237,54 @@ public final class EtcdRegistry implements RegistryCenter {
         new DatasourceNodes(worker, faults, this::isConnected, this::createDatasourceNode);
     this.client = settings.newClient();
     this.kv = client.getKVClient();
+    this.lease =
+        new EtcdLease(
+            client.getLeaseClient(),
+            settings.ttlSeconds(),
+            settings.describe(),
+            settings.connectTimeoutMs,
+            instancePath,
+            values,
+            lifecycle,
+            worker,
+            this::submit,
+            new EtcdLease.Holder() {
+              @Override
+              public void granted(long id) throws Exception {
+                instance.adopt(id);
+                instance.register(id);
+              }
+
+              @Override
+              public void established() throws Exception {
+                if (!watches.watching()) {
+                  watches.readAndWatch();
+                }
+              }
+
+              @Override
+              public void ready() {
+                initialSync.countDown();
+              }
+
+              @Override
+              public void connection(boolean connected) {
+                values.listener().connection(connected);
+              }
+
+              @Override
+              public void reconnected() {
+                datasourceNodes.retryPending();
+              }
+            });
     this.instance =
         new EtcdInstanceKey(
             kv,
             client.getLeaseClient(),
             instancePath,
             values,
-            () -> lease,
-            this::leaseLost,
+            lease::id,
+            lease::lost,
             lifecycle,
             worker,
             settings.connectTimeoutMs);
@@ -295,7 +323,7 @@ public final class EtcdRegistry implements RegistryCenter {
     lifecycle.start();
     values.listenTo(Objects.requireNonNull(listener, "listener"));
     log.info("connecting to {} for {}", settings.describe(), instancePath);
-    worker.execute(this::establish);
+    worker.execute(lease::establish);
   }
 
   @Override
@@ -305,12 +333,12 @@ public final class EtcdRegistry implements RegistryCenter {
 
   @Override
   public boolean isConnected() {
-    return connected && lease != 0 && lifecycle.running();
+    return lease.isConnected() && lifecycle.running();
   }
 
   @Override
   public String sessionId() {
-    long id = lease;
+    long id = lease.id();
     return isConnected() ? "0x" + Long.toHexString(id) : "";
   }
 
@@ -333,7 +361,7 @@ public final class EtcdRegistry implements RegistryCenter {
 
   @Override
   public void writeInstanceValue(String value, long timeoutMs) throws RegistryException {
-    long id = lease;
+    long id = lease.id();
     write(instancePath, value, id, timeoutMs);
   }
 
@@ -379,176 +407,9 @@ public final class EtcdRegistry implements RegistryCenter {
     return EtcdCalls.await(future, settings.connectTimeoutMs);
   }
 
-  /** Grants a lease, registers the instance key and, the first time, reads and starts watching. */
-  private void establish() {
-    if (!running() || lease != 0) {
-      return;
-    }
-    long granted = 0;
-    try {
-      granted = await(client.getLeaseClient().grant(settings.ttlSeconds())).getID();
-      long id = granted;
-      instance.adopt(id);
-      keepAlive = client.getLeaseClient().keepAlive(id, keepAliveObserver(id));
-      instance.register(id);
-      lease = id;
-      if (!watches.watching()) {
-        watches.readAndWatch();
-      }
-      failedAttempts = 0;
-      setConnected(true);
-      if (initialSync.getCount() > 0) {
-        initialSync.countDown();
-      }
-    } catch (Exception e) {
-      if (keepAlive != null) {
-        keepAlive.close();
-        keepAlive = null;
-      }
-      lease = 0;
-      if (granted != 0) {
-        client.getLeaseClient().revoke(granted);
-      }
-      long delay = Math.min(5000, 250L << Math.min(failedAttempts, 5));
-      if (failedAttempts++ == 0) {
-        log.warn(
-            "no lease from {}: {}; retrying in the background, the application goes on with the"
-                + " last known state",
-            settings.describe(),
-            describe(e));
-      } else {
-        log.debug("{} still unreachable: {}", settings.describe(), describe(e));
-      }
-      setConnected(false);
-      worker.schedule(this::establish, delay, TimeUnit.MILLISECONDS);
-    }
-  }
-
-  private StreamObserver<LeaseKeepAliveResponse> keepAliveObserver(long id) {
-    return new StreamObserver<>() {
-      @Override
-      public void onNext(LeaseKeepAliveResponse response) {
-        submit(() -> keepAliveAnswered(id));
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        if (!notFound(t)) {
-          connectionBroken(id, t); // at once: the worker may be busy
-        }
-        submit(() -> keepAliveFailed(id, t));
-      }
-
-      @Override
-      public void onCompleted() {
-        submit(() -> leaseLost(id, "no keep-alive was answered within the lease's time to live"));
-      }
-    };
-  }
-
   private void submit(Runnable task) {
     if (running()) {
       faults.execute(worker, "an etcd event", task);
-    }
-  }
-
-  private void keepAliveAnswered(long id) {
-    if (id == lease && !connected) {
-      setConnected(true);
-    }
-  }
-
-  private void keepAliveFailed(long id, Throwable t) {
-    if (id != lease) {
-      return;
-    }
-    if (notFound(t)) {
-      leaseLost(id, "etcd no longer knows the lease");
-      return;
-    }
-    connectionBroken(id, t);
-    probe();
-  }
-
-  /**
-   * Any thread: the keep-alive stream of lease {@code id} failed while the lease may still live.
-   * Reported to the listener at once rather than through the worker, which may be waiting on etcd
-   * itself: {@code on-registry-loss=cut-off} counts its grace from this report.
-   */
-  private void connectionBroken(long id, Throwable t) {
-    synchronized (connectionLock) {
-      if (id != lease || !connected || !running()) {
-        return;
-      }
-      log.warn(
-          "{} unreachable ({}); going on with the last known state",
-          settings.describe(),
-          describe(t));
-      connected = false;
-      values.listener().connection(false);
-    }
-  }
-
-  /** While the connection is down, asks every 500 ms whether etcd answers and the lease lives. */
-  private void probe() {
-    if (probing || !running()) {
-      return;
-    }
-    probing = true;
-    worker.schedule(
-        () -> {
-          probing = false;
-          long id = lease;
-          if (!running() || id == 0 || connected) {
-            return;
-          }
-          try {
-            await(client.getLeaseClient().keepAliveOnce(id));
-            setConnected(true);
-          } catch (Exception e) {
-            if (notFound(e)) {
-              leaseLost(id, "etcd no longer knows the lease");
-            } else {
-              probe();
-            }
-          }
-        },
-        500,
-        TimeUnit.MILLISECONDS);
-  }
-
-  private void leaseLost(long id, String why) {
-    if (id != lease || !running()) {
-      return;
-    }
-    log.warn(
-        "etcd lease 0x{} lost ({}); {} will be re-created with its last known value {}",
-        Long.toHexString(id),
-        why,
-        instancePath,
-        NodeValue.printable(values.lastKnownValue()));
-    lease = 0;
-    if (keepAlive != null) {
-      keepAlive.close();
-      keepAlive = null;
-    }
-    setConnected(false);
-    establish();
-  }
-
-  private void setConnected(boolean now) {
-    synchronized (connectionLock) {
-      if (connected == now || !running()) {
-        return;
-      }
-      connected = now;
-      if (now) {
-        log.info("{} connected (lease 0x{})", settings.describe(), Long.toHexString(lease));
-      }
-      values.listener().connection(now);
-    }
-    if (now) {
-      datasourceNodes.retryPending();
     }
   }
 
@@ -588,23 +449,7 @@ public final class EtcdRegistry implements RegistryCenter {
       return;
     }
     worker.shutdownNow();
-    long id = lease;
-    if (keepAlive != null) {
-      keepAlive.close();
-    }
-    // Revoking the lease deletes the instance key at once, as closing a ZooKeeper session does.
-    if (id != 0) {
-      try {
-        EtcdCalls.await(
-            client.getLeaseClient().revoke(id), Math.min(settings.connectTimeoutMs, 2000));
-      } catch (Exception e) {
-        log.warn(
-            "could not revoke lease 0x{} ({}); {} goes away when the lease expires",
-            Long.toHexString(id),
-            describe(e),
-            instancePath);
-      }
-    }
+    lease.close(Math.min(settings.connectTimeoutMs, 2000));
     watches.close();
     try {
       client.close();
