@@ -23,21 +23,6 @@ class NothingLostIT {
   static final int TOGGLES = 50;
   static final long CUT_OFF_MS = 300;
 
-  static final List<String> POOLS =
-      List.of(
-          "hikari",
-          "dbcp2",
-          "tomcat",
-          "c3p0",
-          "druid",
-          "agroal",
-          "vibur",
-          "ucp",
-          "atomikos",
-          "spring",
-          "driver-ds",
-          "hikari-ds");
-
   @Test
   void onPostgreSql() throws Exception {
     try (PostgresServer db = PostgresServer.start()) {

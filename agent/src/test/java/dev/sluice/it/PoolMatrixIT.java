@@ -65,21 +65,7 @@ class PoolMatrixIT {
   /** {@code pool, database}: every pool on PostgreSQL, and what each driver brings on its own. */
   static Stream<Arguments> rows() {
     List<Arguments> rows = new ArrayList<>();
-    for (String pool :
-        List.of(
-            "hikari",
-            "dbcp2",
-            "tomcat",
-            "c3p0",
-            "druid",
-            "agroal",
-            "vibur",
-            "ucp",
-            "atomikos",
-            "h2pool",
-            "spring",
-            "driver-ds",
-            "hikari-ds")) {
+    for (String pool : PoolMatrix.onPostgreSql()) {
       rows.add(Arguments.of(pool, "postgresql"));
     }
     // (not H2's pool over MariaDB's ConnectionPoolDataSource: a handle of MariaDB's pooled
