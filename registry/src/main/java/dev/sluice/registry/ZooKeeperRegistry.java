@@ -3,10 +3,14 @@ package dev.sluice.registry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.api.ACLProvider;
@@ -65,6 +69,12 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   private static final Logger log = LoggerFactory.getLogger(ZooKeeperRegistry.class);
 
+  private enum State {
+    LATENT,
+    STARTED,
+    CLOSED
+  }
+
   /** How to reach ZooKeeper. */
   public static final class Settings {
     final String connectString;
@@ -108,20 +118,22 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     }
   }
 
-  private final RegistryLifecycle lifecycle = new RegistryLifecycle();
+  private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
   private final Settings settings;
   private final String instancePath;
-  private final ScheduledExecutorService worker = RegistryLifecycle.newWorker();
+  private volatile RegistryListener listener;
+  private final ScheduledExecutorService worker;
   private final CuratorFramework client;
   private final RegistryPaths paths;
   private final CuratorCache instanceCache;
   private final ZooKeeperDatasources datasources;
   private final CountDownLatch initialSync = new CountDownLatch(2);
+  private final SeenWrites seen = new SeenWrites();
   private final Faults faults = new Faults(log);
-  private final ValueReporter values;
-  private final DatasourceNodes datasourceNodes;
   // Where a fault happened, named once rather than on every event.
   private final String instanceChange;
+  private final Set<String> metDatasourceNodes = ConcurrentHashMap.newKeySet();
+  private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
 
   /**
    * How long a node shared with another JVM under the same id may stay absent before this instance
@@ -132,9 +144,13 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   // The sessions this client has had: a node of one of them is ours, any other ephemeral node
   // under our path belongs to another JVM with the same id.
-  private final InstanceOwners owners = new InstanceOwners();
+  private final Set<Long> ownSessions = ConcurrentHashMap.newKeySet();
 
+  // Written on the worker thread only.
+  private volatile long sharedWith;
+  private volatile String lastKnownValue = "";
   private volatile boolean connected;
+  private final UnrecognisedValues unrecognised = new UnrecognisedValues();
 
   /**
    * @param paths where the datasource nodes live
@@ -144,9 +160,13 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     this.settings = settings;
     this.paths = paths;
     this.instancePath = instancePath;
-    this.values = new ValueReporter(instancePath);
-    this.datasourceNodes =
-        new DatasourceNodes(worker, faults, this::isConnected, this::createDatasourceNode);
+    this.worker =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "sluice-registry");
+              t.setDaemon(true);
+              return t;
+            });
     // The application's JAAS, socket or TLS settings for its own ZooKeeper client are not ours.
     ZKClientConfig zkConfig = settings.transport.clientConfig();
     CuratorFrameworkFactory.Builder builder =
@@ -194,8 +214,10 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public void start(RegistryListener listener) {
-    lifecycle.start();
-    values.listenTo(Objects.requireNonNull(listener, "listener"));
+    if (!state.compareAndSet(State.LATENT, State.STARTED)) {
+      throw new IllegalStateException("already started or closed");
+    }
+    this.listener = Objects.requireNonNull(listener, "listener");
     // On Curator's own connection-state thread, not the worker: the worker may be blocked in a
     // Curator call that waits for the connection, and a loss must reach the listener at once
     // (on-registry-loss=cut-off counts its grace from here).
@@ -231,7 +253,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public boolean isConnected() {
-    return connected && lifecycle.running();
+    return connected && state.get() == State.STARTED;
   }
 
   @Override
@@ -274,10 +296,16 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public void ensureDatasourceNode(String path) {
-    datasourceNodes.ensure(path);
+    metDatasourceNodes.add(path);
+    if (pendingDatasourceNodes.add(path)) {
+      faults.execute(worker, "creating " + path, () -> createDatasourceNode(path));
+    }
   }
 
-  private boolean createDatasourceNode(String path) {
+  private void createDatasourceNode(String path) {
+    if (!isConnected() || !pendingDatasourceNodes.contains(path)) {
+      return; // retried when the session is back
+    }
     try {
       client.create().creatingParentsIfNeeded().forPath(path, new byte[0]);
       log.info("created datasource node {}", path);
@@ -285,9 +313,9 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       // never overwrite an operator's value
     } catch (Exception e) {
       log.warn("could not create {}: {}; retrying when the session is back", path, e.toString());
-      return false;
+      return;
     }
-    return true;
+    pendingDatasourceNodes.remove(path);
   }
 
   /**
@@ -330,7 +358,11 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       throw new RegistryException(
           "writing " + path + " to ZooKeeper " + settings.connectString + " failed: " + e, e);
     }
-    values.awaitSeen(path, mzxid, timeoutMs, "ZooKeeper " + settings.connectString);
+    seen.await(path, mzxid, timeoutMs, "ZooKeeper " + settings.connectString);
+  }
+
+  private void markSeen(ChildData data) {
+    seen.seen(data.getPath(), data.getStat().getMzxid());
   }
 
   /** What the datasource watch reports, on the worker thread. */
@@ -339,15 +371,24 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
     @Override
     public void changed(String path, String value, long mzxid) {
-      if (!lifecycle.running()) {
+      if (state.get() != State.STARTED) {
         return;
       }
-      values.datasourceValue(path, value);
       if (value == null) {
-        datasourceNodes.deleted(path);
+        unrecognised.forget(path);
+        listener.datasourceValue(path, null);
+        if (metDatasourceNodes.contains(path)) {
+          // Deleting is how an operator re-enables; a later "set DISABLED" needs the node there.
+          // Created only if absent, so an operator's own new node keeps its value.
+          log.info("{} was deleted: datasource enabled; re-creating it empty", path);
+          pendingDatasourceNodes.add(path);
+          createDatasourceNode(path);
+        }
         return;
       }
-      values.seen(path, mzxid);
+      unrecognised.check(path, value);
+      listener.datasourceValue(path, value);
+      seen.seen(path, mzxid);
     }
 
     @Override
@@ -361,7 +402,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public void close() {
-    if (!lifecycle.close()) {
+    if (state.getAndSet(State.CLOSED) != State.STARTED) {
       return;
     }
     // Closing the session makes ZooKeeper delete the ephemeral instance node before close returns.
@@ -380,22 +421,22 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   }
 
   private void connectionChanged(ConnectionState newState) {
-    if (!lifecycle.running()) {
+    if (state.get() != State.STARTED) {
       return;
     }
     switch (newState) {
       case CONNECTED:
       case RECONNECTED:
         connected = true;
-        owners.adopt(currentSession());
+        ownSessions.add(currentSession());
         log.info("ZooKeeper {} connected (session {})", settings.connectString, sessionId());
-        values.listener().connection(true);
+        listener.connection(true);
         faults.execute(
             worker,
             "registering after a connection change",
             () -> {
               ensureInstanceNode();
-              datasourceNodes.retryPending();
+              pendingDatasourceNodes.forEach(this::createDatasourceNode);
             });
         break;
       case SUSPENDED:
@@ -403,15 +444,15 @@ public final class ZooKeeperRegistry implements RegistryCenter {
         log.warn(
             "ZooKeeper {} connection suspended; going on with the last known state",
             settings.connectString);
-        values.listener().connection(false);
+        listener.connection(false);
         break;
       case LOST:
         connected = false;
         log.warn(
             "ZooKeeper session lost; {} will be re-created with its last known value {}",
             instancePath,
-            NodeValue.printable(values.lastKnownValue()));
-        values.listener().connection(false);
+            NodeValue.printable(lastKnownValue));
+        listener.connection(false);
         break;
       default:
         break;
@@ -419,7 +460,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   }
 
   private void instanceEvent(CuratorCacheListener.Type type, ChildData oldData, ChildData data) {
-    if (!lifecycle.running()) {
+    if (state.get() != State.STARTED) {
       return;
     }
     if (type == CuratorCacheListener.Type.NODE_DELETED) {
@@ -436,7 +477,8 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       }
       if (sessionStillAlive(oldData.getStat().getEphemeralOwner())) {
         log.info("{} was deleted: instance enabled; re-creating it empty", instancePath);
-        values.instanceDeleted();
+        lastKnownValue = "";
+        listener.instanceValue(null);
       }
       ensureInstanceNode();
       return;
@@ -444,8 +486,11 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     if (!instancePath.equals(data.getPath())) {
       return;
     }
-    values.instanceValue(NodeValue.decodeBounded(data.getData()));
-    values.seen(data.getPath(), data.getStat().getMzxid());
+    String value = NodeValue.decodeBounded(data.getData());
+    unrecognised.check(instancePath, value);
+    lastKnownValue = value;
+    listener.instanceValue(value);
+    markSeen(data);
     if (data.getStat().getEphemeralOwner() != currentSession()) {
       // An operator replaced the node (a delete and create may reach us as one change): keep
       // the value, but make the node ephemeral again, so it still goes away with this JVM.
@@ -478,7 +523,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
    * nodes of a session when it ends).
    */
   private boolean foreign(long owner) {
-    return owners.foreign(owner, currentSession());
+    return owner != 0 && owner != currentSession() && !ownSessions.contains(owner);
   }
 
   /**
@@ -487,7 +532,8 @@ public final class ZooKeeperRegistry implements RegistryCenter {
    * that clears {@code DISABLED} each time; instead both obey the one node.
    */
   private void share(long owner) {
-    if (owners.share(owner)) {
+    if (sharedWith != owner) {
+      sharedWith = owner;
       log.warn(
           "{} is held by another live ZooKeeper session 0x{}: another JVM has the same instance id"
               + " (under the legacy layout, {ip}@-@{pid} is the same for two JVMs with one IP and"
@@ -532,8 +578,8 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     if (!isConnected()) {
       return;
     }
-    String value = values.lastKnownValue();
-    owners.adopt(currentSession());
+    String value = lastKnownValue;
+    ownSessions.add(currentSession());
     try {
       try {
         createInstanceNode(value);
