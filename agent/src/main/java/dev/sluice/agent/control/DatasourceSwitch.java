@@ -1,0 +1,151 @@
+package dev.sluice.agent.control;
+
+import dev.sluice.agent.governance.Datasource;
+import dev.sluice.agent.governance.GovernanceState;
+import dev.sluice.agent.governance.Governor;
+import dev.sluice.jmx.DataSource;
+import dev.sluice.jmx.DatasourceControl;
+import dev.sluice.registry.NodeValue;
+import dev.sluice.registry.RegistryCenter;
+import dev.sluice.registry.RegistryException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.management.MBeanServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The per-datasource switches: turns datasource node values into the governed state, creates the
+ * node and the {@code sluice:type=DataSource} MXBean of every datasource this JVM meets, and
+ * carries the beans' {@code disable()}/{@code enable()} to the registry (or, in local mode,
+ * straight into the state).
+ */
+final class DatasourceSwitch {
+
+  private static final Logger log = LoggerFactory.getLogger(DatasourceSwitch.class);
+
+  private final Governor governor;
+  private final RegistryCenter registry;
+  private final MBeanServer server;
+  private final String domain;
+  private final Map<String, DataSource> beans = new ConcurrentHashMap<>();
+
+  /**
+   * @param registry {@code null} in local mode
+   */
+  DatasourceSwitch(Governor governor, RegistryCenter registry, MBeanServer server, String domain) {
+    this.governor = governor;
+    this.registry = registry;
+    this.server = server;
+    this.domain = domain;
+  }
+
+  /** A datasource node changed ({@code value} {@code null}: the node is gone). */
+  void datasourceValue(String path, String value) {
+    boolean disabled = NodeValue.of(value).disables();
+    governor.update(s -> s.withDatasource(path, disabled));
+  }
+
+  /**
+   * The JVM met a datasource: its node and its bean. Idempotent. Runs on the control plane's
+   * thread.
+   */
+  void met(Datasource d) {
+    if (registry != null) {
+      registry.ensureDatasourceNode(d.path());
+    }
+    if (beans.containsKey(d.path())) {
+      return;
+    }
+    DataSource bean = new DataSource(new Control(d));
+    if (beans.putIfAbsent(d.path(), bean) != null) {
+      return;
+    }
+    String name = DataSource.objectName(domain, d.name().schema(), d.name().name());
+    ControlPlane.register(server, bean, name);
+  }
+
+  /** Announces state changes of the datasources with beans. */
+  void changed(GovernanceState before, GovernanceState after) {
+    beans.forEach(
+        (path, bean) -> {
+          boolean was = before.datasourceDisabled(path);
+          boolean now = after.datasourceDisabled(path);
+          if (was != now) {
+            bean.stateChanged(was, now);
+          }
+        });
+  }
+
+  private final class Control implements DatasourceControl {
+    private final Datasource d;
+
+    Control(Datasource d) {
+      this.d = d;
+    }
+
+    @Override
+    public String schema() {
+      return d.name().schema();
+    }
+
+    @Override
+    public String name() {
+      return d.name().name();
+    }
+
+    @Override
+    public String endpoint() {
+      return d.endpoint().toString();
+    }
+
+    @Override
+    public boolean disabled() {
+      return governor.state().datasourceDisabled(d.path());
+    }
+
+    @Override
+    public int openConnections() {
+      return d.openConnections();
+    }
+
+    @Override
+    public long refusedConnections() {
+      return d.refusedConnections();
+    }
+
+    @Override
+    public long abortedConnections() {
+      return d.abortedConnections();
+    }
+
+    @Override
+    public String registryPath() {
+      return registry == null ? "" : d.path();
+    }
+
+    @Override
+    public void setDisabled(boolean disabled) {
+      String what = disabled ? "DISABLED" : "ENABLED";
+      if (registry == null) {
+        log.info("{} {} by JMX (local mode)", d.name(), what);
+        governor.update(s -> s.withDatasource(d.path(), disabled));
+        return;
+      }
+      try {
+        registry.writeDatasourceValue(
+            d.path(),
+            disabled ? NodeValue.DISABLED_TEXT : "",
+            InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS);
+        log.info("{} {} by JMX through {}", d.name(), what, d.path());
+      } catch (RegistryException e) {
+        log.warn(
+            "JMX {} of {} failed: {}",
+            disabled ? "disable()" : "enable()",
+            d.name(),
+            e.getMessage());
+        throw new IllegalStateException(e.getMessage());
+      }
+    }
+  }
+}

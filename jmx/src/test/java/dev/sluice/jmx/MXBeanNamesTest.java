@@ -1,0 +1,96 @@
+package dev.sluice.jmx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Arrays;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import javax.management.MBeanFeatureInfo;
+import javax.management.MBeanInfo;
+import javax.management.MBeanServer;
+import javax.management.MBeanServerFactory;
+import javax.management.ObjectName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What operators and their tools see of the MXBeans: the object names, attributes and operations
+ * are a contract (SPEC), whatever the Java classes behind them are called.
+ */
+class MXBeanNamesTest {
+
+  private final MBeanServer server = MBeanServerFactory.newMBeanServer();
+
+  @Test
+  void dataSource() throws Exception {
+    ObjectName name = new ObjectName(DataSource.objectName("sluice", "orders", "primary"));
+    assertEquals("sluice:type=DataSource,schema=orders,name=primary", name.toString());
+    server.registerMBean(new DataSource(new StubDatasource()), name);
+    MBeanInfo info = server.getMBeanInfo(name);
+    assertEquals(
+        Set.of(
+            "Schema",
+            "Name",
+            "Endpoint",
+            "State",
+            "Disabled",
+            "OpenConnections",
+            "RefusedConnections",
+            "AbortedConnections",
+            "RegistryPath"),
+        names(info.getAttributes()));
+    assertEquals(Set.of("disable", "enable"), names(info.getOperations()));
+    assertEquals("ENABLED", server.getAttribute(name, "State"));
+  }
+
+  private static Set<String> names(MBeanFeatureInfo[] features) {
+    return Arrays.stream(features)
+        .map(MBeanFeatureInfo::getName)
+        .collect(Collectors.toCollection(TreeSet::new));
+  }
+
+  private static final class StubDatasource implements DatasourceControl {
+    @Override
+    public String schema() {
+      return "orders";
+    }
+
+    @Override
+    public String name() {
+      return "primary";
+    }
+
+    @Override
+    public String endpoint() {
+      return "db:5432/orders";
+    }
+
+    @Override
+    public boolean disabled() {
+      return false;
+    }
+
+    @Override
+    public int openConnections() {
+      return 0;
+    }
+
+    @Override
+    public long refusedConnections() {
+      return 0;
+    }
+
+    @Override
+    public long abortedConnections() {
+      return 0;
+    }
+
+    @Override
+    public String registryPath() {
+      return "";
+    }
+
+    @Override
+    public void setDisabled(boolean disabled) {}
+  }
+}
