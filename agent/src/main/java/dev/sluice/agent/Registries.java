@@ -2,15 +2,19 @@ package dev.sluice.agent;
 
 import dev.sluice.agent.config.AgentConfig;
 import dev.sluice.agent.config.RegistryUri;
+import dev.sluice.registry.OperatorAccess;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryPaths;
+import dev.sluice.registry.RegistrySettings;
+import dev.sluice.registry.ZooKeeperOperator;
 import dev.sluice.registry.ZooKeeperRegistry;
 import dev.sluice.registry.ZooKeeperTransport;
 
 /**
- * Makes the configured registry. Each backend sits in a class of its own, so the JVM loads only the
- * client that is used: a ZooKeeper user never loads jetcd, gRPC, Netty 4.2 or Vert.x, and an etcd
- * user never loads Curator.
+ * Makes the configured registry, or operator access to it for the CLI, from one {@link
+ * RegistrySettings}. Each backend sits in a class of its own, so the JVM loads only the client that
+ * is used: a ZooKeeper user never loads jetcd, gRPC, Netty 4.2 or Vert.x, and an etcd user never
+ * loads Curator.
  */
 public final class Registries {
 
@@ -19,11 +23,37 @@ public final class Registries {
   /**
    * @throws IllegalArgumentException when the settings cannot be used (say, a bad TLS CA file)
    */
-  static RegistryCenter create(AgentConfig config, RegistryPaths paths, String instancePath) {
+  public static RegistryCenter create(
+      AgentConfig config, RegistryPaths paths, String instancePath) {
     RegistryUri uri = config.registry().orElseThrow();
     return uri.backend() == RegistryUri.Backend.ETCD
         ? Etcd.create(config, uri, paths, instancePath)
         : ZooKeeper.create(config, uri, paths, instancePath);
+  }
+
+  /**
+   * Operator access to the configured registry, for the CLI.
+   *
+   * @throws IllegalArgumentException when the TLS CA file holds no certificate
+   */
+  public static OperatorAccess operator(AgentConfig config) throws Exception {
+    RegistryUri uri = config.registry().orElseThrow();
+    RegistrySettings settings = settings(config, uri);
+    if (uri.backend() == RegistryUri.Backend.ETCD) {
+      return (OperatorAccess)
+          EtcdClasses.call("operator", new Class<?>[] {RegistrySettings.class}, settings);
+    }
+    return ZooKeeper.operator(settings);
+  }
+
+  private static RegistrySettings settings(AgentConfig config, RegistryUri uri) {
+    return new RegistrySettings(
+        uri.endpoints(),
+        uri.tls(),
+        config.registryTlsCaFile(),
+        config.registryAuth(),
+        config.registryConnectTimeoutMs(),
+        config.registrySessionTimeoutMs());
   }
 
   private static final class ZooKeeper {
@@ -39,12 +69,16 @@ public final class Registries {
           paths,
           instancePath);
     }
+
+    static OperatorAccess operator(RegistrySettings settings) {
+      return new ZooKeeperOperator(settings);
+    }
   }
 
   /**
    * @throws IllegalArgumentException when the TLS CA file holds no certificate
    */
-  public static ZooKeeperTransport transport(AgentConfig config, RegistryUri uri) {
+  private static ZooKeeperTransport transport(AgentConfig config, RegistryUri uri) {
     return uri.tls()
         ? ZooKeeperTransport.tls(config.registryTlsCaFile())
         : ZooKeeperTransport.plain();
@@ -57,22 +91,8 @@ public final class Registries {
         return (RegistryCenter)
             EtcdClasses.call(
                 "registry",
-                new Class<?>[] {
-                  String.class,
-                  boolean.class,
-                  String.class,
-                  String.class,
-                  int.class,
-                  int.class,
-                  RegistryPaths.class,
-                  String.class
-                },
-                uri.endpoints(),
-                uri.tls(),
-                config.registryTlsCaFile(),
-                config.registryAuth(),
-                config.registryConnectTimeoutMs(),
-                config.registrySessionTimeoutMs(),
+                new Class<?>[] {RegistrySettings.class, RegistryPaths.class, String.class},
+                settings(config, uri),
                 paths,
                 instancePath);
       } catch (IllegalArgumentException e) {

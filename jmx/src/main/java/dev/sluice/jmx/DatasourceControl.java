@@ -1,6 +1,6 @@
 package dev.sluice.jmx;
 
-/** What a {@link DatasourceBean} reads and drives; implemented by the agent. */
+/** What a {@link DataSource} reads and drives; implemented by the agent. */
 public interface DatasourceControl {
 
   String schema();

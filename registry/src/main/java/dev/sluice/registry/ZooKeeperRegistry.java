@@ -3,14 +3,10 @@ package dev.sluice.registry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.api.ACLProvider;
@@ -69,12 +65,6 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   private static final Logger log = LoggerFactory.getLogger(ZooKeeperRegistry.class);
 
-  private enum State {
-    LATENT,
-    STARTED,
-    CLOSED
-  }
-
   /** How to reach ZooKeeper. */
   public static final class Settings {
     final String connectString;
@@ -118,22 +108,20 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     }
   }
 
-  private final AtomicReference<State> state = new AtomicReference<>(State.LATENT);
+  private final RegistryLifecycle lifecycle = new RegistryLifecycle();
   private final Settings settings;
   private final String instancePath;
-  private volatile RegistryListener listener;
-  private final ScheduledExecutorService worker;
+  private final ScheduledExecutorService worker = RegistryLifecycle.newWorker();
   private final CuratorFramework client;
   private final RegistryPaths paths;
   private final CuratorCache instanceCache;
   private final ZooKeeperDatasources datasources;
   private final CountDownLatch initialSync = new CountDownLatch(2);
-  private final SeenWrites seen = new SeenWrites();
   private final Faults faults = new Faults(log);
+  private final ValueReporter values;
+  private final DatasourceNodes datasourceNodes;
   // Where a fault happened, named once rather than on every event.
   private final String instanceChange;
-  private final Set<String> metDatasourceNodes = ConcurrentHashMap.newKeySet();
-  private final Set<String> pendingDatasourceNodes = ConcurrentHashMap.newKeySet();
 
   /**
    * How long a node shared with another JVM under the same id may stay absent before this instance
@@ -144,13 +132,9 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   // The sessions this client has had: a node of one of them is ours, any other ephemeral node
   // under our path belongs to another JVM with the same id.
-  private final Set<Long> ownSessions = ConcurrentHashMap.newKeySet();
+  private final InstanceOwners owners = new InstanceOwners();
 
-  // Written on the worker thread only.
-  private volatile long sharedWith;
-  private volatile String lastKnownValue = "";
   private volatile boolean connected;
-  private final UnrecognisedValues unrecognised = new UnrecognisedValues();
 
   /**
    * @param paths where the datasource nodes live
@@ -160,13 +144,9 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     this.settings = settings;
     this.paths = paths;
     this.instancePath = instancePath;
-    this.worker =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "sluice-registry");
-              t.setDaemon(true);
-              return t;
-            });
+    this.values = new ValueReporter(instancePath);
+    this.datasourceNodes =
+        new DatasourceNodes(worker, faults, this::isConnected, this::createDatasourceNode);
     // The application's JAAS, socket or TLS settings for its own ZooKeeper client are not ours.
     ZKClientConfig zkConfig = settings.transport.clientConfig();
     CuratorFrameworkFactory.Builder builder =
@@ -214,10 +194,8 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public void start(RegistryListener listener) {
-    if (!state.compareAndSet(State.LATENT, State.STARTED)) {
-      throw new IllegalStateException("already started or closed");
-    }
-    this.listener = Objects.requireNonNull(listener, "listener");
+    lifecycle.start();
+    values.listenTo(Objects.requireNonNull(listener, "listener"));
     // On Curator's own connection-state thread, not the worker: the worker may be blocked in a
     // Curator call that waits for the connection, and a loss must reach the listener at once
     // (on-registry-loss=cut-off counts its grace from here).
@@ -253,7 +231,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public boolean isConnected() {
-    return connected && state.get() == State.STARTED;
+    return connected && lifecycle.running();
   }
 
   @Override
@@ -296,16 +274,10 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public void ensureDatasourceNode(String path) {
-    metDatasourceNodes.add(path);
-    if (pendingDatasourceNodes.add(path)) {
-      faults.execute(worker, "creating " + path, () -> createDatasourceNode(path));
-    }
+    datasourceNodes.ensure(path);
   }
 
-  private void createDatasourceNode(String path) {
-    if (!isConnected() || !pendingDatasourceNodes.contains(path)) {
-      return; // retried when the session is back
-    }
+  private boolean createDatasourceNode(String path) {
     try {
       client.create().creatingParentsIfNeeded().forPath(path, new byte[0]);
       log.info("created datasource node {}", path);
@@ -313,9 +285,9 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       // never overwrite an operator's value
     } catch (Exception e) {
       log.warn("could not create {}: {}; retrying when the session is back", path, e.toString());
-      return;
+      return false;
     }
-    pendingDatasourceNodes.remove(path);
+    return true;
   }
 
   /**
@@ -358,11 +330,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       throw new RegistryException(
           "writing " + path + " to ZooKeeper " + settings.connectString + " failed: " + e, e);
     }
-    seen.await(path, mzxid, timeoutMs, "ZooKeeper " + settings.connectString);
-  }
-
-  private void markSeen(ChildData data) {
-    seen.seen(data.getPath(), data.getStat().getMzxid());
+    values.awaitSeen(path, mzxid, timeoutMs, "ZooKeeper " + settings.connectString);
   }
 
   /** What the datasource watch reports, on the worker thread. */
@@ -371,24 +339,15 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
     @Override
     public void changed(String path, String value, long mzxid) {
-      if (state.get() != State.STARTED) {
+      if (!lifecycle.running()) {
         return;
       }
+      values.datasourceValue(path, value);
       if (value == null) {
-        unrecognised.forget(path);
-        listener.datasourceValue(path, null);
-        if (metDatasourceNodes.contains(path)) {
-          // Deleting is how an operator re-enables; a later "set DISABLED" needs the node there.
-          // Created only if absent, so an operator's own new node keeps its value.
-          log.info("{} was deleted: datasource enabled; re-creating it empty", path);
-          pendingDatasourceNodes.add(path);
-          createDatasourceNode(path);
-        }
+        datasourceNodes.deleted(path);
         return;
       }
-      unrecognised.check(path, value);
-      listener.datasourceValue(path, value);
-      seen.seen(path, mzxid);
+      values.seen(path, mzxid);
     }
 
     @Override
@@ -402,7 +361,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
 
   @Override
   public void close() {
-    if (state.getAndSet(State.CLOSED) != State.STARTED) {
+    if (!lifecycle.close()) {
       return;
     }
     // Closing the session makes ZooKeeper delete the ephemeral instance node before close returns.
@@ -421,22 +380,22 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   }
 
   private void connectionChanged(ConnectionState newState) {
-    if (state.get() != State.STARTED) {
+    if (!lifecycle.running()) {
       return;
     }
     switch (newState) {
       case CONNECTED:
       case RECONNECTED:
         connected = true;
-        ownSessions.add(currentSession());
+        owners.adopt(currentSession());
         log.info("ZooKeeper {} connected (session {})", settings.connectString, sessionId());
-        listener.connection(true);
+        values.listener().connection(true);
         faults.execute(
             worker,
             "registering after a connection change",
             () -> {
               ensureInstanceNode();
-              pendingDatasourceNodes.forEach(this::createDatasourceNode);
+              datasourceNodes.retryPending();
             });
         break;
       case SUSPENDED:
@@ -444,15 +403,15 @@ public final class ZooKeeperRegistry implements RegistryCenter {
         log.warn(
             "ZooKeeper {} connection suspended; going on with the last known state",
             settings.connectString);
-        listener.connection(false);
+        values.listener().connection(false);
         break;
       case LOST:
         connected = false;
         log.warn(
             "ZooKeeper session lost; {} will be re-created with its last known value {}",
             instancePath,
-            NodeValue.printable(lastKnownValue));
-        listener.connection(false);
+            NodeValue.printable(values.lastKnownValue()));
+        values.listener().connection(false);
         break;
       default:
         break;
@@ -460,7 +419,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   }
 
   private void instanceEvent(CuratorCacheListener.Type type, ChildData oldData, ChildData data) {
-    if (state.get() != State.STARTED) {
+    if (!lifecycle.running()) {
       return;
     }
     if (type == CuratorCacheListener.Type.NODE_DELETED) {
@@ -477,8 +436,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
       }
       if (sessionStillAlive(oldData.getStat().getEphemeralOwner())) {
         log.info("{} was deleted: instance enabled; re-creating it empty", instancePath);
-        lastKnownValue = "";
-        listener.instanceValue(null);
+        values.instanceDeleted();
       }
       ensureInstanceNode();
       return;
@@ -486,11 +444,8 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     if (!instancePath.equals(data.getPath())) {
       return;
     }
-    String value = NodeValue.decodeBounded(data.getData());
-    unrecognised.check(instancePath, value);
-    lastKnownValue = value;
-    listener.instanceValue(value);
-    markSeen(data);
+    values.instanceValue(NodeValue.decodeBounded(data.getData()));
+    values.seen(data.getPath(), data.getStat().getMzxid());
     if (data.getStat().getEphemeralOwner() != currentSession()) {
       // An operator replaced the node (a delete and create may reach us as one change): keep
       // the value, but make the node ephemeral again, so it still goes away with this JVM.
@@ -523,7 +478,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
    * nodes of a session when it ends).
    */
   private boolean foreign(long owner) {
-    return owner != 0 && owner != currentSession() && !ownSessions.contains(owner);
+    return owners.foreign(owner, currentSession());
   }
 
   /**
@@ -532,8 +487,7 @@ public final class ZooKeeperRegistry implements RegistryCenter {
    * that clears {@code DISABLED} each time; instead both obey the one node.
    */
   private void share(long owner) {
-    if (sharedWith != owner) {
-      sharedWith = owner;
+    if (owners.share(owner)) {
       log.warn(
           "{} is held by another live ZooKeeper session 0x{}: another JVM has the same instance id"
               + " (under the legacy layout, {ip}@-@{pid} is the same for two JVMs with one IP and"
@@ -578,8 +532,8 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     if (!isConnected()) {
       return;
     }
-    String value = lastKnownValue;
-    ownSessions.add(currentSession());
+    String value = values.lastKnownValue();
+    owners.adopt(currentSession());
     try {
       try {
         createInstanceNode(value);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
@@ -103,10 +104,9 @@ class ZooKeeperAclTest {
   }
 
   private static void awaitNode(CuratorFramework client, String path) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (client.checkExists().forPath(path) == null) {
-      assertTrue(System.nanoTime() < deadline, path + " appears");
-      Thread.sleep(20); // polling, with the deadline above
-    }
+    Poll.until(
+        path,
+        Duration.ofSeconds(10),
+        () -> Poll.unchecked(() -> client.checkExists().forPath(path) != null));
   }
 }

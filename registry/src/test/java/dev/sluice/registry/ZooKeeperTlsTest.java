@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
@@ -59,11 +60,10 @@ class ZooKeeperTlsTest {
       assertTrue(heard.connected.await(20, TimeUnit.SECONDS), "connected over TLS");
       assertTrue(registry.awaitInitialSync(10_000));
       try (CuratorFramework operator = operator(zk.plainConnectString())) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (operator.checkExists().forPath(INSTANCE) == null) {
-          assertTrue(System.nanoTime() < deadline, "the instance node appears");
-          Thread.sleep(20); // polling, with the deadline above
-        }
+        Poll.until(
+            "the instance node",
+            Duration.ofSeconds(10),
+            () -> Poll.unchecked(() -> operator.checkExists().forPath(INSTANCE) != null));
         assertEquals(
             "digest",
             operator.getACL().forPath(INSTANCE).get(0).getId().getScheme(),

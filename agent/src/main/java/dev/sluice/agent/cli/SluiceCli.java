@@ -1,5 +1,6 @@
 package dev.sluice.agent.cli;
 
+import dev.sluice.agent.Registries;
 import dev.sluice.agent.config.AgentConfig;
 import dev.sluice.agent.config.RegistryUri;
 import dev.sluice.agent.log.AgentLog;
@@ -67,7 +68,7 @@ public final class SluiceCli {
     }
     RegistryUri uri = config.registry().get();
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
-    try (OperatorAccess nodes = OperatorNodes.connect(config, uri)) {
+    try (OperatorAccess nodes = Registries.operator(config)) {
       String command = positional.get(0);
       switch (command) {
         case "status":

@@ -1,5 +1,6 @@
 package dev.sluice.agent.config;
 
+import dev.sluice.agent.datasource.DatasourceMapping;
 import dev.sluice.registry.RegistryLayout;
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,21 +41,6 @@ public final class AgentConfig {
   public enum RegistryLossPolicy {
     KEEP,
     CUT_OFF
-  }
-
-  /** A {@code datasources.<schema>.<name>=host:port[/database]} entry. */
-  public static final class DatasourceMapping {
-    public final String schema;
-    public final String name;
-    public final String hostPort;
-    public final String database;
-
-    DatasourceMapping(String schema, String name, String hostPort, String database) {
-      this.schema = schema;
-      this.name = name;
-      this.hostPort = hostPort;
-      this.database = database;
-    }
   }
 
   static final String CONFIG_FILE_KEY = "config";

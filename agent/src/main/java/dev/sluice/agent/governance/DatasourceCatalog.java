@@ -1,6 +1,6 @@
 package dev.sluice.agent.governance;
 
-import dev.sluice.agent.config.AgentConfig.DatasourceMapping;
+import dev.sluice.agent.datasource.DatasourceMapping;
 import dev.sluice.agent.datasource.DatasourceName;
 import dev.sluice.agent.datasource.Endpoint;
 import dev.sluice.agent.datasource.JdbcUrls;

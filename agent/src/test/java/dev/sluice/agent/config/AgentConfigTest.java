@@ -261,7 +261,7 @@ class AgentConfigTest {
             Map.of(),
             Map.of());
     assertEquals(1, c.problems().size(), c.problems()::toString);
-    AgentConfig.DatasourceMapping primary = c.datasources().get("orders.primary");
+    dev.sluice.agent.datasource.DatasourceMapping primary = c.datasources().get("orders.primary");
     assertEquals("db1:3306", primary.hostPort);
     assertEquals("orders", primary.database);
     assertEquals("[::1]:5432", c.datasources().get("orders.replica").hostPort);

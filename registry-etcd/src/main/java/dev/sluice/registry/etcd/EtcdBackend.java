@@ -3,117 +3,39 @@ package dev.sluice.registry.etcd;
 import dev.sluice.registry.OperatorAccess;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryPaths;
-import io.etcd.jetcd.ByteSequence;
-import io.etcd.jetcd.Client;
-import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.op.Cmp;
-import io.etcd.jetcd.op.CmpTarget;
-import io.etcd.jetcd.op.Op;
-import io.etcd.jetcd.options.GetOption;
-import io.etcd.jetcd.options.PutOption;
-import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import dev.sluice.registry.RegistrySettings;
 
 /**
- * The entry points of the etcd backend, in plain types only, for callers that load this module
- * through a class loader of its own and reach it by reflection.
+ * The entry points of the etcd backend, for callers that load this module through a class loader of
+ * their own and reach it by reflection: they take only types of the parent loader ({@link
+ * RegistrySettings}, {@link RegistryPaths}) and return its interfaces.
  */
 public final class EtcdBackend {
 
   private EtcdBackend() {}
 
-  /** An {@link EtcdRegistry}; see {@link EtcdRegistry.Settings} for the parameters. */
+  /** An {@link EtcdRegistry}. */
   public static RegistryCenter registry(
-      String endpoints,
-      boolean tls,
-      String caFile,
-      String auth,
-      int connectTimeoutMs,
-      int sessionTimeoutMs,
-      RegistryPaths paths,
-      String instancePath) {
-    return new EtcdRegistry(
-        new EtcdRegistry.Settings(endpoints, tls, caFile, auth, connectTimeoutMs, sessionTimeoutMs),
-        paths,
-        instancePath);
+      RegistrySettings settings, RegistryPaths paths, String instancePath) {
+    return new EtcdRegistry(etcd(settings), paths, instancePath);
   }
 
   /** Operator access to etcd, for the CLI. */
-  public static OperatorAccess operator(
-      String endpoints, boolean tls, String caFile, String auth, int timeoutMs) {
-    return new Operator(
-        new EtcdRegistry.Settings(endpoints, tls, caFile, auth, timeoutMs, timeoutMs).newClient(),
-        timeoutMs);
+  public static OperatorAccess operator(RegistrySettings settings) {
+    // an operator's tool has no session to keep: every call is bounded by the connect timeout
+    EtcdRegistry.Settings etcd =
+        new EtcdRegistry.Settings(
+            settings.endpoints,
+            settings.tls,
+            settings.caFile,
+            settings.auth,
+            settings.connectTimeoutMs,
+            settings.connectTimeoutMs);
+    return new EtcdOperator(etcd.newClient(), settings.connectTimeoutMs);
   }
 
-  private static final class Operator implements OperatorAccess {
-    private final Client client;
-    private final long timeoutMs;
-
-    Operator(Client client, long timeoutMs) {
-      this.client = client;
-      this.timeoutMs = timeoutMs;
-    }
-
-    private static ByteSequence bytes(String s) {
-      return ByteSequence.from(s, StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public Map<String, String> children(String parent) throws Exception {
-      String prefix = parent + "/";
-      Map<String, String> out = new HashMap<>();
-      for (KeyValue kv :
-          client
-              .getKVClient()
-              .get(bytes(prefix), GetOption.builder().isPrefix(true).build())
-              .get(timeoutMs, TimeUnit.MILLISECONDS)
-              .getKvs()) {
-        String name = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
-        if (!name.contains("/")) {
-          out.put(name, kv.getValue().toString(StandardCharsets.UTF_8));
-        }
-      }
-      return out;
-    }
-
-    /** Writes the value keeping the key's lease, so an instance key still expires with its JVM. */
-    @Override
-    public boolean set(String path, String value) throws Exception {
-      ByteSequence key = bytes(path);
-      for (int attempt = 0; attempt < 5; attempt++) {
-        List<KeyValue> kvs =
-            client.getKVClient().get(key).get(timeoutMs, TimeUnit.MILLISECONDS).getKvs();
-        if (kvs.isEmpty()) {
-          return false;
-        }
-        KeyValue current = kvs.get(0);
-        PutOption keepLease =
-            current.getLease() == 0
-                ? PutOption.DEFAULT
-                : PutOption.builder().withLeaseId(current.getLease()).build();
-        boolean written =
-            client
-                .getKVClient()
-                .txn()
-                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(current.getModRevision())))
-                .Then(Op.put(key, bytes(value), keepLease))
-                .commit()
-                .get(timeoutMs, TimeUnit.MILLISECONDS)
-                .isSucceeded();
-        if (written) {
-          return true;
-        }
-      }
-      throw new IllegalStateException(path + " kept changing; not written");
-    }
-
-    @Override
-    public void close() {
-      client.close();
-    }
+  private static EtcdRegistry.Settings etcd(RegistrySettings s) {
+    return new EtcdRegistry.Settings(
+        s.endpoints, s.tls, s.caFile, s.auth, s.connectTimeoutMs, s.sessionTimeoutMs);
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sluice.registry.CapturedLogs;
+import dev.sluice.registry.Poll;
 import dev.sluice.registry.RegistryLayout;
 import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
@@ -12,6 +13,7 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.options.WatchOption;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -178,12 +180,6 @@ class EtcdWatchFaultTest {
 
   private static void assertTrueWithin(String what, BooleanSupplier condition)
       throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(20);
-    }
+    Poll.until(what, Duration.ofSeconds(20), condition);
   }
 }
