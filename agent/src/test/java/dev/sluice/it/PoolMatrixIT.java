@@ -274,7 +274,18 @@ class PoolMatrixIT {
             throw new IllegalStateException(e);
           }
         });
-    assertEquals(0, (Integer) jmx.getAttribute(datasource, "OpenConnections"), where);
+    // The counter moves as each abort starts, on the agent's abort threads in parallel; a pool
+    // may hold more idle connections than the two counted above.
+    Await.until(
+        where + ": no connection is counted open after the cut-off",
+        Duration.ofSeconds(10),
+        () -> {
+          try {
+            return (Integer) jmx.getAttribute(datasource, "OpenConnections") == 0;
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
     // the application hands its dead connections back to the pool, as applications do
     app.send("close a");
     app.send("close b");
