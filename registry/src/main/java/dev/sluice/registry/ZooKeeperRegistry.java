@@ -360,6 +360,21 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   }
 
   @Override
+  public java.io.Closeable watch(String key, boolean prefix, KeyListener listener) {
+    throw new UnsupportedOperationException("not yet");
+  }
+
+  @Override
+  public EphemeralNode ephemeralNode(String path, String value) {
+    throw new UnsupportedOperationException("not yet");
+  }
+
+  @Override
+  public Leadership leadership(String path, String participantId, Leadership.Listener listener) {
+    throw new UnsupportedOperationException("not yet");
+  }
+
+  @Override
   public void close() {
     if (!lifecycle.close()) {
       return;

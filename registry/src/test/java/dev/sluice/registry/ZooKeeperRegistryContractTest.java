@@ -154,6 +154,21 @@ class ZooKeeperRegistryContractTest extends RegistryContract {
     }
 
     @Override
+    public long revision(String path) throws Exception {
+      throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
+    public String address() {
+      throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
+    public RegistryCenter newRegistryAt(String address, RegistryPaths paths, String instancePath) {
+      throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
     public void close() throws Exception {
       operator.close();
       server.close();
