@@ -1,0 +1,457 @@
+package dev.sluice.registry;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.api.BackgroundCallback;
+import org.apache.curator.framework.api.CuratorEvent;
+import org.apache.curator.framework.api.transaction.CuratorOp;
+import org.apache.curator.framework.api.transaction.CuratorTransactionResult;
+import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
+import org.apache.curator.framework.recipes.leader.Participant;
+import org.apache.curator.framework.recipes.locks.LockInternals;
+import org.apache.curator.framework.recipes.locks.StandardLockInternalsDriver;
+import org.apache.curator.framework.state.ConnectionState;
+import org.apache.curator.framework.state.ConnectionStateListener;
+import org.apache.curator.utils.ZKPaths;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.data.Stat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link Leadership} in ZooKeeper: a Curator {@link LeaderLatch} under the election path, whose
+ * word is checked before it is believed.
+ *
+ * <p>When the latch says this participant leads, the worker thread reads the latch's own node and
+ * accepts it as the <em>leadership token</em> only if it is ephemeral to the current session and
+ * the lowest of the election's nodes (Curator's latch can believe it leads on a node of a former
+ * session, or while a lower node of another participant still exists). Until a check passes it is
+ * repeated every {@value #RECHECK_MS} ms; and only once the latch has claimed it for {@value
+ * #TAKEOVER_GRACE_MS} ms, so that a former leader has heard that it lost. Leadership ends at once,
+ * on the thread that sees it, when the latch says so, the connection is suspended or lost
+ * (Curator's connection-state thread) or the latch is closed: {@link #isLeader} turns false and
+ * {@link #writeIfLeader} refuses before the listener hears it.
+ *
+ * <p>{@link #writeIfLeader} is one ZooKeeper {@code multi}: a {@code check} of the token node with
+ * the write. The server decides: if Curator retries the {@code multi} after the session was
+ * replaced, the old token node is gone with the old session and the write is refused.
+ *
+ * <p>The listener is called on the registry's worker thread ({@code sluice-registry}), only with
+ * changes, and not after {@link #close}.
+ */
+final class ZooKeeperLeadership implements Leadership {
+
+  private static final Logger log = LoggerFactory.getLogger(ZooKeeperLeadership.class);
+
+  /** How often a leadership the latch claims but the check did not confirm is checked again. */
+  static final long RECHECK_MS = 1000;
+
+  /**
+   * How long the latch must have claimed leadership before this participant takes it. A former
+   * leader whose session went silent suspended (and stopped leading) at two thirds of the session
+   * timeout, long before the server could expire the session and let another take over; but a
+   * former leader whose session the server ended while it was still connected (an operator's or a
+   * test's expiry, a server's session cleanup) hears of it over its connection only at about the
+   * time its latch node goes: the grace lets it stop leading first.
+   */
+  static final long TAKEOVER_GRACE_MS = 1000;
+
+  private static final String LATCH_NODE_NAME = "latch-";
+
+  private final CuratorFramework client;
+  private final String path;
+  private final String participantId;
+  private final ScheduledExecutorService worker;
+  private final Faults faults;
+  private final Listener listener;
+  private final String connectString;
+  private final Runnable onClose;
+  private final LeaderLatch latch;
+  private final ConnectionStateListener connectionListener = (c, s) -> connectionChanged(s);
+  private final String where;
+
+  private final Object lock = new Object();
+  // Guarded by lock; read without it where a stale read only errs towards "not leader".
+  private volatile boolean connected;
+  private volatile String token;
+  private volatile boolean closed;
+  private long epoch;
+
+  // Worker thread only.
+  private boolean reported;
+  private boolean recheckScheduled;
+  // The latch node the latch has claimed leadership on, and since when (System.nanoTime()).
+  private String claimedPath;
+  private long claimedSince;
+
+  ZooKeeperLeadership(
+      CuratorFramework client,
+      String path,
+      String participantId,
+      Listener listener,
+      ScheduledExecutorService worker,
+      Faults faults,
+      String connectString,
+      Runnable onClose) {
+    this.client = client;
+    this.path = path;
+    this.participantId = participantId;
+    this.listener = listener;
+    this.worker = worker;
+    this.faults = faults;
+    this.connectString = connectString;
+    this.onClose = onClose;
+    this.latch = new LeaderLatch(client, path, participantId);
+    this.where = "the leadership of " + participantId + " under " + path;
+  }
+
+  /** Joins the election; the client must be started. */
+  void start() {
+    client.getConnectionStateListenable().addListener(connectionListener);
+    synchronized (lock) {
+      connected = client.getZookeeperClient().isConnected();
+      epoch++;
+    }
+    latch.addListener(
+        new LeaderLatchListener() {
+          @Override
+          public void isLeader() {
+            faults.guard(where, ZooKeeperLeadership.this::reconsider);
+          }
+
+          @Override
+          public void notLeader() {
+            faults.guard(where, ZooKeeperLeadership.this::reconsider);
+          }
+        },
+        worker);
+    try {
+      latch.start();
+    } catch (Exception e) {
+      throw new IllegalStateException("could not join the election under " + path, e);
+    }
+  }
+
+  /** On Curator's connection-state thread: a suspended or lost session ends leadership at once. */
+  private void connectionChanged(ConnectionState state) {
+    synchronized (lock) {
+      epoch++;
+      connected = state.isConnected();
+      if (!connected) {
+        token = null;
+      }
+    }
+    faults.execute(worker, where, this::reconsider);
+  }
+
+  @Override
+  public boolean isLeader() {
+    String t = token;
+    return t != null
+        && connected
+        && !closed
+        && latch.hasLeadership()
+        && t.equals(latch.getOurPath());
+  }
+
+  /** Brings the token and the listener in line with the latch and the connection. Worker thread. */
+  private void reconsider() {
+    if (closed) {
+      return;
+    }
+    long seen;
+    synchronized (lock) {
+      seen = epoch;
+    }
+    String ours = latch.getOurPath();
+    boolean claimed = connected && latch.hasLeadership() && ours != null;
+    if (!claimed) {
+      claimedPath = null;
+    } else if (!ours.equals(claimedPath)) {
+      claimedPath = ours;
+      claimedSince = System.nanoTime();
+    }
+    boolean settled =
+        claimed
+            && System.nanoTime() - claimedSince >= TimeUnit.MILLISECONDS.toNanos(TAKEOVER_GRACE_MS);
+    boolean confirmed = false;
+    if (settled) {
+      confirmed = ours.equals(token) || check(ours);
+    }
+    synchronized (lock) {
+      if (confirmed
+          && epoch == seen
+          && connected
+          && !closed
+          && latch.hasLeadership()
+          && ours.equals(latch.getOurPath())) {
+        token = ours;
+      } else {
+        token = null;
+      }
+    }
+    report(isLeader());
+    if (claimed && !settled) {
+      recheckLater(
+          Math.max(
+              1,
+              TAKEOVER_GRACE_MS - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - claimedSince)));
+    } else if (claimed && !confirmed) {
+      recheckLater(RECHECK_MS);
+    }
+  }
+
+  /**
+   * Whether {@code ours} is this session's node and the lowest in the election, as the server says
+   * now.
+   */
+  private boolean check(String ours) {
+    try {
+      long session = client.getZookeeperClient().getZooKeeper().getSessionId();
+      Stat stat = client.checkExists().forPath(ours);
+      if (stat == null || stat.getEphemeralOwner() != session) {
+        log.warn("{}: the latch claims {}, which is not this session's; not leading", where, ours);
+        return false;
+      }
+      List<String> sorted =
+          LockInternals.getSortedChildren(
+              LATCH_NODE_NAME,
+              StandardLockInternalsDriver::standardFixForSorting,
+              client.getChildren().forPath(path));
+      if (sorted.isEmpty() || !sorted.get(0).equals(ZKPaths.getNodeFromPath(ours))) {
+        log.warn("{}: the latch claims {}, but {} is lower; not leading yet", where, ours, sorted);
+        return false;
+      }
+      return client.getZookeeperClient().getZooKeeper().getSessionId() == session;
+    } catch (Exception e) {
+      log.debug("{}: checking {} failed: {}", where, ours, e.toString());
+      return false;
+    }
+  }
+
+  private void recheckLater(long delayMs) {
+    if (recheckScheduled) {
+      return;
+    }
+    recheckScheduled = true;
+    try {
+      worker.schedule(
+          () -> {
+            recheckScheduled = false;
+            faults.guard(where, this::reconsider);
+          },
+          delayMs,
+          TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException registryClosed) {
+      recheckScheduled = false;
+    }
+  }
+
+  private void report(boolean leader) {
+    if (leader == reported || closed) {
+      return;
+    }
+    reported = leader;
+    log.info("{}: {}", where, leader ? "leading" : "not leading");
+    faults.guard(where, () -> listener.leadership(leader));
+  }
+
+  @Override
+  public String leaderId() throws RegistryException {
+    if (!client.getZookeeperClient().isConnected()) {
+      return "";
+    }
+    try {
+      Participant leader = latch.getLeader();
+      return leader.isLeader() ? leader.getId() : "";
+    } catch (KeeperException.NoNodeException | KeeperException.ConnectionLossException none) {
+      return "";
+    } catch (Exception e) {
+      throw new RegistryException(
+          "reading the leader under " + path + " from ZooKeeper " + connectString + " failed: " + e,
+          e);
+    }
+  }
+
+  @Override
+  public void writeIfLeader(String target, String value) throws RegistryException {
+    String t = token;
+    if (t == null || !isLeader()) {
+      throw notLeader(target);
+    }
+    long deadline =
+        System.nanoTime()
+            + TimeUnit.MILLISECONDS.toNanos(client.getZookeeperClient().getConnectionTimeoutMs());
+    byte[] data = NodeValue.encode(value);
+    for (int attempt = 0; attempt < 3; attempt++) {
+      CuratorEvent set =
+          multi(t, () -> client.transactionOp().setData().forPath(target, data), target, deadline);
+      if (succeeded(set, t, target)) {
+        return;
+      }
+      // The node is absent: its parents first (harmless to anyone), then the node with the check.
+      String parent = ZKPaths.getPathAndNode(target).getPath();
+      if (!parent.equals("/")) {
+        CuratorEvent parents =
+            await(
+                cb ->
+                    client
+                        .create()
+                        .creatingParentsIfNeeded()
+                        .inBackground(cb)
+                        .forPath(parent, new byte[0]),
+                deadline,
+                target);
+        int rc = parents.getResultCode();
+        if (rc != KeeperException.Code.OK.intValue()
+            && rc != KeeperException.Code.NODEEXISTS.intValue()) {
+          throw refused(target, KeeperException.Code.get(rc));
+        }
+      }
+      CuratorEvent create =
+          multi(
+              t,
+              () ->
+                  client
+                      .transactionOp()
+                      .create()
+                      .withMode(CreateMode.PERSISTENT)
+                      .forPath(target, data),
+              target,
+              deadline);
+      if (create.getResultCode() != KeeperException.Code.NODEEXISTS.intValue()
+          && succeeded(create, t, target)) {
+        return;
+      }
+      // created by someone else meanwhile: set it
+    }
+    throw new RegistryException(
+        target + " kept appearing and vanishing while written through ZooKeeper " + connectString);
+  }
+
+  /**
+   * Whether the write of {@code event} was applied; false when the node was absent (or, for a
+   * create, present).
+   *
+   * @throws NotLeaderException the check of the token failed
+   */
+  private boolean succeeded(CuratorEvent event, String t, String target) throws RegistryException {
+    int rc = event.getResultCode();
+    if (rc == KeeperException.Code.OK.intValue()) {
+      return true;
+    }
+    if (checkFailed(event, t)) {
+      throw notLeader(target);
+    }
+    if (rc == KeeperException.Code.NONODE.intValue()
+        || rc == KeeperException.Code.NODEEXISTS.intValue()) {
+      return false;
+    }
+    throw refused(target, KeeperException.Code.get(rc));
+  }
+
+  private boolean checkFailed(CuratorEvent event, String t) throws RegistryException {
+    List<CuratorTransactionResult> results = event.getOpResults();
+    if (results != null && !results.isEmpty()) {
+      int error = results.get(0).getError();
+      return error != KeeperException.Code.OK.intValue();
+    }
+    // No per-operation results: ask whether the token is still there.
+    try {
+      return client.checkExists().forPath(t) == null;
+    } catch (Exception e) {
+      throw new RegistryException(
+          "ZooKeeper " + connectString + " could not be asked about " + t + ": " + e, e);
+    }
+  }
+
+  private interface Op {
+    CuratorOp make() throws Exception;
+  }
+
+  /** The check of the token {@code t} and {@code write}, in one {@code multi}. */
+  private CuratorEvent multi(String t, Op write, String target, long deadline)
+      throws RegistryException {
+    return await(
+        cb -> {
+          List<CuratorOp> ops = new ArrayList<>();
+          ops.add(client.transactionOp().check().forPath(t));
+          ops.add(write.make());
+          client.transaction().inBackground(cb).forOperations(ops);
+        },
+        deadline,
+        target);
+  }
+
+  private interface Call {
+    void start(BackgroundCallback callback) throws Exception;
+  }
+
+  /** Runs {@code call} in the background and waits for its answer until {@code deadline}. */
+  private CuratorEvent await(Call call, long deadline, String target) throws RegistryException {
+    AtomicReference<CuratorEvent> answer = new AtomicReference<>();
+    CountDownLatch answered = new CountDownLatch(1);
+    try {
+      call.start(
+          (c, event) -> {
+            answer.set(event);
+            answered.countDown();
+          });
+      if (!answered.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+        throw new RegistryException(
+            "ZooKeeper "
+                + connectString
+                + " did not answer writing "
+                + target
+                + " in time; the write is applied later only if this participant still leads"
+                + " then");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RegistryException("interrupted writing " + target, e);
+    } catch (RegistryException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new RegistryException(
+          "writing " + target + " to ZooKeeper " + connectString + " failed: " + e, e);
+    }
+    return answer.get();
+  }
+
+  private NotLeaderException notLeader(String target) {
+    return new NotLeaderException(
+        participantId + " does not lead under " + path + "; " + target + " was not written");
+  }
+
+  private RegistryException refused(String target, KeeperException.Code code) {
+    return new RegistryException(
+        "ZooKeeper " + connectString + " refused writing " + target + ": " + code);
+  }
+
+  @Override
+  public void close() {
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      token = null;
+    }
+    client.getConnectionStateListenable().removeListener(connectionListener);
+    try {
+      latch.close();
+    } catch (Exception e) {
+      log.debug("{}: closing the latch failed: {}", where, e.toString());
+    } finally {
+      onClose.run();
+    }
+  }
+}
