@@ -15,6 +15,11 @@ import org.slf4j.LoggerFactory;
  * creates it again with its last data whenever the session comes back without it (a lost session),
  * and deletes it when closed. The registry's ACL provider applies to what it creates.
  *
+ * <p>If another session holds the node when the recipe creates it, the recipe takes the node as its
+ * own (writes its value there, deletes it when closed): each JVM needs its own path. {@link #close}
+ * deletes in the foreground, as long as Curator's retry policy lets it wait for an absent registry;
+ * the delete is guaranteed (Curator retries it in the background if it fails now).
+ *
  * <p>{@link #set} hands the value to the recipe, which writes it in the background: before the
  * first creation has been processed the recipe cannot take it, so it is kept here and written as
  * soon as the recipe reports the node created (on Curator's event thread). Thread-safe.

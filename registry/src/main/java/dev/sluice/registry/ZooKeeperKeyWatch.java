@@ -29,10 +29,11 @@ import org.slf4j.LoggerFactory;
  * <p>Revisions: a value is reported at its node's {@code mzxid}. A key read as absent is reported
  * gone at the {@code pzxid} of its nearest existing ancestor, read after the key was found absent
  * and confirmed by a second read of the key: a zxid no later than any value the key can have next,
- * so that value is never taken for an older one. Keys that a full read of a prefix no longer finds
- * are reported gone at no less than their last value's revision and no more than the lowest {@code
- * pzxid} of the listings that read them gone (each listing and its {@code pzxid} come from one
- * atomic read).
+ * so that value is never taken for an older one. (ZooKeeper 3.9 sends the zxid of a deletion with
+ * its event, but Curator 5.9's watcher wrapper drops it, so the revision is read.) Keys that a full
+ * read of a prefix no longer finds are reported gone at no less than their last value's revision
+ * and no more than the lowest {@code pzxid} of the listings that read them gone (each listing and
+ * its {@code pzxid} come from one atomic read).
  *
  * <p>Bounded as the datasource reader is: a value whose stat says it is longer than {@link
  * NodeValue#MAX_VALUE_BYTES} is reported as {@link NodeValue#notRead} without being read.

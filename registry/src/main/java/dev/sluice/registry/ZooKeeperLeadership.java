@@ -75,7 +75,7 @@ final class ZooKeeperLeadership implements Leadership {
   private final String connectString;
   private final Runnable onClose;
   private final LeaderLatch latch;
-  private final ConnectionStateListener connectionListener = (c, s) -> connectionChanged(s);
+  private final ConnectionStateListener connectionListener;
   private final String where;
 
   private final Object lock = new Object();
@@ -110,6 +110,8 @@ final class ZooKeeperLeadership implements Leadership {
     this.connectString = connectString;
     this.onClose = onClose;
     this.latch = new LeaderLatch(client, path, participantId);
+    this.connectionListener =
+        (c, s) -> faults.guard("a ZooKeeper connection change", () -> connectionChanged(s));
     this.where = "the leadership of " + participantId + " under " + path;
   }
 
@@ -124,15 +126,16 @@ final class ZooKeeperLeadership implements Leadership {
         new LeaderLatchListener() {
           @Override
           public void isLeader() {
-            faults.guard(where, ZooKeeperLeadership.this::reconsider);
+            reconsider();
           }
 
           @Override
           public void notLeader() {
-            faults.guard(where, ZooKeeperLeadership.this::reconsider);
+            reconsider();
           }
         },
-        worker);
+        // dropped, not thrown at Curator, once the registry's worker has shut down
+        task -> faults.execute(worker, where, task));
     try {
       latch.start();
     } catch (Exception e) {

@@ -60,6 +60,11 @@ import org.slf4j.LoggerFactory;
  * nothing newer than its last read, and a value written and overwritten while this instance was
  * partitioned away is not seen.
  *
+ * <p>The primitives for routing, the fleet leader and the operator tools each live in their own
+ * class, sharing this registry's session, ACLs and worker thread: {@link ZooKeeperKeyWatch}, {@link
+ * ZooKeeperEphemeralNode} and {@link ZooKeeperLeadership}. Closing the registry closes those still
+ * open (ephemeral nodes go with the session).
+ *
  * <p>All registry work runs on one daemon thread; nothing here blocks the application. Connection
  * changes reach the listener on Curator's connection-state thread, not through that thread.
  */
