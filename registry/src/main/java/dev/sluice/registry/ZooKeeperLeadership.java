@@ -22,6 +22,7 @@ import org.apache.curator.framework.state.ConnectionStateListener;
 import org.apache.curator.utils.ZKPaths;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.data.Stat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,8 +38,10 @@ import org.slf4j.LoggerFactory;
  * repeated every {@value #RECHECK_MS} ms; and only once the latch has claimed it for {@value
  * #TAKEOVER_GRACE_MS} ms, so that a former leader has heard that it lost. Leadership ends at once,
  * on the thread that sees it, when the latch says so, the connection is suspended or lost
- * (Curator's connection-state thread) or the latch is closed: {@link #isLeader} turns false and
- * {@link #writeIfLeader} refuses before the listener hears it.
+ * (Curator's connection-state thread), the latch is closed, or the token node is deleted (a watch
+ * on it; ZooKeeper's event thread): {@link #isLeader} turns false and {@link #writeIfLeader}
+ * refuses before the listener hears it. A latch whose node was deleted while its session lives
+ * never notices; it is replaced by a new one, which joins the election again.
  *
  * <p>{@link #writeIfLeader} is one ZooKeeper {@code multi}: a {@code check} of the token node with
  * the write. The server decides: if Curator retries the {@code multi} after the session was
@@ -74,7 +77,8 @@ final class ZooKeeperLeadership implements Leadership {
   private final Listener listener;
   private final String connectString;
   private final Runnable onClose;
-  private final LeaderLatch latch;
+  // Replaced (under lock) when this participant rejoins the election.
+  private volatile LeaderLatch latch;
   private final ConnectionStateListener connectionListener;
   private final String where;
 
@@ -91,6 +95,7 @@ final class ZooKeeperLeadership implements Leadership {
   // The latch node the latch has claimed leadership on, and since when (System.nanoTime()).
   private String claimedPath;
   private long claimedSince;
+  private String warnedFor;
 
   ZooKeeperLeadership(
       CuratorFramework client,
@@ -109,7 +114,7 @@ final class ZooKeeperLeadership implements Leadership {
     this.faults = faults;
     this.connectString = connectString;
     this.onClose = onClose;
-    this.latch = new LeaderLatch(client, path, participantId);
+    this.latch = newLatch();
     this.connectionListener =
         (c, s) -> faults.guard("a ZooKeeper connection change", () -> connectionChanged(s));
     this.where = "the leadership of " + participantId + " under " + path;
@@ -121,8 +126,13 @@ final class ZooKeeperLeadership implements Leadership {
     synchronized (lock) {
       connected = client.getZookeeperClient().isConnected();
       epoch++;
+      startLatch(latch);
     }
-    latch.addListener(
+  }
+
+  private LeaderLatch newLatch() {
+    LeaderLatch l = new LeaderLatch(client, path, participantId);
+    l.addListener(
         new LeaderLatchListener() {
           @Override
           public void isLeader() {
@@ -136,10 +146,79 @@ final class ZooKeeperLeadership implements Leadership {
         },
         // dropped, not thrown at Curator, once the registry's worker has shut down
         task -> faults.execute(worker, where, task));
+    return l;
+  }
+
+  private void startLatch(LeaderLatch l) {
     try {
-      latch.start();
+      l.start();
     } catch (Exception e) {
       throw new IllegalStateException("could not join the election under " + path, e);
+    }
+  }
+
+  /**
+   * The latch claims leadership on a node that is gone while the session lives (deleted by an
+   * operator): a latch never notices that, so it is replaced by a new one. Worker thread.
+   */
+  private void rejoin() {
+    LeaderLatch old;
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      old = latch;
+      LeaderLatch fresh = newLatch();
+      startLatch(fresh);
+      latch = fresh;
+      epoch++;
+      token = null;
+    }
+    log.warn("{}: its latch node is gone; joining the election again", where);
+    closeQuietly(old);
+  }
+
+  private void closeQuietly(LeaderLatch l) {
+    try {
+      l.close();
+    } catch (Exception e) {
+      log.debug("{}: closing the latch failed: {}", where, e.toString());
+    }
+  }
+
+  /** On ZooKeeper's event thread: the token node was deleted, so leadership ends at once. */
+  private void tokenDeleted(String gone) {
+    synchronized (lock) {
+      if (!gone.equals(token)) {
+        return;
+      }
+      token = null;
+      epoch++;
+    }
+    faults.execute(worker, where, this::reconsider);
+  }
+
+  /** Watches the token node until it is deleted (or the watch is lost with the session). */
+  private void watchToken(String t) {
+    try {
+      client
+          .checkExists()
+          .usingWatcher(
+              (Watcher)
+                  event -> {
+                    if (event.getType() == Watcher.Event.EventType.NodeDeleted) {
+                      faults.guard(where, () -> tokenDeleted(t));
+                    }
+                  })
+          .inBackground(
+              (c, event) -> {
+                if (event.getResultCode() == KeeperException.Code.NONODE.intValue()) {
+                  faults.guard(where, () -> tokenDeleted(t)); // gone before the watch was set
+                }
+              })
+          .forPath(t);
+    } catch (Exception e) {
+      log.debug("{}: watching {} failed: {}", where, t, e.toString());
     }
   }
 
@@ -158,11 +237,8 @@ final class ZooKeeperLeadership implements Leadership {
   @Override
   public boolean isLeader() {
     String t = token;
-    return t != null
-        && connected
-        && !closed
-        && latch.hasLeadership()
-        && t.equals(latch.getOurPath());
+    LeaderLatch l = latch;
+    return t != null && connected && !closed && l.hasLeadership() && t.equals(l.getOurPath());
   }
 
   /** Brings the token and the listener in line with the latch and the connection. Worker thread. */
@@ -171,11 +247,13 @@ final class ZooKeeperLeadership implements Leadership {
       return;
     }
     long seen;
+    LeaderLatch l;
     synchronized (lock) {
       seen = epoch;
+      l = latch;
     }
-    String ours = latch.getOurPath();
-    boolean claimed = connected && latch.hasLeadership() && ours != null;
+    String ours = l.getOurPath();
+    boolean claimed = connected && l.hasLeadership() && ours != null;
     if (!claimed) {
       claimedPath = null;
     } else if (!ours.equals(claimedPath)) {
@@ -186,20 +264,33 @@ final class ZooKeeperLeadership implements Leadership {
         claimed
             && System.nanoTime() - claimedSince >= TimeUnit.MILLISECONDS.toNanos(TAKEOVER_GRACE_MS);
     boolean confirmed = false;
+    Check check = null;
     if (settled) {
-      confirmed = ours.equals(token) || check(ours);
+      check = ours.equals(token) ? Check.CONFIRMED : check(ours);
+      confirmed = check == Check.CONFIRMED;
     }
+    boolean taken = false;
     synchronized (lock) {
       if (confirmed
           && epoch == seen
           && connected
           && !closed
-          && latch.hasLeadership()
-          && ours.equals(latch.getOurPath())) {
+          && l == latch
+          && l.hasLeadership()
+          && ours.equals(l.getOurPath())) {
+        taken = !ours.equals(token);
         token = ours;
       } else {
         token = null;
       }
+    }
+    if (taken) {
+      watchToken(ours);
+    }
+    if (check == Check.GONE) {
+      rejoin();
+      report(false);
+      return;
     }
     report(isLeader());
     if (claimed && !settled) {
@@ -212,17 +303,30 @@ final class ZooKeeperLeadership implements Leadership {
     }
   }
 
+  private enum Check {
+    CONFIRMED,
+    /** The latch's node does not exist (while the session lives). */
+    GONE,
+    /** Not this session's, not the lowest, or the server could not be asked. */
+    NOT_NOW
+  }
+
   /**
    * Whether {@code ours} is this session's node and the lowest in the election, as the server says
    * now.
    */
-  private boolean check(String ours) {
+  private Check check(String ours) {
     try {
       long session = client.getZookeeperClient().getZooKeeper().getSessionId();
       Stat stat = client.checkExists().forPath(ours);
-      if (stat == null || stat.getEphemeralOwner() != session) {
-        log.warn("{}: the latch claims {}, which is not this session's; not leading", where, ours);
-        return false;
+      if (stat == null) {
+        return client.getZookeeperClient().getZooKeeper().getSessionId() == session
+            ? Check.GONE
+            : Check.NOT_NOW;
+      }
+      if (stat.getEphemeralOwner() != session) {
+        warnOnce(ours, "the latch claims " + ours + ", which is not this session's; not leading");
+        return Check.NOT_NOW;
       }
       List<String> sorted =
           LockInternals.getSortedChildren(
@@ -230,13 +334,26 @@ final class ZooKeeperLeadership implements Leadership {
               StandardLockInternalsDriver::standardFixForSorting,
               client.getChildren().forPath(path));
       if (sorted.isEmpty() || !sorted.get(0).equals(ZKPaths.getNodeFromPath(ours))) {
-        log.warn("{}: the latch claims {}, but {} is lower; not leading yet", where, ours, sorted);
-        return false;
+        warnOnce(
+            ours, "the latch claims " + ours + ", but " + sorted + " is lower; not leading yet");
+        return Check.NOT_NOW;
       }
-      return client.getZookeeperClient().getZooKeeper().getSessionId() == session;
+      return client.getZookeeperClient().getZooKeeper().getSessionId() == session
+          ? Check.CONFIRMED
+          : Check.NOT_NOW;
     } catch (Exception e) {
       log.debug("{}: checking {} failed: {}", where, ours, e.toString());
-      return false;
+      return Check.NOT_NOW;
+    }
+  }
+
+  /** Logs {@code message} as a warning once per latch node, then as debug on each recheck. */
+  private void warnOnce(String ours, String message) {
+    if (ours.equals(warnedFor)) {
+      log.debug("{}: {}", where, message);
+    } else {
+      warnedFor = ours;
+      log.warn("{}: {}", where, message);
     }
   }
 
@@ -450,9 +567,7 @@ final class ZooKeeperLeadership implements Leadership {
     }
     client.getConnectionStateListenable().removeListener(connectionListener);
     try {
-      latch.close();
-    } catch (Exception e) {
-      log.debug("{}: closing the latch failed: {}", where, e.toString());
+      closeQuietly(latch);
     } finally {
       onClose.run();
     }
