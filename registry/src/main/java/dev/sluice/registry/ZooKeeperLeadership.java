@@ -1,17 +1,10 @@
 package dev.sluice.registry;
 
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.api.BackgroundCallback;
-import org.apache.curator.framework.api.CuratorEvent;
-import org.apache.curator.framework.api.transaction.CuratorOp;
-import org.apache.curator.framework.api.transaction.CuratorTransactionResult;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.leader.Participant;
@@ -20,7 +13,6 @@ import org.apache.curator.framework.recipes.locks.StandardLockInternalsDriver;
 import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.framework.state.ConnectionStateListener;
 import org.apache.curator.utils.ZKPaths;
-import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.data.Stat;
@@ -43,9 +35,10 @@ import org.slf4j.LoggerFactory;
  * refuses before the listener hears it. A latch whose node was deleted while its session lives
  * never notices; it is replaced by a new one, which joins the election again.
  *
- * <p>{@link #writeIfLeader} is one ZooKeeper {@code multi}: a {@code check} of the token node with
- * the write. The server decides: if Curator retries the {@code multi} after the session was
- * replaced, the old token node is gone with the old session and the write is refused.
+ * <p>{@link #writeIfLeader} refuses at once without a token; otherwise it is a {@link
+ * ZooKeeperGuardedWrite}: one ZooKeeper {@code multi}, a {@code check} of the token node with the
+ * write. The server decides: if Curator retries the {@code multi} after the session was replaced,
+ * the old token node is gone with the old session and the write is refused.
  *
  * <p>The listener is called on the registry's worker thread ({@code sluice-registry}), only with
  * changes, and not after {@link #close}.
@@ -81,6 +74,7 @@ final class ZooKeeperLeadership implements Leadership {
   private volatile LeaderLatch latch;
   private final ConnectionStateListener connectionListener;
   private final String where;
+  private final ZooKeeperGuardedWrite guardedWrite;
 
   private final Object lock = new Object();
   // Guarded by lock; read without it where a stale read only errs towards "not leader".
@@ -118,6 +112,7 @@ final class ZooKeeperLeadership implements Leadership {
     this.connectionListener =
         (c, s) -> faults.guard("a ZooKeeper connection change", () -> connectionChanged(s));
     this.where = "the leadership of " + participantId + " under " + path;
+    this.guardedWrite = new ZooKeeperGuardedWrite(client, connectString);
   }
 
   /** Joins the election; the client must be started. */
@@ -407,153 +402,12 @@ final class ZooKeeperLeadership implements Leadership {
     if (t == null || !isLeader()) {
       throw notLeader(target);
     }
-    long deadline =
-        System.nanoTime()
-            + TimeUnit.MILLISECONDS.toNanos(client.getZookeeperClient().getConnectionTimeoutMs());
-    byte[] data = NodeValue.encode(value);
-    for (int attempt = 0; attempt < 3; attempt++) {
-      CuratorEvent set =
-          multi(t, () -> client.transactionOp().setData().forPath(target, data), target, deadline);
-      if (succeeded(set, t, target)) {
-        return;
-      }
-      // The node is absent: its parents first (harmless to anyone), then the node with the check.
-      String parent = ZKPaths.getPathAndNode(target).getPath();
-      if (!parent.equals("/")) {
-        CuratorEvent parents =
-            await(
-                cb ->
-                    client
-                        .create()
-                        .creatingParentsIfNeeded()
-                        .inBackground(cb)
-                        .forPath(parent, new byte[0]),
-                deadline,
-                target);
-        int rc = parents.getResultCode();
-        if (rc != KeeperException.Code.OK.intValue()
-            && rc != KeeperException.Code.NODEEXISTS.intValue()) {
-          throw refused(target, KeeperException.Code.get(rc));
-        }
-      }
-      CuratorEvent create =
-          multi(
-              t,
-              () ->
-                  client
-                      .transactionOp()
-                      .create()
-                      .withMode(CreateMode.PERSISTENT)
-                      .forPath(target, data),
-              target,
-              deadline);
-      if (create.getResultCode() != KeeperException.Code.NODEEXISTS.intValue()
-          && succeeded(create, t, target)) {
-        return;
-      }
-      // created by someone else meanwhile: set it
-    }
-    throw new RegistryException(
-        target + " kept appearing and vanishing while written through ZooKeeper " + connectString);
-  }
-
-  /**
-   * Whether the write of {@code event} was applied; false when the node was absent (or, for a
-   * create, present).
-   *
-   * @throws NotLeaderException the check of the token failed
-   */
-  private boolean succeeded(CuratorEvent event, String t, String target) throws RegistryException {
-    int rc = event.getResultCode();
-    if (rc == KeeperException.Code.OK.intValue()) {
-      return true;
-    }
-    if (checkFailed(event, t)) {
-      throw notLeader(target);
-    }
-    if (rc == KeeperException.Code.NONODE.intValue()
-        || rc == KeeperException.Code.NODEEXISTS.intValue()) {
-      return false;
-    }
-    throw refused(target, KeeperException.Code.get(rc));
-  }
-
-  private boolean checkFailed(CuratorEvent event, String t) throws RegistryException {
-    List<CuratorTransactionResult> results = event.getOpResults();
-    if (results != null && !results.isEmpty()) {
-      int error = results.get(0).getError();
-      return error != KeeperException.Code.OK.intValue();
-    }
-    // No per-operation results: ask whether the token is still there.
-    try {
-      return client.checkExists().forPath(t) == null;
-    } catch (Exception e) {
-      throw new RegistryException(
-          "ZooKeeper " + connectString + " could not be asked about " + t + ": " + e, e);
-    }
-  }
-
-  private interface Op {
-    CuratorOp make() throws Exception;
-  }
-
-  /** The check of the token {@code t} and {@code write}, in one {@code multi}. */
-  private CuratorEvent multi(String t, Op write, String target, long deadline)
-      throws RegistryException {
-    return await(
-        cb -> {
-          List<CuratorOp> ops = new ArrayList<>();
-          ops.add(client.transactionOp().check().forPath(t));
-          ops.add(write.make());
-          client.transaction().inBackground(cb).forOperations(ops);
-        },
-        deadline,
-        target);
-  }
-
-  private interface Call {
-    void start(BackgroundCallback callback) throws Exception;
-  }
-
-  /** Runs {@code call} in the background and waits for its answer until {@code deadline}. */
-  private CuratorEvent await(Call call, long deadline, String target) throws RegistryException {
-    AtomicReference<CuratorEvent> answer = new AtomicReference<>();
-    CountDownLatch answered = new CountDownLatch(1);
-    try {
-      call.start(
-          (c, event) -> {
-            answer.set(event);
-            answered.countDown();
-          });
-      if (!answered.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-        throw new RegistryException(
-            "ZooKeeper "
-                + connectString
-                + " did not answer writing "
-                + target
-                + " in time; the write is applied later only if this participant still leads"
-                + " then");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new RegistryException("interrupted writing " + target, e);
-    } catch (RegistryException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new RegistryException(
-          "writing " + target + " to ZooKeeper " + connectString + " failed: " + e, e);
-    }
-    return answer.get();
+    guardedWrite.write(t, target, value, () -> notLeader(target));
   }
 
   private NotLeaderException notLeader(String target) {
     return new NotLeaderException(
         participantId + " does not lead under " + path + "; " + target + " was not written");
-  }
-
-  private RegistryException refused(String target, KeeperException.Code code) {
-    return new RegistryException(
-        "ZooKeeper " + connectString + " refused writing " + target + ": " + code);
   }
 
   @Override
