@@ -185,6 +185,21 @@ class EtcdRegistryContractTest extends RegistryContract {
     }
 
     @Override
+    public long revision(String path) throws Exception {
+      throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
+    public String address() {
+      throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
+    public RegistryCenter newRegistryAt(String address, RegistryPaths paths, String instancePath) {
+      throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
     public void close() throws Exception {
       operator.close();
       cluster.close();

@@ -51,6 +51,29 @@ public interface RegistryCenter extends Closeable {
   /** Writes a datasource node, as {@link #writeInstanceValue} writes the instance node. */
   void writeDatasourceValue(String path, String value, long timeoutMs) throws RegistryException;
 
+  /**
+   * Watches {@code key} anywhere in the registry, also outside Sluice's namespace (orchestrator's
+   * and Patroni's keys), or with {@code prefix} the key and every key below it ({@code key/...}).
+   * The listener first hears every watched key's current value, then each change, with its
+   * revision, in order ({@link KeyListener}). After a reconnect, a lost session or a restart of the
+   * registry the keys are read again and what changed meanwhile is reported, never an older
+   * revision after a newer one. May be called before or after {@link #start}; closing the returned
+   * handle ends the watch.
+   */
+  Closeable watch(String key, boolean prefix, KeyListener listener);
+
+  /**
+   * A node bound to this JVM's session or lease besides the instance node, created with {@code
+   * value} ({@link EphemeralNode}). Call after {@link #start}.
+   */
+  EphemeralNode ephemeralNode(String path, String value);
+
+  /**
+   * Stands in the leader election under {@code path} as {@code participantId} (ZooKeeper: a Curator
+   * {@code LeaderLatch}; etcd: the election API on the same key). Call after {@link #start}.
+   */
+  Leadership leadership(String path, String participantId, Leadership.Listener listener);
+
   /** Closes the session, which removes the instance node. Idempotent. */
   @Override
   void close();

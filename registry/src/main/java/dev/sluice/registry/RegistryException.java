@@ -1,7 +1,7 @@
 package dev.sluice.registry;
 
 /** The registry could not carry out an operation; the message names the registry problem. */
-public final class RegistryException extends Exception {
+public class RegistryException extends Exception {
   private static final long serialVersionUID = 1L;
 
   public RegistryException(String message) {

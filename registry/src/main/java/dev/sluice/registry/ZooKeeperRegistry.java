@@ -1,5 +1,7 @@
 package dev.sluice.registry;
 
+import java.io.Closeable;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -57,6 +59,11 @@ import org.slf4j.LoggerFactory;
  * again, empty, unless someone created it first. Limits: while no session is usable the agent knows
  * nothing newer than its last read, and a value written and overwritten while this instance was
  * partitioned away is not seen.
+ *
+ * <p>The primitives for routing, the fleet leader and the operator tools each live in their own
+ * class, sharing this registry's session, ACLs and worker thread: {@link ZooKeeperKeyWatch}, {@link
+ * ZooKeeperEphemeralNode} and {@link ZooKeeperLeadership}. Closing the registry closes those still
+ * open (ephemeral nodes go with the session).
  *
  * <p>All registry work runs on one daemon thread; nothing here blocks the application. Connection
  * changes reach the listener on Curator's connection-state thread, not through that thread.
@@ -135,6 +142,12 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   private final InstanceOwners owners = new InstanceOwners();
 
   private volatile boolean connected;
+
+  // The watches, ephemeral nodes and leaderships made here and not yet closed; guards the two
+  // flags.
+  private final List<Closeable> primitives = new ArrayList<>();
+  private boolean started;
+  private boolean closed;
 
   /**
    * @param paths where the datasource nodes live
@@ -222,6 +235,12 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     client.start();
     instanceCache.start();
     datasources.start();
+    synchronized (primitives) {
+      started = true;
+      for (Closeable primitive : primitives) {
+        ((ZooKeeperKeyWatch) primitive).start(); // only watches can be made before start
+      }
+    }
   }
 
   @Override
@@ -360,7 +379,100 @@ public final class ZooKeeperRegistry implements RegistryCenter {
   }
 
   @Override
+  public Closeable watch(String key, boolean prefix, KeyListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    Holder<ZooKeeperKeyWatch> self = new Holder<>();
+    self.value =
+        new ZooKeeperKeyWatch(
+            client, key, prefix, listener, worker, faults, () -> forget(self.value));
+    synchronized (primitives) {
+      if (closed) {
+        return self.value; // never started: closing it does nothing
+      }
+      primitives.add(self.value);
+      if (started) {
+        self.value.start();
+      }
+    }
+    return self.value;
+  }
+
+  @Override
+  public EphemeralNode ephemeralNode(String path, String value) {
+    Holder<ZooKeeperEphemeralNode> self = new Holder<>();
+    self.value = new ZooKeeperEphemeralNode(client, path, value, () -> forget(self.value));
+    synchronized (primitives) {
+      requireRunning("ephemeralNode");
+      primitives.add(self.value);
+      self.value.start();
+    }
+    return self.value;
+  }
+
+  @Override
+  public Leadership leadership(String path, String participantId, Leadership.Listener listener) {
+    Objects.requireNonNull(listener, "listener");
+    Holder<ZooKeeperLeadership> self = new Holder<>();
+    self.value =
+        new ZooKeeperLeadership(
+            client,
+            path,
+            participantId,
+            listener,
+            worker,
+            faults,
+            settings.connectString,
+            () -> forget(self.value));
+    synchronized (primitives) {
+      requireRunning("leadership");
+      primitives.add(self.value);
+      self.value.start();
+    }
+    return self.value;
+  }
+
+  /** A primitive's reference to itself, for the callback that makes the registry forget it. */
+  private static final class Holder<T> {
+    T value;
+  }
+
+  private void requireRunning(String what) {
+    if (!started || closed) {
+      throw new IllegalStateException(
+          what + " needs a started registry that is not closed (" + instancePath + ")");
+    }
+  }
+
+  private void forget(Closeable primitive) {
+    synchronized (primitives) {
+      primitives.remove(primitive);
+    }
+  }
+
+  /** Closes the watches, ephemeral nodes and leaderships still open, before the session ends. */
+  private void closePrimitives() {
+    List<Closeable> open;
+    synchronized (primitives) {
+      closed = true;
+      open = new ArrayList<>(primitives);
+      primitives.clear();
+    }
+    for (Closeable primitive : open) {
+      try {
+        if (primitive instanceof ZooKeeperEphemeralNode) {
+          ((ZooKeeperEphemeralNode) primitive).abandon(); // goes with the session
+        } else {
+          primitive.close();
+        }
+      } catch (IOException | RuntimeException e) {
+        log.debug("closing {} failed", primitive, e);
+      }
+    }
+  }
+
+  @Override
   public void close() {
+    closePrimitives();
     if (!lifecycle.close()) {
       return;
     }

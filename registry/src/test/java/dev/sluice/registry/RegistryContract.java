@@ -73,6 +73,15 @@ abstract class RegistryContract {
      * (etcd) records them: {@code path} for one node, {@code path/**} for a node and all below it.
      */
     List<String> watches(RegistryCenter registry) throws Exception;
+
+    /** The node's revision as the server records it (mzxid, mod_revision); -1 when absent. */
+    long revision(String path) throws Exception;
+
+    /** {@code host:port} of the server, for a {@link TcpProxy} to forward to. */
+    String address();
+
+    /** A registry that reaches the server at {@code address} (a proxy) instead of directly. */
+    RegistryCenter newRegistryAt(String address, RegistryPaths paths, String instancePath);
   }
 
   /** Whether a watch as {@link Backend#watches} renders it sees changes of {@code path}. */
@@ -595,6 +604,377 @@ abstract class RegistryContract {
         assertThrows(RegistryException.class, () -> wrong.writeInstanceValue("DISABLED", 2000));
     assertTrue(Objects.requireNonNull(e.getMessage()).contains(refused), e.getMessage());
     assertTrue(!exists(refused), "wrong credentials register nothing");
+  }
+
+  // ---- Primitives for routing, the fleet leader and the operator tools (SPEC 7, 8, 9)
+
+  /** What a key watch heard: {@code key=value@revision}, with value {@code <gone>} when deleted. */
+  static final class HeardKeys implements KeyListener {
+    final List<String[]> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final java.util.concurrent.atomic.AtomicInteger syncs =
+        new java.util.concurrent.atomic.AtomicInteger();
+    final Set<String> threads = ConcurrentHashMap.newKeySet();
+
+    @Override
+    public void changed(String key, String value, long revision) {
+      threads.add(Thread.currentThread().getName());
+      events.add(new String[] {key, value == null ? "<gone>" : value, Long.toString(revision)});
+    }
+
+    @Override
+    public void synced() {
+      syncs.incrementAndGet();
+    }
+
+    /** The last value heard for {@code key}, or {@code null}. */
+    String last(String key) {
+      String v = null;
+      for (String[] e : events) {
+        if (e[0].equals(key)) {
+          v = e[1];
+        }
+      }
+      return v;
+    }
+
+    List<long[]> revisions(String key) {
+      List<long[]> out = new ArrayList<>();
+      for (String[] e : events) {
+        if (e[0].equals(key)) {
+          out.add(new long[] {Long.parseLong(e[2]), e[1].equals("<gone>") ? 1 : 0});
+        }
+      }
+      return out;
+    }
+
+    /** Asserts the revisions of {@code key} only grew: values strictly, a deletion not less. */
+    void assertInOrder(String key) {
+      long last = Long.MIN_VALUE;
+      for (String[] e : events) {
+        if (!e[0].equals(key)) {
+          continue;
+        }
+        long rev = Long.parseLong(e[2]);
+        boolean gone = e[1].equals("<gone>");
+        assertTrue(
+            gone ? rev >= last : rev > last,
+            key + ": revision " + rev + " after " + last + " in " + describe());
+        last = rev;
+      }
+    }
+
+    String describe() {
+      StringBuilder b = new StringBuilder();
+      for (String[] e : events) {
+        b.append(e[0]).append('=').append(e[1]).append('@').append(e[2]).append(' ');
+      }
+      return b.toString();
+    }
+  }
+
+  /** A key outside Sluice's namespace, as orchestrator or Patroni would write it. */
+  String foreignKey(String rest) {
+    return "/" + namespace + "-foreign/" + rest;
+  }
+
+  @Test
+  void aKeyOutsideTheNamespaceIsWatchedWithItsRevisionsInOrder() throws Exception {
+    RegistryCenter r = start(instancePath("w1"), new Heard());
+    String key = foreignKey("mysql/master/cluster1");
+    backend().put(key, "db1:3306");
+    long first = backend().revision(key);
+    HeardKeys heard = new HeardKeys();
+    r.watch(key, false, heard);
+    await("the current value, then synced", () -> heard.syncs.get() >= 1);
+    assertEquals("db1:3306", heard.last(key), heard.describe());
+    assertEquals(first, heard.revisions(key).get(0)[0], "the node's own revision");
+
+    java.util.Map<Long, String> written = new java.util.HashMap<>();
+    written.put(first, "db1:3306");
+    for (String v : List.of("db2:3306", "db3:3306")) {
+      backend().put(key, v);
+      written.put(backend().revision(key), v);
+    }
+    backend().delete(key);
+    await("the deletion", () -> "<gone>".equals(heard.last(key)));
+    backend().put(key, "db4:3306");
+    written.put(backend().revision(key), "db4:3306");
+    await("the last value", () -> "db4:3306".equals(heard.last(key)));
+    heard.assertInOrder(key);
+    for (String[] e : heard.events) {
+      if (!e[1].equals("<gone>")) {
+        assertEquals(
+            written.get(Long.parseLong(e[2])), e[1], "a value reported at its own revision");
+      }
+    }
+    assertEquals(Set.of("sluice-registry"), heard.threads, "on the registry's own thread");
+  }
+
+  @Test
+  void aPrefixWatchHearsEveryKeyBelowItAndNothingBesideIt() throws Exception {
+    RegistryCenter r = start(instancePath("w2"), new Heard());
+    String prefix = foreignKey("service/pg1");
+    backend().put(prefix + "/leader", "member-a");
+    HeardKeys heard = new HeardKeys();
+    r.watch(prefix, true, heard);
+    await("synced", () -> heard.syncs.get() >= 1);
+    assertEquals("member-a", heard.last(prefix + "/leader"), heard.describe());
+    backend().put(prefix + "/members/member-b", "{\"role\":\"replica\"}");
+    backend().put(foreignKey("service/pg1x/leader"), "not-ours");
+    backend().put(foreignKey("service/other/leader"), "not-ours");
+    backend().put(prefix + "/leader", "member-b");
+    await("the leader change", () -> "member-b".equals(heard.last(prefix + "/leader")));
+    assertEquals("{\"role\":\"replica\"}", heard.last(prefix + "/members/member-b"));
+    for (String[] e : heard.events) {
+      assertTrue(e[0].equals(prefix) || e[0].startsWith(prefix + "/"), "only keys below: " + e[0]);
+    }
+    heard.assertInOrder(prefix + "/leader");
+  }
+
+  @Test
+  void aWatchResumesAfterARestartAndALostSessionWithoutLossOrAnOlderRevision() throws Exception {
+    RegistryCenter r = start(instancePath("w3"), new Heard());
+    String key = foreignKey("mysql/master/cluster3");
+    backend().put(key, "v1");
+    HeardKeys heard = new HeardKeys();
+    r.watch(key, false, heard);
+    await("v1", () -> "v1".equals(heard.last(key)));
+    backend().restart();
+    backend().put(key, "v2"); // while the registry reconnects
+    await("v2 after the restart", () -> "v2".equals(heard.last(key)));
+    await("connected", r::isConnected);
+    backend().expire(r);
+    backend().put(key, "v3"); // while the session is being replaced
+    await("v3 after the lost session", () -> "v3".equals(heard.last(key)));
+    int syncs = heard.syncs.get();
+    backend().put(key, "v4");
+    await("v4", () -> "v4".equals(heard.last(key)));
+    heard.assertInOrder(key);
+    assertTrue(syncs >= 2, "read again in full after reconnecting: " + syncs);
+  }
+
+  @Test
+  void aClosedWatchHearsNoMore() throws Exception {
+    RegistryCenter r = start(instancePath("w4"), new Heard());
+    String key = foreignKey("mysql/master/cluster4");
+    backend().put(key, "v1");
+    HeardKeys closed = new HeardKeys();
+    HeardKeys open = new HeardKeys();
+    java.io.Closeable handle = r.watch(key, false, closed);
+    r.watch(key, false, open);
+    await("both heard v1", () -> "v1".equals(closed.last(key)) && "v1".equals(open.last(key)));
+    handle.close();
+    backend().put(key, "v2");
+    await("the open watch heard v2", () -> "v2".equals(open.last(key)));
+    assertEquals("v1", closed.last(key), "one closed hears no more: " + closed.describe());
+  }
+
+  @Test
+  void anEphemeralNodeIsBoundToTheSessionAndComesBackWithItsLastValue() throws Exception {
+    RegistryCenter r = start(instancePath("e1"), new Heard());
+    String path = "/" + namespace + "/meta/instances/e1";
+    EphemeralNode node = r.ephemeralNode(path, "{\"pid\":1}");
+    assertEquals(path, node.path());
+    await("created with its value", () -> "{\"pid\":1}".equals(value(path)) && owned(path, r));
+    node.set("{\"pid\":2}");
+    await("updated", () -> "{\"pid\":2}".equals(value(path)));
+    backend().expire(r);
+    await(
+        "re-created with its last value under the new session",
+        () -> "{\"pid\":2}".equals(value(path)) && owned(path, r));
+    node.close();
+    await("closing deletes it", () -> !exists(path));
+
+    String other = "/" + namespace + "/meta/instances/e2";
+    r.ephemeralNode(other, "x");
+    await("a second one", () -> "x".equals(value(other)));
+    r.close();
+    await("gone with the session", () -> !exists(other));
+  }
+
+  String leaderPath() {
+    return "/" + namespace + "/control/leader";
+  }
+
+  /** A participant: its registry, its leadership, and what its listener heard. */
+  final class Candidate {
+    final RegistryCenter registry;
+    final Leadership leadership;
+    final BlockingQueue<Boolean> heard = new LinkedBlockingQueue<>();
+    final String id;
+
+    Candidate(String id, RegistryCenter registry) {
+      this.id = id;
+      this.registry = registry;
+      this.leadership = registry.leadership(leaderPath(), id, heard::add);
+    }
+  }
+
+  Candidate candidate(String id) throws InterruptedException {
+    return new Candidate(id, start(instancePath(id), new Heard()));
+  }
+
+  /** Samples every 1 ms that no two candidates say they lead at once. */
+  static final class NeverTwoLeaders implements AutoCloseable {
+    private final Thread sampler;
+    private volatile boolean running = true;
+    private volatile String violation;
+
+    NeverTwoLeaders(List<Candidate> candidates) {
+      sampler =
+          new Thread(
+              () -> {
+                while (running) {
+                  List<String> leaders = new ArrayList<>();
+                  for (Candidate c : candidates) {
+                    if (c.leadership.isLeader()) {
+                      leaders.add(c.id);
+                    }
+                  }
+                  if (leaders.size() > 1) {
+                    violation = "two leaders at once: " + leaders;
+                  }
+                  try {
+                    Thread.sleep(1);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+              },
+              "leader-sampler");
+      sampler.setDaemon(true);
+      sampler.start();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running = false;
+      sampler.join();
+      assertNull(violation, violation);
+    }
+  }
+
+  static Candidate leaderOf(List<Candidate> candidates) {
+    Candidate found = null;
+    for (Candidate c : candidates) {
+      if (c.leadership.isLeader()) {
+        found = c;
+      }
+    }
+    return found;
+  }
+
+  @Test
+  void oneLeaderAtATimeAndAnotherTakesOverWhenItLeaves() throws Exception {
+    List<Candidate> all = List.of(candidate("c1"), candidate("c2"), candidate("c3"));
+    try (NeverTwoLeaders check = new NeverTwoLeaders(all)) {
+      await("a leader", () -> leaderOf(all) != null);
+      Candidate first = leaderOf(all);
+      assertEquals(Boolean.TRUE, first.heard.poll(20, TimeUnit.SECONDS), "told it leads");
+      for (Candidate c : all) {
+        await(c.id + " sees the leader", () -> first.id.equals(leaderIdOf(c)));
+      }
+      first.leadership.close();
+      assertFalse(first.leadership.isLeader());
+      await(
+          "another leads",
+          () -> {
+            Candidate now = leaderOf(all);
+            return now != null && now != first;
+          });
+      Candidate second = leaderOf(all);
+      await("the new leader is named", () -> second.id.equals(leaderIdOf(first)));
+    }
+  }
+
+  private static String leaderIdOf(Candidate c) {
+    try {
+      return c.leadership.leaderId();
+    } catch (RegistryException e) {
+      return "error: " + e.getMessage();
+    }
+  }
+
+  @Test
+  void leadershipIsLostWithTheSessionBeforeAnotherTakesOver() throws Exception {
+    List<Candidate> all = List.of(candidate("s1"), candidate("s2"));
+    try (NeverTwoLeaders check = new NeverTwoLeaders(all)) {
+      await("a leader", () -> leaderOf(all) != null);
+      Candidate first = leaderOf(all);
+      assertEquals(Boolean.TRUE, first.heard.poll(20, TimeUnit.SECONDS));
+      backend().expire(first.registry);
+      assertEquals(Boolean.FALSE, first.heard.poll(20, TimeUnit.SECONDS), "told it lost");
+      await(
+          "the other leads",
+          () -> {
+            Candidate now = leaderOf(all);
+            return now != null && now != first;
+          });
+    }
+  }
+
+  @Test
+  void onlyTheLeaderWritesThroughTheLeadershipGuard() throws Exception {
+    List<Candidate> all = List.of(candidate("g1"), candidate("g2"));
+    await("a leader", () -> leaderOf(all) != null);
+    Candidate leader = leaderOf(all);
+    Candidate other = all.get(0) == leader ? all.get(1) : all.get(0);
+    String key = "/" + namespace + "/control/actions/shop/ds_0";
+    leader.leadership.writeIfLeader(key, "{\"action\":\"disable\"}");
+    assertEquals("{\"action\":\"disable\"}", value(key), "created with its parents");
+    assertThrows(NotLeaderException.class, () -> other.leadership.writeIfLeader(key, "theirs"));
+    assertEquals("{\"action\":\"disable\"}", value(key), "the other's write changed nothing");
+    leader.leadership.close();
+    assertThrows(NotLeaderException.class, () -> leader.leadership.writeIfLeader(key, "gone"));
+    await("the other leads", other.leadership::isLeader);
+    other.leadership.writeIfLeader(key, "theirs");
+    assertEquals("theirs", value(key));
+  }
+
+  /**
+   * The leader is cut off from the registry by a partition (a TCP proxy that stops forwarding, so
+   * that what it sends arrives only after the partition heals); another takes over. A write the
+   * former leader made during the partition, and any it makes afterwards, is rejected by the
+   * registry itself: the value stays the new leader's.
+   */
+  @Test
+  void aPartitionedFormerLeadersWritesAreRejected() throws Exception {
+    String key = "/" + namespace + "/control/actions/shop/ds_1";
+    try (TcpProxy proxy = new TcpProxy(backend().address())) {
+      RegistryCenter behind = backend().newRegistryAt(proxy.address(), paths, instancePath("p1"));
+      started.add(behind);
+      behind.start(new Heard());
+      assertTrue(behind.awaitInitialSync(20_000));
+      Candidate a = new Candidate("p1", behind);
+      await("the proxied candidate leads", a.leadership::isLeader);
+      Candidate b = candidate("p2");
+      List<Candidate> all = List.of(a, b);
+      a.leadership.writeIfLeader(key, "a-before");
+      try (NeverTwoLeaders check = new NeverTwoLeaders(all)) {
+        proxy.partition();
+        java.util.concurrent.CompletableFuture<Void> late =
+            java.util.concurrent.CompletableFuture.runAsync(
+                () -> {
+                  try {
+                    a.leadership.writeIfLeader(key, "a-during");
+                  } catch (RegistryException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                  }
+                });
+        await("the partitioned leader says it lost", () -> !a.leadership.isLeader());
+        await("the other takes over", b.leadership::isLeader);
+        b.leadership.writeIfLeader(key, "b-after");
+        proxy.heal();
+        await("the former leader is back", behind::isConnected);
+        try {
+          late.get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException expected) {
+          // rejected, or failed for want of the registry: either way not applied (checked below)
+        }
+        assertThrows(NotLeaderException.class, () -> a.leadership.writeIfLeader(key, "a-after"));
+        assertEquals("b-after", value(key), "the former leader's writes were all rejected");
+      }
+    }
   }
 
   private boolean owned(String path, RegistryCenter r) {

@@ -145,12 +145,43 @@ class ZooKeeperRegistryContractTest extends RegistryContract {
     @Override
     public void restart() throws Exception {
       server.restart();
+      // The operator's session outlives the restart; wait until its connection is back, as an
+      // operator at zkCli would, so that the test's next write does not fail with ConnectionLoss.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (true) {
+        try {
+          operator.exists("/", false);
+          return;
+        } catch (KeeperException.ConnectionLossException notYet) {
+          if (System.nanoTime() > deadline) {
+            throw notYet;
+          }
+          Thread.sleep(50);
+        }
+      }
     }
 
     @Override
     public List<String> watches(RegistryCenter registry) throws Exception {
       return TestingServers.watchesOf(
           server, Long.parseLong(registry.sessionId().substring(2), 16));
+    }
+
+    @Override
+    public long revision(String path) throws Exception {
+      Stat stat = operator.exists(path, false);
+      return stat == null ? -1 : stat.getMzxid();
+    }
+
+    @Override
+    public String address() {
+      return server.getConnectString();
+    }
+
+    @Override
+    public RegistryCenter newRegistryAt(String address, RegistryPaths paths, String instancePath) {
+      return new ZooKeeperRegistry(
+          new ZooKeeperRegistry.Settings(address, 5000, 6000, null), paths, instancePath);
     }
 
     @Override

@@ -442,6 +442,23 @@ public final class EtcdRegistry implements RegistryCenter {
   }
 
   @Override
+  public java.io.Closeable watch(
+      String key, boolean prefix, dev.sluice.registry.KeyListener listener) {
+    throw new UnsupportedOperationException("not yet");
+  }
+
+  @Override
+  public dev.sluice.registry.EphemeralNode ephemeralNode(String path, String value) {
+    throw new UnsupportedOperationException("not yet");
+  }
+
+  @Override
+  public dev.sluice.registry.Leadership leadership(
+      String path, String participantId, dev.sluice.registry.Leadership.Listener listener) {
+    throw new UnsupportedOperationException("not yet");
+  }
+
+  @Override
   public void close() {
     if (!lifecycle.close()) {
       client.close();
