@@ -109,8 +109,14 @@ final class EtcdLeadership implements Leadership {
 
   private volatile boolean closed;
 
+  /**
+   * The election key a campaign won, confirmed, from then until leadership under it ends: set on
+   * the worker thread, taken by whoever ends it (the worker, or close() on any thread), so that
+   * exactly one of them resigns or campaigns again.
+   */
+  private final AtomicReference<LeaderKey> elected = new AtomicReference<>();
+
   // Written on the worker thread; read by close() on any thread.
-  private volatile LeaderKey elected;
   private volatile long campaignLease;
   private volatile Watch.Watcher keyWatcher;
 
@@ -178,7 +184,7 @@ final class EtcdLeadership implements Leadership {
 
   /** Worker: the registry's lease in force may be new: leadership under another one ends. */
   void leaseInForce() {
-    LeaderKey won = elected;
+    LeaderKey won = elected.get();
     if (won != null && won.getLease() != lease.getAsLong()) {
       lost(won, "its lease ended");
     }
@@ -188,7 +194,7 @@ final class EtcdLeadership implements Leadership {
   /** Worker: campaigns under the lease in force, unless elected or campaigning under it already. */
   void campaign() {
     long id = lease.getAsLong();
-    if (closed || !lifecycle.running() || elected != null || id == 0 || campaignLease == id) {
+    if (closed || !lifecycle.running() || elected.get() != null || id == 0 || campaignLease == id) {
       return;
     }
     campaignLease = id;
@@ -242,7 +248,7 @@ final class EtcdLeadership implements Leadership {
         return;
       }
       aliveUntil.set(sent + TimeUnit.SECONDS.toNanos(alive.getTTL()) - marginNanos);
-      elected = won;
+      elected.set(won);
       watchKey(won, read.getHeader().getRevision() + 1);
       later(() -> take(won), TAKEOVER_GRACE_MS);
     } catch (Exception e) {
@@ -278,12 +284,13 @@ final class EtcdLeadership implements Leadership {
   }
 
   private void take(LeaderKey won) {
-    if (elected != won) {
+    if (elected.get() != won) {
       return;
     }
     if (closed) {
-      elected = null;
-      resign(won); // closed while confirming the election
+      if (elected.compareAndSet(won, null)) {
+        resign(won); // closed while the election was being confirmed
+      }
       return;
     }
     token.set(won);
@@ -297,7 +304,7 @@ final class EtcdLeadership implements Leadership {
 
   /** Worker, while elected: confirms the lease alive every so often, sent from here. */
   private void confirm(LeaderKey won) {
-    if (elected != won || closed) {
+    if (elected.get() != won || closed) {
       return;
     }
     if (!confirming) {
@@ -322,7 +329,7 @@ final class EtcdLeadership implements Leadership {
 
   /** Worker, while elected: ends leadership once the lease is no longer confirmed alive. */
   private void check(LeaderKey won) {
-    if (elected != won || closed) {
+    if (elected.get() != won || closed) {
       return;
     }
     if (token.get() == won && System.nanoTime() - aliveUntil.get() >= 0) {
@@ -342,12 +349,15 @@ final class EtcdLeadership implements Leadership {
   /** Worker: leadership under {@code won} ended ({@code why}); campaigns again. */
   private void lost(LeaderKey won, String why) {
     token.compareAndSet(won, null);
-    if (elected != won) {
+    if (!elected.compareAndSet(won, null)) {
       return;
     }
-    elected = null;
     closeWatcher();
-    if (reported) {
+    if (closed) {
+      resign(won); // lost as close() began: it left the resignation to this
+      return;
+    }
+    if (reported && !closed) {
       log.warn("{} no longer leads {}: {}", participantId, path, why);
     }
     report();
@@ -462,9 +472,10 @@ final class EtcdLeadership implements Leadership {
     }
     closed = true;
     token.set(null);
-    closeWatcher();
-    LeaderKey won = elected;
+    // taken before the watch is closed: its end would hand the key to the worker's lost()
+    LeaderKey won = elected.getAndSet(null);
     long campaigning = campaignLease;
+    closeWatcher();
     if (won != null) {
       resign(won);
     } else if (campaigning != 0) {
