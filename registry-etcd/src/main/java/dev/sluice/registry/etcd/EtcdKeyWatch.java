@@ -228,8 +228,4 @@ final class EtcdKeyWatch implements Closeable {
     closed = true;
     closeWatcher();
   }
-
-  boolean closed() {
-    return closed;
-  }
 }

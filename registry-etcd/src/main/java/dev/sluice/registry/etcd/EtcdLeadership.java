@@ -357,7 +357,7 @@ final class EtcdLeadership implements Leadership {
       resign(won); // lost as close() began: it left the resignation to this
       return;
     }
-    if (reported && !closed) {
+    if (reported) {
       log.warn("{} no longer leads {}: {}", participantId, path, why);
     }
     report();

@@ -53,7 +53,11 @@ import org.slf4j.LoggerFactory;
  * {@link EtcdInstanceKey} (the instance key), {@link EtcdWatches} (read at a revision and watch on,
  * in pages by {@link EtcdKeyPages}); what both backends do alike is in the {@code registry} module:
  * {@code RegistryLifecycle}, {@code DatasourceNodes}, {@code ValueReporter}, {@code
- * InstanceOwners}. It keeps the settings, the writes and the datasource keys' creation.
+ * InstanceOwners}. It keeps the settings, the writes and the datasource keys' creation. The
+ * primitives are parts of their own, wired here and closed with the registry: {@link EtcdKeyWatch}
+ * (a watch on any key or prefix, read again after every reconnect and new lease), {@link
+ * EtcdEphemeralKey} (a key under the lease, written again under each new one) and {@link
+ * EtcdLeadership} (etcd's election API under the lease, with leadership-guarded writes).
  *
  * <p>The instance key is bound to a lease that the agent keeps alive, so the key of a crashed JVM
  * expires with its lease; datasource keys carry no lease. Whenever a lease is granted the instance
