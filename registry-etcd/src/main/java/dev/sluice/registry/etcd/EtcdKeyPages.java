@@ -12,6 +12,7 @@ import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,6 +105,26 @@ final class EtcdKeyPages {
           registry);
       return new Page(
           await(kv.get(from, option.withKeysOnly(true).build()), timeoutMs), limit, false);
+    }
+  }
+
+  /**
+   * Every key from {@code from} to {@code end} at {@code revision}, in pages of at most {@value
+   * #PAGE_KEYS} keys (fewer while pages do not fit into one message, as {@link #read} does), each
+   * handed to {@code each} in key order. All pages are read at {@code revision}: one consistent
+   * snapshot.
+   */
+  void readRange(ByteSequence from, ByteSequence end, long revision, Consumer<Entry> each)
+      throws Exception {
+    int limit = PAGE_KEYS;
+    while (true) {
+      Page page = read(from, end, revision, limit);
+      page.entries.forEach(each);
+      if (!page.more || page.entries.isEmpty()) {
+        return;
+      }
+      from = after(page.entries.get(page.entries.size() - 1).key);
+      limit = Math.min(PAGE_KEYS, page.limit * 2);
     }
   }
 

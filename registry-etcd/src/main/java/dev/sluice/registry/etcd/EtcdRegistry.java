@@ -5,7 +5,10 @@ import static dev.sluice.registry.etcd.EtcdCalls.describe;
 import static dev.sluice.registry.etcd.EtcdCalls.value;
 
 import dev.sluice.registry.DatasourceNodes;
+import dev.sluice.registry.EphemeralNode;
 import dev.sluice.registry.Faults;
+import dev.sluice.registry.KeyListener;
+import dev.sluice.registry.Leadership;
 import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryException;
@@ -24,6 +27,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.watch.WatchEvent;
+import java.io.Closeable;
 import java.io.File;
 import java.net.URI;
 import java.time.Duration;
@@ -31,10 +35,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +53,11 @@ import org.slf4j.LoggerFactory;
  * {@link EtcdInstanceKey} (the instance key), {@link EtcdWatches} (read at a revision and watch on,
  * in pages by {@link EtcdKeyPages}); what both backends do alike is in the {@code registry} module:
  * {@code RegistryLifecycle}, {@code DatasourceNodes}, {@code ValueReporter}, {@code
- * InstanceOwners}. It keeps the settings, the writes and the datasource keys' creation.
+ * InstanceOwners}. It keeps the settings, the writes and the datasource keys' creation. The
+ * primitives are parts of their own, wired here and closed with the registry: {@link EtcdKeyWatch}
+ * (a watch on any key or prefix, read again after every reconnect and new lease), {@link
+ * EtcdEphemeralKey} (a key under the lease, written again under each new one) and {@link
+ * EtcdLeadership} (etcd's election API under the lease, with leadership-guarded writes).
  *
  * <p>The instance key is bound to a lease that the agent keeps alive, so the key of a crashed JVM
  * expires with its lease; datasource keys carry no lease. Whenever a lease is granted the instance
@@ -209,6 +219,10 @@ public final class EtcdRegistry implements RegistryCenter {
   private final EtcdInstanceKey instance;
 
   private final EtcdLease lease;
+  private final Supplier<Watch> watchClient;
+  private final List<EtcdKeyWatch> keyWatches = new CopyOnWriteArrayList<>();
+  private final List<EtcdEphemeralKey> ephemeralKeys = new CopyOnWriteArrayList<>();
+  private final List<EtcdLeadership> leaderships = new CopyOnWriteArrayList<>();
 
   /**
    * @param paths where the datasource keys live
@@ -237,6 +251,7 @@ public final class EtcdRegistry implements RegistryCenter {
         new DatasourceNodes(worker, faults, this::isConnected, this::createDatasourceNode);
     this.client = settings.newClient();
     this.kv = client.getKVClient();
+    this.watchClient = () -> watchClient.apply(client.getWatchClient());
     this.lease =
         new EtcdLease(
             client.getLeaseClient(),
@@ -275,6 +290,11 @@ public final class EtcdRegistry implements RegistryCenter {
               @Override
               public void reconnected() {
                 datasourceNodes.retryPending();
+                ephemeralKeys.removeIf(EtcdEphemeralKey::closed);
+                leaderships.removeIf(EtcdLeadership::closed);
+                keyWatches.forEach(EtcdKeyWatch::read);
+                ephemeralKeys.forEach(EtcdEphemeralKey::leaseInForce);
+                leaderships.forEach(EtcdLeadership::leaseInForce);
               }
             });
     this.instance =
@@ -291,7 +311,7 @@ public final class EtcdRegistry implements RegistryCenter {
     this.watches =
         new EtcdWatches(
             new EtcdKeyPages(kv, settings.describe(), settings.connectTimeoutMs),
-            () -> watchClient.apply(client.getWatchClient()),
+            this.watchClient,
             instanceKey,
             datasourcePrefix,
             paths,
@@ -441,21 +461,72 @@ public final class EtcdRegistry implements RegistryCenter {
     return true;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>An {@link EtcdKeyWatch}: read first when the registry connects (at once when it is
+   * connected), and again after every reconnect and new lease.
+   */
   @Override
-  public java.io.Closeable watch(
-      String key, boolean prefix, dev.sluice.registry.KeyListener listener) {
-    throw new UnsupportedOperationException("not yet");
+  public Closeable watch(String key, boolean prefix, KeyListener listener) {
+    EtcdKeyWatch watch =
+        new EtcdKeyWatch(
+            new EtcdKeyPages(kv, settings.describe(), settings.connectTimeoutMs),
+            watchClient,
+            Objects.requireNonNull(key, "key"),
+            prefix,
+            Objects.requireNonNull(listener, "listener"),
+            settings.describe(),
+            lifecycle,
+            worker,
+            this::submit);
+    keyWatches.add(watch);
+    submit(watch::read);
+    return () -> {
+      keyWatches.remove(watch);
+      watch.close();
+    };
+  }
+
+  /** {@inheritDoc} An {@link EtcdEphemeralKey} under this registry's lease. */
+  @Override
+  public EphemeralNode ephemeralNode(String path, String value) {
+    EtcdEphemeralKey node =
+        new EtcdEphemeralKey(
+            kv,
+            Objects.requireNonNull(path, "path"),
+            value,
+            lease::id,
+            this::submit,
+            settings.connectTimeoutMs);
+    ephemeralKeys.add(node);
+    submit(node::write);
+    return node;
   }
 
   @Override
-  public dev.sluice.registry.EphemeralNode ephemeralNode(String path, String value) {
-    throw new UnsupportedOperationException("not yet");
-  }
-
-  @Override
-  public dev.sluice.registry.Leadership leadership(
-      String path, String participantId, dev.sluice.registry.Leadership.Listener listener) {
-    throw new UnsupportedOperationException("not yet");
+  public Leadership leadership(String path, String participantId, Leadership.Listener listener) {
+    EtcdLeadership leadership =
+        new EtcdLeadership(
+            client.getElectionClient(),
+            kv,
+            client.getLeaseClient(),
+            watchClient,
+            Objects.requireNonNull(path, "path"),
+            Objects.requireNonNull(participantId, "participantId"),
+            Objects.requireNonNull(listener, "listener"),
+            lease::id,
+            this::isConnected,
+            settings.ttlSeconds(),
+            settings.describe(),
+            settings.connectTimeoutMs,
+            lifecycle,
+            worker,
+            this::submit,
+            faults);
+    leaderships.add(leadership);
+    submit(leadership::campaign);
+    return leadership;
   }
 
   @Override
@@ -466,6 +537,9 @@ public final class EtcdRegistry implements RegistryCenter {
       return;
     }
     worker.shutdownNow();
+    keyWatches.forEach(EtcdKeyWatch::close);
+    ephemeralKeys.forEach(EtcdEphemeralKey::stop);
+    leaderships.forEach(EtcdLeadership::stop);
     lease.close(Math.min(settings.connectTimeoutMs, 2000));
     watches.close();
     try {

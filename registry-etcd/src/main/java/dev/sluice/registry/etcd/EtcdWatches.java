@@ -145,25 +145,19 @@ final class EtcdWatches {
     }
     Set<String> present = new HashSet<>();
     ByteSequence end = OptionsUtil.prefixEndOf(datasourcePrefix);
-    ByteSequence from = datasourcePrefix;
-    int limit = EtcdKeyPages.PAGE_KEYS;
-    while (true) {
-      EtcdKeyPages.Page page = pages.read(from, end, revision, limit);
-      for (EtcdKeyPages.Entry e : page.entries) {
-        if (paths.isDatasourcePath(e.path)) {
-          present.add(e.path);
-          Long known = datasources.get(e.path);
-          if (known == null || known != e.modRevision) {
-            datasourceValue(e.path, e.value, e.modRevision);
+    pages.readRange(
+        datasourcePrefix,
+        end,
+        revision,
+        e -> {
+          if (paths.isDatasourcePath(e.path)) {
+            present.add(e.path);
+            Long known = datasources.get(e.path);
+            if (known == null || known != e.modRevision) {
+              datasourceValue(e.path, e.value, e.modRevision);
+            }
           }
-        }
-      }
-      if (!page.more || page.entries.isEmpty()) {
-        break;
-      }
-      from = EtcdKeyPages.after(page.entries.get(page.entries.size() - 1).key);
-      limit = Math.min(EtcdKeyPages.PAGE_KEYS, page.limit * 2);
-    }
+        });
     for (String gone : new ArrayList<>(datasources.keySet())) {
       if (!present.contains(gone)) {
         datasourceValue(gone, null, revision);
