@@ -3,6 +3,7 @@ package dev.sluice.registry;
 import dev.sluice.registry.etcd.EtcdCluster;
 import dev.sluice.registry.etcd.EtcdRegistries;
 import dev.sluice.registry.etcd.EtcdRegistry;
+import dev.sluice.registry.etcd.EtcdSettings;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -65,7 +66,7 @@ class EtcdRegistryContractTest extends RegistryContract {
       List<String> opened = new CopyOnWriteArrayList<>();
       EtcdRegistry registry =
           EtcdRegistries.withWatchClient(
-              new EtcdRegistry.Settings(
+              new EtcdSettings(
                   cluster.endpoints(),
                   cluster.tls(),
                   cluster.tls() ? cluster.caFile() : null,
@@ -199,7 +200,7 @@ class EtcdRegistryContractTest extends RegistryContract {
     public RegistryCenter newRegistryAt(String address, RegistryPaths paths, String instancePath) {
       // the test certificate names 127.0.0.1, so TLS passes through a proxy on that address
       return new EtcdRegistry(
-          new EtcdRegistry.Settings(
+          new EtcdSettings(
               address, cluster.tls(), cluster.tls() ? cluster.caFile() : null, null, 5000, 6000),
           paths,
           instancePath);

@@ -2,6 +2,7 @@ package dev.sluice.registry;
 
 import dev.sluice.registry.etcd.EtcdCluster;
 import dev.sluice.registry.etcd.EtcdRegistry;
+import dev.sluice.registry.etcd.EtcdSettings;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -51,7 +52,7 @@ class EtcdRegistryLimitsTest extends RegistryLimitsContract {
     @Override
     public RegistryCenter newRegistry(RegistryPaths paths, String instancePath) {
       return new EtcdRegistry(
-          new EtcdRegistry.Settings(cluster.endpoints(), false, null, null, 5000, 6000),
+          new EtcdSettings(cluster.endpoints(), false, null, null, 5000, 6000),
           paths,
           instancePath);
     }

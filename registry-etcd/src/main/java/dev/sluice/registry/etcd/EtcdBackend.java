@@ -23,8 +23,8 @@ public final class EtcdBackend {
   /** Operator access to etcd, for the CLI. */
   public static OperatorAccess operator(RegistrySettings settings) {
     // an operator's tool has no session to keep: every call is bounded by the connect timeout
-    EtcdRegistry.Settings etcd =
-        new EtcdRegistry.Settings(
+    EtcdSettings etcd =
+        new EtcdSettings(
             settings.endpoints,
             settings.tls,
             settings.caFile,
@@ -34,8 +34,8 @@ public final class EtcdBackend {
     return new EtcdOperator(etcd.newClient(), settings.connectTimeoutMs);
   }
 
-  private static EtcdRegistry.Settings etcd(RegistrySettings s) {
-    return new EtcdRegistry.Settings(
+  private static EtcdSettings etcd(RegistrySettings s) {
+    return new EtcdSettings(
         s.endpoints, s.tls, s.caFile, s.auth, s.connectTimeoutMs, s.sessionTimeoutMs);
   }
 }

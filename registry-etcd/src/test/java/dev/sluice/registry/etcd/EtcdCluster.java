@@ -279,8 +279,7 @@ public final class EtcdCluster implements AutoCloseable {
 
   /** A jetcd client of the given {@code 127.0.0.1:port,...} endpoints. */
   public Client client(String auth, String endpoints) {
-    return new EtcdRegistry.Settings(endpoints, tls, tls ? caFile() : null, auth, 5000, 10_000)
-        .newClient();
+    return new EtcdSettings(endpoints, tls, tls ? caFile() : null, auth, 5000, 10_000).newClient();
   }
 
   static ByteSequence bytes(String s) {

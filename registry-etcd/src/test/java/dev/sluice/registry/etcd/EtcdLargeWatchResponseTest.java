@@ -66,7 +66,7 @@ class EtcdLargeWatchResponseTest {
         Client operator = cluster.client(null);
         EtcdRegistry registry =
             new EtcdRegistry(
-                new EtcdRegistry.Settings(cluster.endpoints(), false, null, null, 5000, 6000),
+                new EtcdSettings(cluster.endpoints(), false, null, null, 5000, 6000),
                 paths,
                 paths.instancesRoot() + "/10.0.0.1@1@large",
                 watches)) {

@@ -39,7 +39,7 @@ class EtcdMemberLossTest {
       // The agent knows the first two members; the operator writes through the third.
       EtcdRegistry registry =
           new EtcdRegistry(
-              new EtcdRegistry.Settings(
+              new EtcdSettings(
                   cluster.endpoint(0) + "," + cluster.endpoint(1), false, null, null, 5000, 6000),
               paths,
               instance);

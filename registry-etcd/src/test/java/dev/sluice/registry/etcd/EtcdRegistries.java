@@ -11,7 +11,7 @@ public final class EtcdRegistries {
 
   /** An {@link EtcdRegistry} whose watch client is wrapped by {@code watchClient}. */
   public static EtcdRegistry withWatchClient(
-      EtcdRegistry.Settings settings,
+      EtcdSettings settings,
       RegistryPaths paths,
       String instancePath,
       UnaryOperator<Watch> watchClient) {

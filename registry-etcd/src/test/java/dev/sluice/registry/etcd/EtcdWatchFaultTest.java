@@ -155,7 +155,7 @@ class EtcdWatchFaultTest {
 
   private EtcdRegistry registry(EtcdCluster cluster, FaultyWatches watches) {
     return new EtcdRegistry(
-        new EtcdRegistry.Settings(cluster.endpoints(), false, null, null, 5000, 6000),
+        new EtcdSettings(cluster.endpoints(), false, null, null, 5000, 6000),
         paths,
         instance,
         watches);
