@@ -17,7 +17,7 @@ public final class EtcdBackend {
   /** An {@link EtcdRegistry}. */
   public static RegistryCenter registry(
       RegistrySettings settings, RegistryPaths paths, String instancePath) {
-    return new EtcdRegistry(etcd(settings), paths, instancePath);
+    return new EtcdRegistry(new EtcdSettings(settings), paths, instancePath);
   }
 
   /** Operator access to etcd, for the CLI. */
@@ -32,10 +32,5 @@ public final class EtcdBackend {
             settings.connectTimeoutMs,
             settings.connectTimeoutMs);
     return new EtcdOperator(etcd.newClient(), settings.connectTimeoutMs);
-  }
-
-  private static EtcdSettings etcd(RegistrySettings s) {
-    return new EtcdSettings(
-        s.endpoints, s.tls, s.caFile, s.auth, s.connectTimeoutMs, s.sessionTimeoutMs);
   }
 }

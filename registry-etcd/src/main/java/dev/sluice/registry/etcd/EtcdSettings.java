@@ -2,6 +2,7 @@ package dev.sluice.registry.etcd;
 
 import static dev.sluice.registry.etcd.EtcdCalls.bytes;
 
+import dev.sluice.registry.RegistrySettings;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
 import java.io.File;
@@ -53,6 +54,11 @@ public final class EtcdSettings {
     }
     this.connectTimeoutMs = connectTimeoutMs;
     this.sessionTimeoutMs = sessionTimeoutMs;
+  }
+
+  /** The etcd part of the one settings type every backend takes. */
+  public EtcdSettings(RegistrySettings s) {
+    this(s.endpoints, s.tls, s.caFile, s.auth, s.connectTimeoutMs, s.sessionTimeoutMs);
   }
 
   long ttlSeconds() {
