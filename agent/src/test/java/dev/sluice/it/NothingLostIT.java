@@ -124,8 +124,26 @@ class NothingLostIT {
         }
       }
 
-      Map<String, Map<String, Long>> stopped = parse(app.send("bank-stop", 120).text);
-      Map<String, Map<String, Long>> check = parse(app.send("bank-check", 120).text);
+      AppProcess.Reply stop = app.send("bank-stop", 120);
+      AppProcess.Reply checked = app.send("bank-check", 120);
+      Map<String, Map<String, Long>> stopped = parse(stop.text);
+      Map<String, Map<String, Long>> check = parse(checked.text);
+      for (String pool : pools) {
+        if (stopped.get(pool) == null || check.get(pool) == null) {
+          throw new AssertionError(
+              pool
+                  + " did not answer the bank's stop or check: "
+                  + stop
+                  + " / "
+                  + checked
+                  + "\nthe server's connections now: "
+                  + openNow(url, user, password, countConnections)
+                  + "\n"
+                  + warnings(app)
+                  + "\nthe agent's log:\n"
+                  + String.join("\n", app.agentLog()));
+        }
+      }
       long aborted = (Long) jmx.getAttribute(bean, "AbortedConnections");
       System.out.printf(
           "nothing-lost %s: %d cut-offs of %d ms, %d connections aborted%n",
@@ -146,6 +164,15 @@ class NothingLostIT {
       }
       assertTrue(failed > 0, "the cut-offs hit transactions in flight");
       assertTrue(aborted > 0, "connections were aborted");
+    }
+  }
+
+  /** {@link #serverConnections}, or why they cannot be counted; for a failure's story. */
+  private static String openNow(String url, String user, String password, String sql) {
+    try {
+      return Long.toString(serverConnections(url, user, password, sql));
+    } catch (Exception e) {
+      return e.toString();
     }
   }
 
