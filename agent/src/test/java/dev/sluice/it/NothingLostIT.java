@@ -160,6 +160,10 @@ class NothingLostIT {
         assertEquals(0, c.get("inconsistent"), pool + ": no transfer half applied " + c);
         assertTrue(c.get("ledger") >= c.get("acked"), pool + ": " + c);
         assertTrue(c.get("acked") >= TOGGLES, pool + ": commits in every window " + c);
+        // each pool on its own: one left ungoverned would commit through every cut-off
+        assertTrue(
+            stopped.get(pool).get("failed") > 0,
+            pool + ": the cut-offs hit this pool's transactions too " + stopped.get(pool));
         failed += stopped.get(pool).get("failed");
       }
       assertTrue(failed > 0, "the cut-offs hit transactions in flight");

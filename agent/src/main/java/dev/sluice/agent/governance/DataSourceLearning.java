@@ -61,7 +61,11 @@ final class DataSourceLearning {
   /** A data source was constructed. */
   void created(Object dataSource) {
     if (sources.register(dataSource)) {
-      openRound();
+      // Borrows are looked at again even if a round is open: it may have stopped looking when
+      // every data source it knew was decided (say, a second pool of one class in the same JVM,
+      // whose driver's data source is made inside its first borrow).
+      budget.set(BUDGET);
+      changed.run();
     }
   }
 
