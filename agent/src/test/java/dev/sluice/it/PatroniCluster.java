@@ -317,6 +317,27 @@ final class PatroniCluster implements AutoCloseable {
     return leaders.get(0);
   }
 
+  /**
+   * Waits until exactly one member leads and every other member still running streams from it (as
+   * after a switchover, once the old leader has rejoined as a replica).
+   */
+  void awaitHealthy() {
+    Await.until(
+        "one leader, and every other running member streaming from it",
+        START_TIMEOUT,
+        () -> {
+          Member leader = get(leader());
+          for (Member m : members.values()) {
+            if (m != leader
+                && m.process != null
+                && !"streaming".equals(replicationState(leader, m.name))) {
+              return false;
+            }
+          }
+          return true;
+        });
+  }
+
   /** The member's PostgreSQL address, {@code 127.0.0.1:port}. */
   String member(String name) {
     return "127.0.0.1:" + get(name).pgPort;
