@@ -47,7 +47,8 @@ final class PostgresServer implements AutoCloseable {
     throw new AssertionError(PACKAGE_HINT);
   }
 
-  private static Path findBinaries() throws IOException {
+  /** The newest {@code /usr/lib/postgresql/<version>/bin} with a server, or {@code null}. */
+  static Path findBinaries() throws IOException {
     Path root = Paths.get("/usr/lib/postgresql");
     if (!Files.isDirectory(root)) {
       return null;
