@@ -61,19 +61,25 @@ final class GroupSwitch implements Closeable {
     List<RoutingGroup> groups = new ArrayList<>();
     for (GroupConfig g : config.groups().values()) {
       String key = primaryKey(config, paths, g);
-      if (g.address() == null || key == null) {
-        if (key == null) {
-          log.warn(
-              "group {}: primary={}:{} is not supported by this version; connects to {} are not"
-                  + " routed",
-              g.name(),
-              "patroni",
-              g.sourceName(),
-              g.address());
-        }
+      if (key == null) {
+        log.warn(
+            "group {}: primary={}:{} is not supported by this version; connects to {} are not"
+                + " routed",
+            g.name(),
+            "patroni",
+            g.sourceName(),
+            g.address());
         continue;
       }
-      groups.add(new RoutingGroup(g.name(), g.address(), key, g.failoverWaitMs()));
+      groups.add(
+          new RoutingGroup(
+              g.name(),
+              g.address(),
+              key,
+              g.failoverWaitMs(),
+              g.readAddress(),
+              g.replicas(),
+              g.readFallback() == GroupConfig.ReadFallback.REFUSE));
     }
     return groups.isEmpty() ? null : new GroupRouting(groups);
   }
@@ -111,7 +117,14 @@ final class GroupSwitch implements Closeable {
                   }
                 }
               }));
-      log.info("group {}: routing {} to the primary named by {}", group, g.address(), key);
+      log.info(
+          "group {}: routing {} to the primary named by {}{}",
+          group,
+          g.address(),
+          key,
+          g.readAddress() == null
+              ? ""
+              : " and " + g.readAddress() + " to the replicas " + g.replicas());
     }
   }
 

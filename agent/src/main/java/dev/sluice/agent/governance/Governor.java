@@ -287,7 +287,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (!synced) {
       awaitInitialSync();
     }
-    return r.route(url);
+    return r.route(url, this::disabledTarget);
   }
 
   /**
@@ -331,6 +331,12 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       cutOff.abortLater(
           open, cutoffGraceMs, () -> primary.equals(r.primaryOf(group)), () -> {}, () -> {});
     }
+  }
+
+  /** Whether connects to {@code url} are refused now (a replica's datanode is DISABLED). */
+  private boolean disabledTarget(String url) {
+    GovernanceState s = state;
+    return s.anyDatasourceDisabled() && s.datasourceDisabled(catalog.forUrl(url).path());
   }
 
   /** A connection opened by a routed connect: marked with its group and member. */

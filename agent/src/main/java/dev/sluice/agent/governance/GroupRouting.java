@@ -5,8 +5,11 @@ import dev.sluice.agent.datasource.JdbcUrls;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * Where connects to a routing group's address go (SPEC section 7): an immutable table of {@link
@@ -34,6 +37,7 @@ public final class GroupRouting {
 
   private final Object applied = new Object();
   private final ThreadLocal<Routed> lastRouted = new ThreadLocal<>();
+  private final AtomicInteger nextReplica = new AtomicInteger();
   private volatile Map<String, RoutingGroup> byName;
   private volatile Map<String, RoutingGroup> byAddress;
 
@@ -49,7 +53,12 @@ public final class GroupRouting {
   private void publish(Map<String, RoutingGroup> names) {
     Map<String, RoutingGroup> addresses = new LinkedHashMap<>();
     for (RoutingGroup g : names.values()) {
-      addresses.put(g.address(), g);
+      if (g.address() != null) {
+        addresses.put(g.address(), g);
+      }
+      if (g.readAddress() != null) {
+        addresses.put(g.readAddress(), g);
+      }
     }
     byName = Collections.unmodifiableMap(names);
     byAddress = Collections.unmodifiableMap(addresses);
@@ -100,6 +109,15 @@ public final class GroupRouting {
    * when none is known within the group's {@code failover-wait-ms}.
    */
   Object route(String url) {
+    return route(url, u -> false);
+  }
+
+  /**
+   * As {@link #route(String)}; a URL naming a group's {@code read-address} goes to the next
+   * replica, round robin, whose URL {@code disabled} does not reject; with none left, to the
+   * primary or (read-fallback=refuse) nowhere.
+   */
+  Object route(String url, Predicate<String> disabled) {
     lastRouted.remove();
     Map<String, RoutingGroup> groups = byAddress;
     Endpoint target;
@@ -112,8 +130,31 @@ public final class GroupRouting {
       return url;
     }
     RoutingGroup g = groups.get(target.hostPort());
-    if (g == null || JdbcUrls.withHostPort(url, g.address()) == null) {
+    if (g == null || JdbcUrls.withHostPort(url, target.hostPort()) == null) {
       return url; // no group's, or a host list that names more than the address
+    }
+    if (target.hostPort().equals(g.readAddress())) {
+      List<String> replicas = g.replicas();
+      int n = replicas.size();
+      if (n > 0) {
+        // floorMod: the counter may wrap around; never an index out of range
+        int first = Math.floorMod(nextReplica.getAndIncrement(), n);
+        for (int i = 0; i < n; i++) {
+          String replica = JdbcUrls.withHostPort(url, replicas.get((first + i) % n));
+          if (!disabled.test(replica)) {
+            return replica;
+          }
+        }
+      }
+      if (g.refusesReadsWithoutReplica()) {
+        return Refusal.of(
+            "Sluice: no enabled replica in group "
+                + g.name()
+                + " for "
+                + g.readAddress()
+                + (g.refusesReadsWithoutReplica() ? " (read-fallback=refuse)" : "")
+                + "; connection refused");
+      }
     }
     if (g.primary() == null) {
       g = awaitPrimary(g);

@@ -1,5 +1,8 @@
 package dev.sluice.agent.governance;
 
+import java.util.List;
+import java.util.Objects;
+
 /**
  * One routing group as the gate sees it at one moment: the address the application's URLs use, the
  * registry key its primary is read from, and the primary last applied with the registry revision it
@@ -14,27 +17,84 @@ public final class RoutingGroup {
   private final String address;
   private final String key;
   private final long failoverWaitMs;
+  private final String readAddress;
+  private final List<String> replicas;
+  private final boolean refuseReadsWithoutReplica;
   private final String primary;
   private final long revision;
 
   /**
-   * A group whose primary is not known yet.
+   * A group without replicas whose primary is not known yet.
    *
    * @param address normalised {@code host:port} (lower case, IPv6 in brackets)
    * @param key the registry key its primary is read from, as shown in messages
    */
   public RoutingGroup(String name, String address, String key, long failoverWaitMs) {
-    this(name, address, key, failoverWaitMs, null, UNREAD);
+    this(name, address, key, failoverWaitMs, null, List.of(), false);
+  }
+
+  /**
+   * A group whose primary is not known yet.
+   *
+   * @param address normalised {@code host:port} for the primary, or {@code null}
+   * @param readAddress normalised {@code host:port} for the replicas, or {@code null}
+   * @param replicas normalised {@code host:port} of each replica
+   * @param refuseReadsWithoutReplica {@code read-fallback=refuse}
+   */
+  public RoutingGroup(
+      String name,
+      String address,
+      String key,
+      long failoverWaitMs,
+      String readAddress,
+      List<String> replicas,
+      boolean refuseReadsWithoutReplica) {
+    this(
+        name,
+        address,
+        key,
+        failoverWaitMs,
+        readAddress,
+        List.copyOf(replicas),
+        refuseReadsWithoutReplica,
+        null,
+        UNREAD);
   }
 
   private RoutingGroup(
-      String name, String address, String key, long failoverWaitMs, String primary, long revision) {
+      String name,
+      String address,
+      String key,
+      long failoverWaitMs,
+      String readAddress,
+      List<String> replicas,
+      boolean refuseReadsWithoutReplica,
+      String primary,
+      long revision) {
     this.name = name;
     this.address = address;
     this.key = key;
     this.failoverWaitMs = failoverWaitMs;
+    this.readAddress = readAddress;
+    this.replicas = replicas;
+    this.refuseReadsWithoutReplica = refuseReadsWithoutReplica;
     this.primary = primary;
     this.revision = revision;
+  }
+
+  /** The {@code host:port} the application's URLs use for the replicas, or {@code null}. */
+  public String readAddress() {
+    return readAddress;
+  }
+
+  /** The replicas, normalised {@code host:port} each, in configured order. */
+  public List<String> replicas() {
+    return replicas;
+  }
+
+  /** {@code read-fallback=refuse}: a read connect with every replica disabled is refused. */
+  public boolean refusesReadsWithoutReplica() {
+    return refuseReadsWithoutReplica;
   }
 
   public String name() {
@@ -71,9 +131,18 @@ public final class RoutingGroup {
     if (newRevision < revision) {
       return this;
     }
-    if (newRevision == revision && java.util.Objects.equals(newPrimary, primary)) {
+    if (newRevision == revision && Objects.equals(newPrimary, primary)) {
       return this;
     }
-    return new RoutingGroup(name, address, key, failoverWaitMs, newPrimary, newRevision);
+    return new RoutingGroup(
+        name,
+        address,
+        key,
+        failoverWaitMs,
+        readAddress,
+        replicas,
+        refuseReadsWithoutReplica,
+        newPrimary,
+        newRevision);
   }
 }

@@ -46,8 +46,9 @@ class GroupSwitchTest {
         routing(
             "registry=zookeeper://zk:2181,groups.a.address=a:1,groups.p.address=p:1,"
                 + "groups.p.primary=patroni:pg,groups.r.read-address=r:1");
-    assertEquals(1, r.groups().size());
-    assertNull(r.group("p"));
+    assertEquals(2, r.groups().size());
+    assertNull(r.group("p"), "patroni is not read yet");
+    assertEquals("r:1", r.group("r").readAddress());
   }
 
   @Test

@@ -181,6 +181,67 @@ class GroupRoutingTest {
         b -> b);
   }
 
+  private static GroupRouting readRouting(List<String> replicas, boolean refuse) {
+    GroupRouting r =
+        new GroupRouting(
+            List.of(new RoutingGroup("orders", "db:3306", KEY, 0, "db-ro:3306", replicas, refuse)));
+    r.apply("orders", "m1:3306", 1);
+    return r;
+  }
+
+  @Test
+  void readsGoRoundRobinOverTheEnabledReplicas() {
+    GroupRouting r = readRouting(List.of("r1:3306", "r2:3306", "r3:3306"), false);
+    String url = "jdbc:mysql://db-ro:3306/orders";
+    List<String> seen = new java.util.ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      seen.add((String) r.route(url, u -> u.contains("r2:")));
+    }
+    assertEquals(
+        List.of(
+            "jdbc:mysql://r1:3306/orders",
+            "jdbc:mysql://r3:3306/orders",
+            "jdbc:mysql://r3:3306/orders",
+            "jdbc:mysql://r1:3306/orders",
+            "jdbc:mysql://r3:3306/orders",
+            "jdbc:mysql://r3:3306/orders"),
+        seen);
+    assertEquals("jdbc:mysql://m1:3306/orders", r.route("jdbc:mysql://db:3306/orders", u -> true));
+  }
+
+  @Test
+  void withEveryReplicaDisabledReadsFallBackToThePrimaryOrAreRefused() {
+    String url = "jdbc:mysql://db-ro:3306/orders";
+    assertEquals(
+        "jdbc:mysql://m1:3306/orders",
+        readRouting(List.of("r1:3306", "r2:3306"), false).route(url, u -> true));
+    assertEquals(
+        "jdbc:mysql://m1:3306/orders", readRouting(List.of(), false).route(url, u -> false));
+    for (List<String> replicas : List.of(List.of("r1:3306"), List.<String>of())) {
+      SQLTransientConnectionException e =
+          assertInstanceOf(
+              SQLTransientConnectionException.class,
+              readRouting(replicas, true).route(url, u -> true));
+      assertEquals("08004", e.getSQLState());
+      assertTrue(e.getMessage().contains("group orders"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aReadRoutedToAReplicaIsNotAbortedByAFailover() {
+    governor.routing(readRouting(List.of("r1:3306"), false));
+    String url = (String) governor.route(null, "jdbc:mysql://db-ro:3306/orders", null);
+    assertEquals("jdbc:mysql://r1:3306/orders", url);
+    AtomicBoolean replicaClosed = new AtomicBoolean();
+    governor.connected(url, connection(replicaClosed));
+    String write = (String) governor.route(null, "jdbc:mysql://db:3306/orders", null);
+    AtomicBoolean primaryClosed = new AtomicBoolean();
+    governor.connected(write, connection(primaryClosed));
+    governor.primary("orders", "m2:3306", 2);
+    Poll.until("the write connection aborted", Duration.ofSeconds(10), primaryClosed::get, b -> b);
+    assertFalse(replicaClosed.get());
+  }
+
   /** A driver connection that records being aborted or closed. */
   private static Connection connection(AtomicBoolean closed) {
     return (Connection)
