@@ -67,6 +67,15 @@ class GroupRoutingIT {
    */
   private static String awaitLandsOn(AppProcess app, String open, String prefix, String expected) {
     int[] n = {0};
+    try {
+      return awaitLandsOn(app, open, prefix, expected, n);
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "\nthe application's output:\n" + app.output(), e);
+    }
+  }
+
+  private static String awaitLandsOn(
+      AppProcess app, String open, String prefix, String expected, int[] n) {
     return Await.until(
             "a connect that lands on " + expected,
             Duration.ofSeconds(10),
@@ -215,5 +224,61 @@ class GroupRoutingIT {
                   l -> l.contains("group orders: primary " + a.hostPort() + " -> " + b.hostPort())),
           () -> String.join("\n", app.agentLog()));
     }
+  }
+
+  @Test
+  void readsGoToEnabledReplicasAndFallBackToThePrimary() throws Exception {
+    String key = "/sluice/states/groups/reads/primary";
+    String address = "reads-rw.invalid:9092";
+    String readAddress = "reads-ro.invalid:9092";
+    zk.create(key, a.hostPort());
+    try (AppProcess app =
+        AppProcess.jdbcApp(url(address))
+            .agentArgs(
+                InstanceCutOffIT.registryArgsFor(zk)
+                    + ",groups.reads.address="
+                    + address
+                    + ",groups.reads.read-address="
+                    + readAddress
+                    + ",groups.reads.replicas="
+                    + b.hostPort())
+            .start()) {
+      assertTrue(app.send("openTo r1 " + url(readAddress)).ok);
+      assertEquals("b", server(app, "r1"), "a read goes to the replica");
+      assertTrue(app.send("open w1").ok);
+      assertEquals("a", server(app, "w1"), "a write goes to the primary");
+
+      // the replica's datanode is DISABLED: reads fall back to the primary
+      String datanode =
+          DatasourceCutOffIT.DATANODES + "/" + DATABASE + "/" + b.hostPort().replace(':', '_');
+      Await.until("the replica's datanode", Duration.ofSeconds(10), () -> get(datanode) != null);
+      zk.set(datanode, "DISABLED");
+      try {
+        awaitReadOnPrimary(app, readAddress);
+      } finally {
+        zk.set(datanode, ""); // the other tests use the same server
+      }
+      assertEquals(0, app.exit());
+    }
+  }
+
+  private static void awaitReadOnPrimary(AppProcess app, String readAddress) {
+    int[] n = {1};
+    Await.until(
+        "a read that falls back to the primary",
+        Duration.ofSeconds(10),
+        () -> {
+          try {
+            String name = "r" + (++n[0]);
+            AppProcess.Reply r = app.send("openTo " + name + " " + url(readAddress));
+            return r.ok && server(app, name).equals("a");
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+  }
+
+  private static String get(String path) {
+    return DatasourceCutOffIT.getFrom(zk, path);
   }
 }
