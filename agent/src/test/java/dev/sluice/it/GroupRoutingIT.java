@@ -8,6 +8,8 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -127,6 +129,7 @@ class GroupRoutingIT {
                     + address
                     + ",groups.orders.failover-wait-ms="
                     + WAIT_MS)
+            .jmx()
             .start()) {
       // no primary known: a connect waits failover-wait-ms, then is refused naming the key
       assertNoPrimaryRefusal(app.send("open none"), key);
@@ -139,6 +142,18 @@ class GroupRoutingIT {
       awaitLandsOn(app, "open", "second", "b");
       InstanceCutOffIT.awaitFailure(app, "query " + first + " SELECT 1");
       assertEquals("a", server(app, "directA"), "a URL naming the member itself is not routed");
+
+      MBeanServerConnection jmx = app.jmx();
+      ObjectName bean = new ObjectName("sluice:type=Group,name=orders");
+      InstanceCutOffIT.awaitMBean(jmx, bean);
+      assertEquals(address, jmx.getAttribute(bean, "Address"));
+      assertEquals("", jmx.getAttribute(bean, "ReadAddress"));
+      assertEquals(b.hostPort(), jmx.getAttribute(bean, "Primary"));
+      assertEquals(key, jmx.getAttribute(bean, "PrimarySource"));
+      assertEquals(zk.stat(key).getMzxid(), jmx.getAttribute(bean, "PrimaryRevision"));
+      assertEquals(1L, jmx.getAttribute(bean, "Failovers"));
+      assertFalse(((String) jmx.getAttribute(bean, "LastFailover")).isEmpty());
+      assertEquals(1, jmx.getAttribute(bean, "OpenConnections"), "the connection routed to b");
 
       // an unparseable value is logged once and leaves the route as it was
       // (ZooKeeper reports the value a node holds when the agent reads it, not every write: each
@@ -271,7 +286,12 @@ class GroupRoutingIT {
           try {
             String name = "r" + (++n[0]);
             AppProcess.Reply r = app.send("openTo " + name + " " + url(readAddress));
-            return r.ok && server(app, name).equals("a");
+            if (!r.ok) {
+              return false;
+            }
+            // one opened to the replica just before DISABLED landed is aborted: not a landing
+            AppProcess.Reply on = app.send("query " + name + " SELECT NAME FROM WHO");
+            return on.ok && on.text.equals("a");
           } catch (Exception e) {
             throw new IllegalStateException(e);
           }

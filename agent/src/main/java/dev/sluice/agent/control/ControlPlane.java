@@ -133,7 +133,9 @@ public final class ControlPlane implements RegistryListener {
     if (registry == null && routing != null) {
       governor.routing(null); // no primary will ever be read: connects are not routed
     } else if (routing != null) {
-      new GroupSwitch(governor, faults).start(registry, routing);
+      GroupSwitch groups = new GroupSwitch(governor, faults);
+      groups.registerBeans(server, domain, routing);
+      groups.start(registry, routing);
     }
     if (registry == null) {
       if (unusable != null) {

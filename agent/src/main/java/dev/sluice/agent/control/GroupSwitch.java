@@ -6,16 +6,20 @@ import dev.sluice.agent.config.RegistryUri;
 import dev.sluice.agent.governance.Governor;
 import dev.sluice.agent.governance.GroupRouting;
 import dev.sluice.agent.governance.RoutingGroup;
+import dev.sluice.jmx.Group;
+import dev.sluice.jmx.GroupControl;
 import dev.sluice.registry.Faults;
 import dev.sluice.registry.KeyListener;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryPaths;
 import java.io.Closeable;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.management.MBeanServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -151,6 +155,75 @@ final class GroupSwitch implements Closeable {
       return;
     }
     governor.primary(group, primary, revision);
+  }
+
+  /** Registers the {@code <domain>:type=Group,name=<group>} MXBean of every routed group. */
+  void registerBeans(MBeanServer server, String domain, GroupRouting routing) {
+    for (RoutingGroup g : routing.groups()) {
+      ControlPlane.register(
+          server, new Group(new Control(routing, g.name())), Group.objectName(domain, g.name()));
+    }
+  }
+
+  /** What the MXBean of one group reads. */
+  private final class Control implements GroupControl {
+    private final GroupRouting routing;
+    private final String name;
+
+    Control(GroupRouting routing, String name) {
+      this.routing = routing;
+      this.name = name;
+    }
+
+    @Override
+    public String address() {
+      return routing.group(name).address();
+    }
+
+    @Override
+    public String readAddress() {
+      return routing.group(name).readAddress();
+    }
+
+    @Override
+    public String primary() {
+      return routing.group(name).primary();
+    }
+
+    @Override
+    public String primarySource() {
+      return routing.group(name).key();
+    }
+
+    @Override
+    public long primaryRevision() {
+      return routing.group(name).revision();
+    }
+
+    @Override
+    public String[] replicas() {
+      List<String> out = new ArrayList<>();
+      for (String replica : routing.group(name).replicas()) {
+        out.add(replica + (governor.endpointDisabled(replica) ? " DISABLED" : " ENABLED"));
+      }
+      return out.toArray(new String[0]);
+    }
+
+    @Override
+    public long failovers() {
+      return routing.failovers(name);
+    }
+
+    @Override
+    public String lastFailover() {
+      Instant last = routing.lastFailover(name);
+      return last == null ? null : last.toString();
+    }
+
+    @Override
+    public int openConnections() {
+      return governor.openRouted(name);
+    }
   }
 
   @Override

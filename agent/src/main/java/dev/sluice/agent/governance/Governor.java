@@ -333,6 +333,25 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     }
   }
 
+  /** Connections routed through {@code group} to its primary that are open now. */
+  public int openRouted(String group) {
+    return connections.openRoutedCount(group);
+  }
+
+  /** Whether a datasource the agent met at {@code hostPort} is DISABLED now. */
+  public boolean endpointDisabled(String hostPort) {
+    GovernanceState s = state;
+    if (!s.anyDatasourceDisabled()) {
+      return false;
+    }
+    for (Datasource d : catalog.all()) {
+      if (d.endpoint().hostPort().equals(hostPort) && s.datasourceDisabled(d.path())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Whether connects to {@code url} are refused now (a replica's datanode is DISABLED). */
   private boolean disabledTarget(String url) {
     GovernanceState s = state;

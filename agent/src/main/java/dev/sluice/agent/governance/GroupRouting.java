@@ -2,11 +2,13 @@ package dev.sluice.agent.governance;
 
 import dev.sluice.agent.datasource.Endpoint;
 import dev.sluice.agent.datasource.JdbcUrls;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
@@ -38,6 +40,10 @@ public final class GroupRouting {
   private final Object applied = new Object();
   private final ThreadLocal<Routed> lastRouted = new ThreadLocal<>();
   private final AtomicInteger nextReplica = new AtomicInteger();
+  // per group, under `applied`: the last primary known, failovers since start, the last one's time
+  private final Map<String, String> lastKnownPrimary = new ConcurrentHashMap<>();
+  private final Map<String, Long> failovers = new ConcurrentHashMap<>();
+  private final Map<String, Instant> lastFailover = new ConcurrentHashMap<>();
   private volatile Map<String, RoutingGroup> byName;
   private volatile Map<String, RoutingGroup> byAddress;
 
@@ -74,6 +80,16 @@ public final class GroupRouting {
     return byName.values();
   }
 
+  /** How many times the primary of {@code group} changed to another member since start. */
+  public long failovers(String group) {
+    return failovers.getOrDefault(group, 0L);
+  }
+
+  /** When the last failover of {@code group} was applied, or {@code null}. */
+  public Instant lastFailover(String group) {
+    return lastFailover.get(group);
+  }
+
   /** The primary of {@code group} in force now, or {@code null}. */
   String primaryOf(String group) {
     RoutingGroup g = byName.get(group);
@@ -98,6 +114,13 @@ public final class GroupRouting {
       Map<String, RoutingGroup> names = new LinkedHashMap<>(byName);
       names.put(group, after);
       publish(names);
+      if (primary != null) {
+        String known = lastKnownPrimary.put(group, primary);
+        if (known != null && !known.equals(primary)) {
+          failovers.merge(group, 1L, Long::sum);
+          lastFailover.put(group, Instant.now());
+        }
+      }
       applied.notifyAll();
       return before;
     }

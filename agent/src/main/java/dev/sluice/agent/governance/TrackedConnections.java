@@ -225,6 +225,18 @@ final class TrackedConnections {
     return out;
   }
 
+  /** How many connections routed through {@code group} to its primary are open now. */
+  int openRoutedCount(String group) {
+    int[] n = new int[1];
+    units.forEach(
+        (unit, t) -> {
+          if (group.equals(t.routedGroup) && isOpen(unit, t)) {
+            n[0]++;
+          }
+        });
+    return n[0];
+  }
+
   /** The connections routed through {@code group} to another member than {@code member}. */
   List<Object> openRoutedElsewhere(String group, String member) {
     List<Object> out = new ArrayList<>();
