@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.sluice.registry.etcd.EtcdCluster;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
@@ -296,6 +297,32 @@ class GroupRoutingIT {
             throw new IllegalStateException(e);
           }
         });
+  }
+
+  @Test
+  void orchestratorsKeyOnEtcdHasNoLeadingSlash() throws Exception {
+    try (EtcdCluster etcd = EtcdCluster.single()) {
+      Etcdctl etcdctl = new Etcdctl(etcd, null);
+      String key = "mysql/master/orders-etcd";
+      String address = "orders-etcd.invalid:3306";
+      etcdctl.run("put", key, a.hostPort());
+      etcdctl.run("put", key + "/port", b.hostPort().substring("127.0.0.1:".length()));
+      try (AppProcess app =
+          AppProcess.jdbcApp(url(address))
+              .agentArgs(
+                  "registry=etcd://"
+                      + etcd.endpoints()
+                      + ",groups.orders.address="
+                      + address
+                      + ",groups.orders.primary=orchestrator:orders-etcd")
+              .start()) {
+        String first = awaitLandsOn(app, "open", "first", "a");
+        etcdctl.run("put", key, b.hostPort());
+        awaitLandsOn(app, "open", "second", "b");
+        InstanceCutOffIT.awaitFailure(app, "query " + first + " SELECT 1");
+        assertEquals(0, app.exit());
+      }
+    }
   }
 
   private static String get(String path) {
