@@ -82,6 +82,7 @@ public final class SluiceAgent {
                         plane::changed);
                 governor.failClosed(
                     config.onRegistryLoss() == AgentConfig.RegistryLossPolicy.CUT_OFF);
+                governor.routing(ControlPlane.routing(config, paths));
                 SluiceBridge.install(governor);
                 if (config.registry().isEmpty()) {
                   governor.initialSyncDone();

@@ -10,6 +10,23 @@ final class H2TcpServer implements AutoCloseable {
     server = Server.createTcpServer("-tcpPort", "0", "-ifNotExists").start();
   }
 
+  /**
+   * A server that serves the database named {@code database} in URLs from the in-memory database
+   * {@code memDatabase} of this JVM ({@code -key}): two such servers serve two different databases
+   * under the same name, as two members of a replication group do.
+   */
+  H2TcpServer(String database, String memDatabase) throws Exception {
+    server =
+        Server.createTcpServer(
+                "-tcpPort", "0", "-ifNotExists", "-key", database, "mem:" + memDatabase)
+            .start();
+  }
+
+  /** {@code 127.0.0.1:<port>}. */
+  String hostPort() {
+    return "127.0.0.1:" + server.getPort();
+  }
+
   /** A URL for an in-memory database of that name, kept while the server runs. */
   String url(String database) {
     return "jdbc:h2:tcp://127.0.0.1:"

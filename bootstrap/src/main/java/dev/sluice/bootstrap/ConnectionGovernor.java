@@ -30,6 +30,22 @@ public interface ConnectionGovernor {
    */
   Throwable checkConnect(Object driver, String url, Object info);
 
+  /**
+   * Before {@code driver}'s {@code connect} (the outermost one of a thread) is checked: the URL to
+   * connect to in place of {@code url} (a routing group's member), {@code url} itself when it names
+   * no group's address or {@code driver} does not take it, or the refusal (a {@link Throwable})
+   * when no member can be found in time. Asked only while {@link #routes()} said {@code true} when
+   * the governor was installed.
+   */
+  default Object route(Object driver, String url, Object info) {
+    return url;
+  }
+
+  /** Whether {@link #route} may answer anything but its argument: routing groups are configured. */
+  default boolean routes() {
+    return false;
+  }
+
   /** After a driver opened {@code connection} (a {@code java.sql.Connection}) to {@code url}. */
   void connected(String url, Object connection);
 

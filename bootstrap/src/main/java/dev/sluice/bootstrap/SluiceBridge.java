@@ -73,6 +73,10 @@ public final class SluiceBridge {
 
   private static volatile ConnectionGovernor governor = ALLOW_ALL;
 
+  // Whether Driver.connect asks the governor where to go: off unless routing groups are configured
+  // (then a connect costs this one volatile read more), on while connects are held for the agent.
+  private static volatile boolean routing;
+
   // Depth of nested Driver.connect calls on this thread: a wrapping driver and the one under it
   // open one physical connection. (Borrows are not counted: they are the hot path, and a data
   // source wrapping another is simply asked twice.)
@@ -104,12 +108,21 @@ public final class SluiceBridge {
    */
   public static void hold() {
     governor = new Holding();
+    routing = true; // the agent's configuration is not known yet: ask once it is
   }
 
   /** Installs the governor; {@code null} restores allow-all. Releases connections held. */
   public static void install(ConnectionGovernor newGovernor) {
     ConnectionGovernor previous = governor;
-    governor = newGovernor == null ? ALLOW_ALL : newGovernor;
+    ConnectionGovernor next = newGovernor == null ? ALLOW_ALL : newGovernor;
+    boolean routes;
+    try {
+      routes = next.routes();
+    } catch (Throwable fault) {
+      routes = false;
+    }
+    governor = next;
+    routing = routes;
     if (previous instanceof Holding) {
       ((Holding) previous).installed.countDown();
     }
@@ -150,6 +163,17 @@ public final class SluiceBridge {
     @Override
     public void connected(String url, Object connection) {
       installed().connected(url, connection);
+    }
+
+    @Override
+    public Object route(Object driver, String url, Object info) {
+      ConnectionGovernor g = installed();
+      return g.routes() ? g.route(driver, url, info) : url;
+    }
+
+    @Override
+    public boolean routes() {
+      return true;
     }
 
     @Override
@@ -194,6 +218,29 @@ public final class SluiceBridge {
     @Override
     public Throwable fault(String where, Throwable fault) {
       return installed().fault(where, fault);
+    }
+  }
+
+  /**
+   * Called first in {@code Driver.connect}: the URL to connect to (a routing group's member in
+   * place of the group's address; {@code url} itself when it names none, on a nested connect, and
+   * always when no group is configured), or the refusal to throw (a {@link Throwable}). With no
+   * group configured this is one volatile read and allocates nothing.
+   */
+  public static Object route(Object driver, String url, Object info) {
+    if (!routing) {
+      return url;
+    }
+    if (CONNECT_DEPTH.get()[0] != 0) {
+      return url; // the wrapping driver's connect was routed already
+    }
+    ConnectionGovernor g = governor;
+    try {
+      Object routed = g.route(driver, url, info);
+      return routed instanceof String || routed instanceof Throwable ? routed : url;
+    } catch (Throwable fault) {
+      Throwable refused = report(g, "Driver.connect", fault);
+      return refused != null ? refused : url;
     }
   }
 

@@ -20,8 +20,9 @@ import net.bytebuddy.matcher.ElementMatcher;
 
 /**
  * Governs {@code java.sql.Driver.connect(String, Properties)} of every driver: a refused target
- * fails before the driver opens a socket, and every connection the driver returns is tracked so it
- * can be aborted later.
+ * fails before the driver opens a socket, a URL naming a routing group's address is sent to the
+ * group's member (the argument is replaced), and every connection the driver returns is tracked so
+ * it can be aborted later.
  */
 public final class DriverInstrumentation implements TypeInstrumentation {
 
@@ -54,8 +55,13 @@ public final class DriverInstrumentation implements TypeInstrumentation {
     @Advice.OnMethodEnter(skipOn = Throwable.class, suppress = Throwable.class)
     public static Object enter(
         @Advice.This Object driver,
-        @Advice.Argument(0) String url,
+        @Advice.Argument(value = 0, readOnly = false) String url,
         @Advice.Argument(1) Object info) {
+      Object routed = SluiceBridge.route(driver, url, info);
+      if (routed instanceof Throwable) {
+        return routed;
+      }
+      url = (String) routed;
       return SluiceBridge.enterConnect(driver, url, info);
     }
 

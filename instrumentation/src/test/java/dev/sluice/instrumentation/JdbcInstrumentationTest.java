@@ -49,15 +49,30 @@ class JdbcInstrumentationTest {
     final List<Object> pooled = new CopyOnWriteArrayList<>();
     final List<Object> handles = new CopyOnWriteArrayList<>();
     final List<Object> created = new CopyOnWriteArrayList<>();
+    final List<String> checkedUrls = new CopyOnWriteArrayList<>();
+    final List<String> connectedUrls = new CopyOnWriteArrayList<>();
+    volatile java.util.function.Function<String, Object> router;
 
     @Override
     public Throwable checkConnect(Object driver, String url, Object info) {
+      checkedUrls.add(url);
       return check();
     }
 
     @Override
     public void connected(String url, Object connection) {
+      connectedUrls.add(url);
       connected.add((Connection) connection);
+    }
+
+    @Override
+    public boolean routes() {
+      return router != null;
+    }
+
+    @Override
+    public Object route(Object driver, String url, Object info) {
+      return router.apply(url);
     }
 
     @Override
@@ -178,6 +193,41 @@ class JdbcInstrumentationTest {
       assertNotNull(c);
       assertEquals(List.of(c), governor.connected);
     }
+  }
+
+  @Test
+  void aRoutedConnectOpensTheUrlTheGovernorNamesAndIsCheckedAndTrackedUnderIt() throws Exception {
+    governor.router = url -> url.replace("mem:asked", "mem:routed");
+    SluiceBridge.install(governor);
+    try (Connection c = DriverManager.getConnection("jdbc:h2:mem:asked")) {
+      assertEquals("jdbc:h2:mem:routed", c.getMetaData().getURL());
+      assertEquals(List.of("jdbc:h2:mem:routed"), governor.checkedUrls);
+      assertEquals(List.of("jdbc:h2:mem:routed"), governor.connectedUrls);
+    }
+  }
+
+  @Test
+  void aRouteThatRefusesThrowsWithoutReachingTheDriver() {
+    SQLTransientConnectionException refusal =
+        new SQLTransientConnectionException("Sluice: no primary", "08004");
+    governor.router = url -> refusal;
+    SluiceBridge.install(governor);
+    assertSame(
+        refusal,
+        assertThrows(
+            SQLException.class,
+            () -> new org.h2.Driver().connect("jdbc:h2:mem:noprimary", new Properties())));
+    assertTrue(governor.checkedUrls.isEmpty());
+    assertTrue(governor.connected.isEmpty());
+  }
+
+  @Test
+  void withoutRoutingTheGovernorIsNeverAskedWhereToGo() throws Exception {
+    SluiceBridge.install(governor); // routes() is false: route() would fail with no router
+    try (Connection c = DriverManager.getConnection("jdbc:h2:mem:unrouted")) {
+      assertEquals("jdbc:h2:mem:unrouted", c.getMetaData().getURL());
+    }
+    assertTrue(governor.faults.isEmpty(), governor.faults::toString);
   }
 
   @Test

@@ -43,6 +43,77 @@ class MXBeanNamesTest {
     assertEquals("ENABLED", server.getAttribute(name, "State"));
   }
 
+  @Test
+  void group() throws Exception {
+    ObjectName name = new ObjectName(Group.objectName("sluice", "orders"));
+    assertEquals("sluice:type=Group,name=orders", name.toString());
+    server.registerMBean(
+        new Group(
+            new GroupControl() {
+              @Override
+              public String address() {
+                return "db:3306";
+              }
+
+              @Override
+              public String readAddress() {
+                return null;
+              }
+
+              @Override
+              public String primary() {
+                return null;
+              }
+
+              @Override
+              public String primarySource() {
+                return "/mysql/master/orders";
+              }
+
+              @Override
+              public long primaryRevision() {
+                return -1;
+              }
+
+              @Override
+              public String[] replicas() {
+                return new String[] {"r1:3306 ENABLED"};
+              }
+
+              @Override
+              public long failovers() {
+                return 0;
+              }
+
+              @Override
+              public String lastFailover() {
+                return null;
+              }
+
+              @Override
+              public int openConnections() {
+                return 0;
+              }
+            }),
+        name);
+    MBeanInfo info = server.getMBeanInfo(name);
+    assertEquals(
+        Set.of(
+            "Address",
+            "ReadAddress",
+            "Primary",
+            "PrimarySource",
+            "PrimaryRevision",
+            "Replicas",
+            "Failovers",
+            "LastFailover",
+            "OpenConnections"),
+        names(info.getAttributes()));
+    assertEquals("", server.getAttribute(name, "Primary"), "empty while unknown");
+    assertEquals("", server.getAttribute(name, "ReadAddress"));
+    assertEquals("", server.getAttribute(name, "LastFailover"));
+  }
+
   private static Set<String> names(MBeanFeatureInfo[] features) {
     return Arrays.stream(features)
         .map(MBeanFeatureInfo::getName)

@@ -6,6 +6,7 @@ public final class RegistryPaths {
   private final RegistryLayout layout;
   private final String instancesRoot;
   private final String datasourcesRoot;
+  private final String groupsRoot;
 
   RegistryPaths(RegistryLayout layout, String namespace, String app) {
     this.layout = layout;
@@ -13,10 +14,20 @@ public final class RegistryPaths {
     if (layout == RegistryLayout.V5) {
       instancesRoot = root + "/states/proxynodes";
       datasourcesRoot = root + "/states/datanodes";
+      groupsRoot = root + "/states/groups";
     } else {
       instancesRoot = root + "/" + app + "/state/instances";
       datasourcesRoot = root + "/" + app + "/state/datasources";
+      groupsRoot = root + "/" + app + "/state/groups";
     }
+  }
+
+  /**
+   * The node naming a routing group's primary ({@code primary=node}, SPEC section 7): {@code
+   * .../states/groups/{group}/primary} (legacy: {@code .../state/groups/{group}/primary}).
+   */
+  public String groupPrimaryPath(String group) {
+    return groupsRoot + "/" + group + "/primary";
   }
 
   public RegistryLayout layout() {

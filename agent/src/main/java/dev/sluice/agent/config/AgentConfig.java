@@ -1,6 +1,7 @@
 package dev.sluice.agent.config;
 
 import dev.sluice.agent.datasource.DatasourceMapping;
+import dev.sluice.agent.datasource.Endpoint;
 import dev.sluice.registry.RegistryLayout;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -47,11 +49,18 @@ public final class AgentConfig {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
   private static final String AUTH_ACCEPTED = "user:password with a non-empty user";
   private static final int MAX_AUTH_FILE_BYTES = 64 * 1024;
+  private static final Pattern GROUP_NAME = Pattern.compile("[A-Za-z0-9_-]+");
+  private static final List<String> GROUP_SETTINGS =
+      List.of(
+          "address", "read-address", "primary", "replicas", "read-fallback", "failover-wait-ms");
+  private static final String DEFAULT_FAILOVER_WAIT_MS = "10000";
+  private static final long MAX_FAILOVER_WAIT_MS = 600_000;
   private static final Pattern LOG_LEVELS = Pattern.compile("trace|debug|info|warn|error|off");
 
   private final Map<ConfigKey, String> values = new EnumMap<>(ConfigKey.class);
   private final Map<ConfigKey, String> origins = new EnumMap<>(ConfigKey.class);
   private final Map<String, DatasourceMapping> datasources = new LinkedHashMap<>();
+  private final Map<String, GroupConfig> groups = new LinkedHashMap<>();
   // In reading order; the same bad setting given twice is one line.
   private final Set<String> problems = new LinkedHashSet<>();
   private final Map<String, String> environment;
@@ -125,6 +134,7 @@ public final class AgentConfig {
     }
     readDatasources(args, file);
     validate();
+    readGroups(args, file);
   }
 
   private void checkKnown(String key, String where) {
@@ -136,6 +146,7 @@ public final class AgentConfig {
   private static boolean isKnownKey(String key) {
     return ConfigKey.forKey(key) != null
         || key.startsWith(ConfigKey.DATASOURCES_PREFIX)
+        || key.startsWith(ConfigKey.GROUPS_PREFIX)
         || key.equals(CONFIG_FILE_KEY);
   }
 
@@ -271,6 +282,215 @@ public final class AgentConfig {
     }
   }
 
+  /**
+   * {@code groups.<group>.<setting>}, from the same sources as datasources. A bad setting is one
+   * problem line and its default (or, for an address, no routing for it); a group with neither
+   * address is ignored as a whole.
+   */
+  private void readGroups(Map<String, String> args, Map<String, String> file) {
+    Map<String, String> raw = new LinkedHashMap<>();
+    Map<String, String> rawOrigin = new LinkedHashMap<>();
+    collectPrefixed(ConfigKey.GROUPS_PREFIX, file, "", "config file", raw, rawOrigin);
+    collectPrefixed(
+        ConfigKey.GROUPS_PREFIX, systemProperties, "sluice.", "system property", raw, rawOrigin);
+    collectPrefixed(ConfigKey.GROUPS_PREFIX, args, "", "agent argument", raw, rawOrigin);
+    Map<String, Map<String, String>> byGroup = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : raw.entrySet()) {
+      String rest = e.getKey().substring(ConfigKey.GROUPS_PREFIX.length());
+      int dot = rest.lastIndexOf('.');
+      String group = dot < 0 ? "" : rest.substring(0, dot);
+      String setting = dot < 0 ? rest : rest.substring(dot + 1);
+      if (!GROUP_NAME.matcher(group).matches() || !GROUP_SETTINGS.contains(setting)) {
+        problem(
+            "invalid key '"
+                + e.getKey()
+                + "' ("
+                + rawOrigin.get(e.getKey())
+                + "): expected groups.<group>.<setting> with a group of [A-Za-z0-9_-] and a"
+                + " setting of "
+                + String.join(", ", GROUP_SETTINGS)
+                + "; ignored");
+        continue;
+      }
+      byGroup.computeIfAbsent(group, g -> new LinkedHashMap<>()).put(setting, e.getKey());
+    }
+    Map<String, String> usedAddresses = new LinkedHashMap<>();
+    for (Map.Entry<String, Map<String, String>> g : byGroup.entrySet()) {
+      GroupConfig parsed = group(g.getKey(), g.getValue(), raw, rawOrigin, usedAddresses);
+      if (parsed != null) {
+        groups.put(g.getKey(), parsed);
+      }
+    }
+  }
+
+  private GroupConfig group(
+      String name,
+      Map<String, String> keys,
+      Map<String, String> raw,
+      Map<String, String> rawOrigin,
+      Map<String, String> usedAddresses) {
+    String address = groupAddress(keys.get("address"), raw, rawOrigin, usedAddresses, name);
+    String readAddress =
+        groupAddress(keys.get("read-address"), raw, rawOrigin, usedAddresses, name);
+    if (address == null && readAddress == null) {
+      problem(
+          "group '"
+              + name
+              + "' has no usable groups."
+              + name
+              + ".address or groups."
+              + name
+              + ".read-address; the group is ignored");
+      return null;
+    }
+    GroupConfig.PrimarySource source = GroupConfig.PrimarySource.NODE;
+    String sourceName = null;
+    String primaryKey = keys.get("primary");
+    if (primaryKey != null) {
+      String v = raw.get(primaryKey).trim();
+      int colon = v.indexOf(':');
+      String kind = (colon < 0 ? v : v.substring(0, colon)).toLowerCase(Locale.ROOT);
+      String arg = colon < 0 ? null : v.substring(colon + 1).trim();
+      if (kind.equals("node") && arg == null) {
+        source = GroupConfig.PrimarySource.NODE;
+      } else if ((kind.equals("orchestrator") || kind.equals("patroni"))
+          && arg != null
+          && NAME.matcher(arg).matches()) {
+        source =
+            kind.equals("orchestrator")
+                ? GroupConfig.PrimarySource.ORCHESTRATOR
+                : GroupConfig.PrimarySource.PATRONI;
+        sourceName = arg;
+      } else {
+        groupProblem(
+            primaryKey,
+            v,
+            rawOrigin,
+            "node, orchestrator:<alias> or patroni:<scope> with a name of [A-Za-z0-9._-]",
+            "using the default node");
+      }
+    }
+    List<String> replicas = new ArrayList<>();
+    String replicasKey = keys.get("replicas");
+    if (replicasKey != null) {
+      String v = raw.get(replicasKey).trim();
+      for (String one : v.split(",", -1)) {
+        try {
+          replicas.add(normalisedHostPort(one.trim()));
+        } catch (IllegalArgumentException bad) {
+          groupProblem(
+              replicasKey, v, rawOrigin, "host:port,host:port,...", "leaving out '" + one + "'");
+        }
+      }
+    }
+    GroupConfig.ReadFallback fallback = GroupConfig.ReadFallback.PRIMARY;
+    String fallbackKey = keys.get("read-fallback");
+    if (fallbackKey != null) {
+      String v = raw.get(fallbackKey).trim();
+      if (v.equalsIgnoreCase("refuse")) {
+        fallback = GroupConfig.ReadFallback.REFUSE;
+      } else if (!v.equalsIgnoreCase("primary")) {
+        groupProblem(fallbackKey, v, rawOrigin, "primary or refuse", "using the default primary");
+      }
+    }
+    long waitMs = Long.parseLong(DEFAULT_FAILOVER_WAIT_MS);
+    String waitKey = keys.get("failover-wait-ms");
+    if (waitKey != null) {
+      String v = raw.get(waitKey).trim();
+      try {
+        long n = Long.parseLong(v);
+        if (n < 0 || n > MAX_FAILOVER_WAIT_MS) {
+          throw new NumberFormatException();
+        }
+        waitMs = n;
+      } catch (NumberFormatException bad) {
+        groupProblem(
+            waitKey,
+            v,
+            rawOrigin,
+            "a whole number of milliseconds from 0 to " + MAX_FAILOVER_WAIT_MS,
+            "using the default " + DEFAULT_FAILOVER_WAIT_MS);
+      }
+    }
+    return new GroupConfig(
+        name, address, readAddress, source, sourceName, replicas, fallback, waitMs);
+  }
+
+  /** A group's address, normalised; {@code null} (with a problem line) when bad or taken. */
+  private String groupAddress(
+      String key,
+      Map<String, String> raw,
+      Map<String, String> rawOrigin,
+      Map<String, String> usedAddresses,
+      String group) {
+    if (key == null) {
+      return null;
+    }
+    String v = raw.get(key).trim();
+    String address;
+    try {
+      address = normalisedHostPort(v);
+    } catch (IllegalArgumentException bad) {
+      groupProblem(key, v, rawOrigin, "host:port or [v6]:port", "leaving it unset");
+      return null;
+    }
+    String taken = usedAddresses.putIfAbsent(address, key);
+    if (taken != null) {
+      groupProblem(
+          key,
+          v,
+          rawOrigin,
+          "an address no other group setting uses (" + taken + " does)",
+          "leaving it unset");
+      return null;
+    }
+    return address;
+  }
+
+  private void groupProblem(
+      String key, String value, Map<String, String> rawOrigin, String accepted, String fallback) {
+    problem(
+        "invalid "
+            + key
+            + "='"
+            + value
+            + "' ("
+            + rawOrigin.get(key)
+            + "): expected "
+            + accepted
+            + "; "
+            + fallback);
+  }
+
+  /** {@code host:port} as the agent compares it with URLs: host in lower case, IPv6 bracketed. */
+  public static String normalisedHostPort(String hostPort) {
+    String expected = "expected host:port";
+    String checked = HostPort.parse(hostPort, expected);
+    int colon = checked.lastIndexOf(':');
+    String host = checked.substring(0, colon);
+    if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
+      throw new IllegalArgumentException(expected);
+    }
+    return Endpoint.network(host, Integer.parseInt(checked.substring(colon + 1)), null).hostPort();
+  }
+
+  private static void collectPrefixed(
+      String keyPrefix,
+      Map<String, String> source,
+      String prefix,
+      String origin,
+      Map<String, String> raw,
+      Map<String, String> rawOrigin) {
+    for (Map.Entry<String, String> e : source.entrySet()) {
+      String name = e.getKey();
+      if (name.startsWith(prefix + keyPrefix)) {
+        String key = name.substring(prefix.length());
+        raw.put(key, e.getValue());
+        rawOrigin.put(key, origin + " " + name);
+      }
+    }
+  }
+
   private void validate() {
     registry = check(ConfigKey.REGISTRY, v -> v.isEmpty() ? null : RegistryUri.parse(v), null);
     check(ConfigKey.NAMESPACE, AgentConfig::name, "a name of [A-Za-z0-9._-]");
@@ -323,6 +543,14 @@ public final class AgentConfig {
         ConfigKey.JMX_DOMAIN,
         v -> v.isEmpty() || v.matches(".*[:*?,=\"\\s].*") ? null : v,
         "a JMX domain without : * ? , = \" or spaces");
+    check(
+        ConfigKey.ORCHESTRATOR_KV_PREFIX,
+        v -> v.matches("/*[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/*") ? v : null,
+        "a key prefix of [A-Za-z0-9._-] segments separated by /");
+    check(
+        ConfigKey.PATRONI_NAMESPACE,
+        v -> v.matches("/*[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/*") ? v : null,
+        "a namespace of [A-Za-z0-9._-] segments separated by /, such as /service");
     check(
         ConfigKey.LOG_LEVEL,
         v -> LOG_LEVELS.matcher(v.toLowerCase(Locale.ROOT)).matches() ? v : null,
@@ -521,6 +749,36 @@ public final class AgentConfig {
   /** Configured datasources by {@code <schema>.<name>}. */
   public Map<String, DatasourceMapping> datasources() {
     return Collections.unmodifiableMap(datasources);
+  }
+
+  /** Configured routing groups by name, in reading order (SPEC section 7). */
+  public Map<String, GroupConfig> groups() {
+    return Collections.unmodifiableMap(groups);
+  }
+
+  /**
+   * orchestrator's {@code KVClusterMasterPrefix} without leading or trailing {@code /}, e.g. {@code
+   * mysql/master}.
+   */
+  public String orchestratorKvPrefix() {
+    return trimSlashes(values.get(ConfigKey.ORCHESTRATOR_KV_PREFIX));
+  }
+
+  /** Patroni's {@code namespace} without leading or trailing {@code /}, e.g. {@code service}. */
+  public String patroniNamespace() {
+    return trimSlashes(values.get(ConfigKey.PATRONI_NAMESPACE));
+  }
+
+  private static String trimSlashes(String v) {
+    int from = 0;
+    int to = v.length();
+    while (from < to && v.charAt(from) == '/') {
+      from++;
+    }
+    while (to > from && v.charAt(to - 1) == '/') {
+      to--;
+    }
+    return v.substring(from, to);
   }
 
   /** Where the value of {@code key} came from, e.g. {@code system property sluice.layout}. */

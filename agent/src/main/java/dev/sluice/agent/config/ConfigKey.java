@@ -19,10 +19,15 @@ public enum ConfigKey {
   REGISTRY_LOSS_GRACE_MS("registry.loss-grace-ms", "30000"),
   CUTOFF_GRACE_MS("cutoff.grace-ms", "0"),
   JMX_DOMAIN("jmx.domain", "sluice"),
-  LOG_LEVEL("log.level", "info");
+  LOG_LEVEL("log.level", "info"),
+  ORCHESTRATOR_KV_PREFIX("orchestrator.kv-prefix", "mysql/master"),
+  PATRONI_NAMESPACE("patroni.namespace", "/service");
 
   /** The prefix of {@code datasources.<schema>.<name>} keys. */
   public static final String DATASOURCES_PREFIX = "datasources.";
+
+  /** The prefix of {@code groups.<group>.<setting>} keys (SPEC section 7). */
+  public static final String GROUPS_PREFIX = "groups.";
 
   private final String key;
   private final String defaultValue;

@@ -6,6 +6,7 @@ import dev.sluice.agent.governance.Datasource;
 import dev.sluice.agent.governance.DatasourceCatalog;
 import dev.sluice.agent.governance.GovernanceState;
 import dev.sluice.agent.governance.Governor;
+import dev.sluice.agent.governance.GroupRouting;
 import dev.sluice.jmx.DataSource;
 import dev.sluice.jmx.Instance;
 import dev.sluice.jmx.Registry;
@@ -71,6 +72,14 @@ public final class ControlPlane implements RegistryListener {
   }
 
   /**
+   * The routing of {@code config}'s groups ({@link GroupSwitch}), or {@code null} when connects are
+   * never routed. Give it to the governor before the governor is installed.
+   */
+  public static GroupRouting routing(AgentConfig config, RegistryPaths paths) {
+    return GroupSwitch.routing(config, paths);
+  }
+
+  /**
    * Starts the switches, the MXBeans and, if one is configured, the registry; returns once the
    * registry's state has been read (or at once in local mode). Called on the agent's start thread.
    */
@@ -120,6 +129,14 @@ public final class ControlPlane implements RegistryListener {
     datasources = ds;
     register(server, instanceBean, domain + ":type=Instance");
     catalog.listen(this::met);
+    GroupRouting routing = governor.routing();
+    if (registry == null && routing != null) {
+      governor.routing(null); // no primary will ever be read: connects are not routed
+    } else if (routing != null) {
+      GroupSwitch groups = new GroupSwitch(governor, faults);
+      groups.registerBeans(server, domain, routing);
+      groups.start(registry, routing);
+    }
     if (registry == null) {
       if (unusable != null) {
         governor.initialSyncDone(); // no registry state will ever come

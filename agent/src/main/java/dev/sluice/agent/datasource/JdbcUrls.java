@@ -73,6 +73,48 @@ public final class JdbcUrls {
     return generic(u);
   }
 
+  /**
+   * {@code url} with its one host and port replaced by {@code hostPort} and nothing else changed
+   * (user info, database, parameters), or {@code null} when the URL does not name exactly one host
+   * in a {@code //host:port} authority this can rewrite: multi-host and key-value host forms,
+   * Oracle and SQL Server URLs are never rewritten.
+   */
+  public static String withHostPort(String url, String hostPort) {
+    if (url == null) {
+      return null;
+    }
+    String lower = url.toLowerCase(Locale.ROOT);
+    String terminators;
+    int start;
+    if (lower.startsWith("jdbc:mysql") || lower.startsWith("jdbc:mariadb")) {
+      terminators = "/?";
+      start = url.indexOf("://");
+      start = start < 0 ? -1 : start + 3;
+    } else if (lower.startsWith("jdbc:postgresql://")) {
+      terminators = "/?";
+      start = "jdbc:postgresql://".length();
+    } else if (lower.startsWith("jdbc:h2:tcp://") || lower.startsWith("jdbc:h2:ssl://")) {
+      terminators = "/";
+      start = "jdbc:h2:tcp://".length();
+    } else {
+      return null;
+    }
+    if (start < 0) {
+      return null;
+    }
+    String hosts = authority(url.substring(start), terminators);
+    int at = hosts.lastIndexOf('@');
+    String host = hosts.substring(at + 1);
+    if (host.isEmpty()
+        || host.indexOf('(') >= 0
+        || host.toLowerCase(Locale.ROOT).startsWith("address=")
+        // a host list, MySQL's bracketed one included, names more than the address
+        || !firstHost(host).equals(host)) {
+      return null;
+    }
+    return url.substring(0, start + at + 1) + hostPort + url.substring(start + hosts.length());
+  }
+
   /** MySQL Connector/J and MariaDB Connector/J, every host syntax they accept. */
   private static Endpoint mysqlFamily(String url, int defaultPort) {
     int scheme = url.indexOf("://");

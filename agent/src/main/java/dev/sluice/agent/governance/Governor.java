@@ -70,6 +70,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private volatile int attention;
   private volatile boolean synced;
   private volatile boolean failClosed;
+  // null: no routing group is configured, and Driver.connect never asks where to go
+  private volatile GroupRouting routing;
 
   /**
    * @param onChange told of every applied change (old, new), on the applying thread
@@ -251,6 +253,129 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     }
   }
 
+  // ---- routing groups
+
+  /**
+   * Routes connects to the groups of {@code groupRouting} from now on ({@code null}: none). Set it
+   * before the governor is installed: the bridge asks {@link #routes()} once, then.
+   */
+  public void routing(GroupRouting groupRouting) {
+    this.routing = groupRouting;
+  }
+
+  /** The routing groups, or {@code null} when none is configured. */
+  public GroupRouting routing() {
+    return routing;
+  }
+
+  @Override
+  public boolean routes() {
+    return routing != null;
+  }
+
+  @Override
+  public Object route(Object driver, String url, Object info) {
+    GroupRouting r = routing;
+    if (r == null) {
+      return url;
+    }
+    // DriverManager asks every driver in turn: one that declines the URL must not wait for a
+    // primary, nor be refused
+    if (!ConnectAttempts.accepts(driver, url)) {
+      return url;
+    }
+    if (!synced) {
+      awaitInitialSync();
+    }
+    return r.route(url, this::disabledTarget);
+  }
+
+  /**
+   * Applies {@code primary} ({@code host:port}, or {@code null}: none known) of {@code group} read
+   * at registry {@code revision}; an older revision than the one applied is ignored. New connects
+   * go to the new primary at once; connections routed through the group to another member are
+   * aborted after {@code cutoff.grace-ms}, unless the group's primary changes again meanwhile.
+   * While no primary is known, open connections are left alone.
+   */
+  public void primary(String group, String primary, long revision) {
+    GroupRouting r = routing;
+    if (r == null) {
+      return;
+    }
+    RoutingGroup before = r.apply(group, primary, revision);
+    if (before == null) {
+      return;
+    }
+    RoutingGroup after = r.group(group);
+    if (java.util.Objects.equals(before.primary(), after.primary())) {
+      log.debug("group {}: primary {} confirmed at revision {}", group, primary, revision);
+      return;
+    }
+    log.info(
+        "group {}: primary {} -> {} (revision {} of {})",
+        group,
+        before.primary() == null ? "(none)" : before.primary(),
+        primary == null ? "(none)" : primary,
+        revision,
+        after.key());
+    if (primary == null) {
+      return;
+    }
+    List<Object> open = connections.openRoutedElsewhere(group, primary);
+    if (!open.isEmpty()) {
+      log.warn(
+          "group {}: aborting {} connection(s) routed to an earlier primary{}",
+          group,
+          open.size(),
+          grace());
+      cutOff.abortLater(
+          open, cutoffGraceMs, () -> primary.equals(r.primaryOf(group)), () -> {}, () -> {});
+    }
+  }
+
+  /** Connections routed through {@code group} to its primary that are open now. */
+  public int openRouted(String group) {
+    return connections.openRoutedCount(group);
+  }
+
+  /** Whether a datasource the agent met at {@code hostPort} is DISABLED now. */
+  public boolean endpointDisabled(String hostPort) {
+    GovernanceState s = state;
+    if (!s.anyDatasourceDisabled()) {
+      return false;
+    }
+    for (Datasource d : catalog.all()) {
+      if (d.endpoint().hostPort().equals(hostPort) && s.datasourceDisabled(d.path())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether connects to {@code url} are refused now (a replica's datanode is DISABLED). */
+  private boolean disabledTarget(String url) {
+    GovernanceState s = state;
+    return s.anyDatasourceDisabled() && s.datasourceDisabled(catalog.forUrl(url).path());
+  }
+
+  /** A connection opened by a routed connect: marked with its group and member. */
+  private void routed(GroupRouting r, String url, Connection c) {
+    GroupRouting.Routed via = r.takeRouted(url);
+    if (via == null) {
+      return;
+    }
+    Tracked t = connections.get(c);
+    if (t == null) {
+      return;
+    }
+    t.routedGroup = via.group;
+    t.routedMember = via.member;
+    // The primary changed between the route and now: this one went to an earlier primary.
+    if (!via.member.equals(r.primaryOf(via.group))) {
+      cutOff.abortNow(c, () -> {});
+    }
+  }
+
   // ---- Driver.connect
 
   @Override
@@ -296,6 +421,10 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     }
     Datasource d = catalog.forUrl(url);
     opened(d, (Connection) connection);
+    GroupRouting r = routing;
+    if (r != null) {
+      routed(r, url, (Connection) connection);
+    }
   }
 
   /** A physical connection to {@code d} was opened: tracked, and aborted if cut off meanwhile. */

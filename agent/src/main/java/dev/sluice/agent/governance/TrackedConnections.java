@@ -36,6 +36,11 @@ final class TrackedConnections {
 
     volatile boolean closedByAgent;
 
+    /** For a connection routed to a group's member: the group and the member; else null. */
+    volatile String routedGroup;
+
+    volatile String routedMember;
+
     Tracked(Datasource datasource, Object pooled) {
       this.datasource = datasource;
       this.pooled = pooled;
@@ -214,6 +219,33 @@ final class TrackedConnections {
     units.forEach(
         (unit, t) -> {
           if (t.datasource == d && isOpen(unit, t)) {
+            out.add(unit);
+          }
+        });
+    return out;
+  }
+
+  /** How many connections routed through {@code group} to its primary are open now. */
+  int openRoutedCount(String group) {
+    int[] n = new int[1];
+    units.forEach(
+        (unit, t) -> {
+          if (group.equals(t.routedGroup) && isOpen(unit, t)) {
+            n[0]++;
+          }
+        });
+    return n[0];
+  }
+
+  /** The connections routed through {@code group} to another member than {@code member}. */
+  List<Object> openRoutedElsewhere(String group, String member) {
+    List<Object> out = new ArrayList<>();
+    units.forEach(
+        (unit, t) -> {
+          if (group.equals(t.routedGroup)
+              && t.routedMember != null
+              && !member.equals(t.routedMember)
+              && isOpen(unit, t)) {
             out.add(unit);
           }
         });
