@@ -53,7 +53,7 @@ final class MariaDbServer implements AutoCloseable {
   static MariaDbServer start() throws Exception {
     if (nativeBinaries()) {
       Local local =
-          new Local(List.of("--skip-grant-tables", "--skip-log-bin", "--max-connections=300"));
+          new Local(List.of("--skip-grant-tables", "--skip-log-bin", "--max-connections=1000"));
       return new MariaDbServer("127.0.0.1", local.port, local);
     }
     if (NativeServer.dockerAvailable()) {
