@@ -215,9 +215,15 @@ public final class AgentConfig {
     Map<String, String> raw = new LinkedHashMap<>();
     Map<String, String> rawOrigin = new LinkedHashMap<>();
     // lowest precedence first, so higher sources overwrite
-    collectDatasources(file, "", "config file", raw, rawOrigin);
-    collectDatasources(systemProperties, "sluice.", "system property", raw, rawOrigin);
-    collectDatasources(args, "", "agent argument", raw, rawOrigin);
+    collectPrefixed(ConfigKey.DATASOURCES_PREFIX, file, "", "config file", raw, rawOrigin);
+    collectPrefixed(
+        ConfigKey.DATASOURCES_PREFIX,
+        systemProperties,
+        "sluice.",
+        "system property",
+        raw,
+        rawOrigin);
+    collectPrefixed(ConfigKey.DATASOURCES_PREFIX, args, "", "agent argument", raw, rawOrigin);
     for (Map.Entry<String, String> e : raw.entrySet()) {
       String rest = e.getKey().substring(ConfigKey.DATASOURCES_PREFIX.length());
       int dot = rest.indexOf('.');
@@ -263,22 +269,6 @@ public final class AgentConfig {
           rest,
           new DatasourceMapping(
               rest.substring(0, dot), rest.substring(dot + 1), hostPort, database));
-    }
-  }
-
-  private static void collectDatasources(
-      Map<String, String> source,
-      String prefix,
-      String origin,
-      Map<String, String> raw,
-      Map<String, String> rawOrigin) {
-    for (Map.Entry<String, String> e : source.entrySet()) {
-      String name = e.getKey();
-      if (name.startsWith(prefix + ConfigKey.DATASOURCES_PREFIX)) {
-        String key = name.substring(prefix.length());
-        raw.put(key, e.getValue());
-        rawOrigin.put(key, origin + " " + name);
-      }
     }
   }
 
