@@ -72,6 +72,18 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private volatile boolean failClosed;
   // null: no routing group is configured, and Driver.connect never asks where to go
   private volatile GroupRouting routing;
+  private final FactoryRouting factories = new FactoryRouting();
+
+  /** The token of a data source's call routed by {@link FactoryRouting}, and the one under it. */
+  private static final class RoutedCall {
+    final FactoryRouting.Swap swap;
+    final Object inner;
+
+    RoutedCall(FactoryRouting.Swap swap, Object inner) {
+      this.swap = swap;
+      this.inner = inner;
+    }
+  }
 
   /**
    * @param onChange told of every applied change (old, new), on the applying thread
@@ -384,8 +396,10 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     }
     t.routedGroup = via.group;
     t.routedMember = via.member;
-    // The primary changed between the route and now: this one went to an earlier primary.
-    if (!via.member.equals(r.primaryOf(via.group))) {
+    // The primary changed between the route and now: this one went to an earlier primary (while
+    // none is known, open connections are left alone)
+    String now = r.primaryOf(via.group);
+    if (now != null && !via.member.equals(now)) {
       cutOff.abortNow(c, () -> {});
     }
   }
@@ -462,10 +476,60 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (refused != null) {
       return refused;
     }
-    if ((attention & LEARNING) != 0) {
-      return learning.enterBorrow();
+    Object plan = planRoute(dataSource);
+    if (plan instanceof Throwable) {
+      return plan;
     }
-    return SluiceBridge.ALLOWED;
+    Object token = (attention & LEARNING) != 0 ? learning.enterBorrow() : SluiceBridge.ALLOWED;
+    return routedCall(plan, token);
+  }
+
+  /**
+   * Where a call of a driver's own data source that opens connections without {@code
+   * Driver.connect} goes ({@link FactoryRouting}): a plan, a refusal, or {@code null}.
+   */
+  private Object planRoute(Object dataSource) {
+    GroupRouting r = routing;
+    if (r == null) {
+      return null;
+    }
+    if (!FactoryRouting.routable(dataSource.getClass())) {
+      factories.warnIfUnroutablePool(dataSource, r);
+      return null;
+    }
+    return factories.plan(dataSource, r, this::disabledTarget);
+  }
+
+  /** {@code token}, or a {@link RoutedCall} around it once the plan's URL is set. */
+  private Object routedCall(Object plan, Object token) {
+    if (!(plan instanceof FactoryRouting.Swap)) {
+      return token;
+    }
+    FactoryRouting.Swap swap = factories.begin((FactoryRouting.Swap) plan);
+    return swap == null ? token : new RoutedCall(swap, token);
+  }
+
+  /**
+   * After a routed call (its data source's URL set back): what it opened is marked as routed to the
+   * member it went to, and aborted if the primary changed meanwhile.
+   */
+  private void endRoutedCall(RoutedCall call, Object opened) {
+    GroupRouting r = routing;
+    GroupRouting.Routed via = call.swap.via;
+    if (r == null || via == null || opened == null) {
+      return;
+    }
+    Object physical = connections.get(opened) != null ? opened : connections.trackedBehind(opened);
+    Tracked t = physical == null ? null : connections.get(physical);
+    if (t == null) {
+      return;
+    }
+    t.routedGroup = via.group;
+    t.routedMember = via.member;
+    String now = r.primaryOf(via.group);
+    if (now != null && !via.member.equals(now)) {
+      cutOff.abortNow(physical, () -> {});
+    }
   }
 
   /**
@@ -527,6 +591,14 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       String password,
       Object connection,
       Throwable thrown) {
+    if (token instanceof RoutedCall) {
+      RoutedCall call = (RoutedCall) token;
+      factories.exit(call.swap);
+      Object out =
+          exitBorrow(call.inner, dataSource, credentials, user, password, connection, thrown);
+      endRoutedCall(call, out instanceof Throwable ? null : out);
+      return out;
+    }
     Frame frame = token instanceof Frame ? (Frame) token : null;
     if (frame != null) {
       learning.exitBorrow(
@@ -590,11 +662,25 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   @Override
   public Object enterPooledSource(Object source) {
     Throwable refused = refusalOf(source);
-    return refused != null ? refused : learning.enterPooledSource();
+    if (refused != null) {
+      return refused;
+    }
+    Object plan = planRoute(source);
+    if (plan instanceof Throwable) {
+      return plan;
+    }
+    return routedCall(plan, learning.enterPooledSource());
   }
 
   @Override
   public void exitPooledSource(Object token, Object source, Object pooledConnection) {
+    if (token instanceof RoutedCall) {
+      RoutedCall call = (RoutedCall) token;
+      factories.exit(call.swap);
+      exitPooledSource(call.inner, source, pooledConnection);
+      endRoutedCall(call, pooledConnection);
+      return;
+    }
     if (!(token instanceof Frame)) {
       return;
     }

@@ -90,6 +90,24 @@ public final class GroupRouting {
     return lastFailover.get(group);
   }
 
+  /**
+   * The group whose address or read address {@code url} names (a single host), or {@code null};
+   * never waits.
+   */
+  String groupOf(String url) {
+    Endpoint target;
+    try {
+      target = JdbcUrls.parse(url);
+    } catch (IllegalArgumentException unparseable) {
+      return null;
+    }
+    if (target.kind() != Endpoint.Kind.NETWORK) {
+      return null;
+    }
+    RoutingGroup g = byAddress.get(target.hostPort());
+    return g == null || JdbcUrls.withHostPort(url, target.hostPort()) == null ? null : g.name();
+  }
+
   /** The primary of {@code group} in force now, or {@code null}. */
   String primaryOf(String group) {
     RoutingGroup g = byName.get(group);
@@ -185,8 +203,7 @@ public final class GroupRouting {
                 + g.name()
                 + " for "
                 + g.readAddress()
-                + (g.refusesReadsWithoutReplica() ? " (read-fallback=refuse)" : "")
-                + "; connection refused");
+                + " (read-fallback=refuse); connection refused");
       }
     }
     if (g.primary() == null) {
