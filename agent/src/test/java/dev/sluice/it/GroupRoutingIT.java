@@ -156,7 +156,15 @@ class GroupRoutingIT {
       assertFalse(((String) jmx.getAttribute(bean, "LastFailover")).isEmpty());
       assertEquals(1, jmx.getAttribute(bean, "OpenConnections"), "the connection routed to b");
 
-      // an unparseable value is logged once and leaves the route as it was
+      java.util.List<javax.management.AttributeChangeNotification> heard =
+          new java.util.concurrent.CopyOnWriteArrayList<>();
+      jmx.addNotificationListener(
+          bean, (n, h) -> heard.add((javax.management.AttributeChangeNotification) n), null, null);
+      assertTrue(app.send("open third").ok);
+      assertEquals("b", server(app, "third"));
+
+      // an unparseable value is logged once, and no primary is known while it stands: new
+      // connects wait and are refused naming the key, open connections are left alone
       // (ZooKeeper reports the value a node holds when the agent reads it, not every write: each
       // value is awaited before the next is written)
       zk.set(key, "not-a-host-port");
@@ -164,13 +172,24 @@ class GroupRoutingIT {
       zk.set(key, "not-a-host-port");
       zk.set(key, "still:not:one");
       awaitLogged(app, "'still:not:one'");
-      assertTrue(app.send("open third").ok);
-      assertEquals("b", server(app, "third"), "the route stays as it was");
+      AppProcess.Reply garbage = app.send("open garbage");
+      assertNoPrimaryRefusal(garbage, key);
+      assertTrue(garbage.text.contains("holds 'still:not:one', not host:port"), garbage::toString);
+      assertEquals("b", server(app, "third"), "open connections are left alone");
       assertEquals(
           1,
-          app.agentLog().stream().filter(l -> l.contains("'not-a-host-port'")).count(),
+          app.agentLog().stream()
+              .filter(l -> l.contains("holds 'not-a-host-port', which is not host:port"))
+              .count(),
           () -> String.join("\n", app.agentLog()));
       zk.set(key, " " + b.hostPort() + " ");
+      Await.until(
+          "Primary announced back to b",
+          Duration.ofSeconds(10),
+          () ->
+              heard.size() >= 2 && b.hostPort().equals(heard.get(heard.size() - 1).getNewValue()));
+      assertEquals(b.hostPort(), heard.get(0).getOldValue(), "b -> none, announced");
+      assertEquals("", heard.get(0).getNewValue());
 
       // no primary known again: open connections are left alone, new ones wait and are refused
       zk.set(key, "");
@@ -200,6 +219,37 @@ class GroupRoutingIT {
           app.agentLog().stream()
               .anyMatch(l -> l.contains("group orders: primary " + b.hostPort() + " -> (none)")),
           () -> String.join("\n", app.agentLog()));
+
+      // setPrimary by JMX writes the node and returns once the agent applied it
+      jmx.invoke(
+          bean, "setPrimary", new Object[] {b.hostPort()}, new String[] {"java.lang.String"});
+      assertEquals(b.hostPort(), get(key), "written through to the registry");
+      assertEquals(b.hostPort(), jmx.getAttribute(bean, "Primary"));
+      assertEquals(zk.stat(key).getMzxid(), jmx.getAttribute(bean, "PrimaryRevision"));
+      assertTrue(app.send("open byJmx").ok);
+      assertEquals("b", server(app, "byJmx"), "applied when setPrimary returned");
+      javax.management.RuntimeMBeanException bad =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              javax.management.RuntimeMBeanException.class,
+              () ->
+                  jmx.invoke(
+                      bean,
+                      "setPrimary",
+                      new Object[] {"nope"},
+                      new String[] {"java.lang.String"}));
+      assertTrue(
+          bad.getTargetException().getMessage().startsWith("setPrimary(nope) of group orders"),
+          bad::toString);
+      assertEquals(b.hostPort(), get(key), "a bad value is not written");
+      Await.until(
+          "Primary a -> b announced",
+          Duration.ofSeconds(10),
+          () ->
+              heard.stream()
+                  .anyMatch(
+                      n ->
+                          a.hostPort().equals(n.getOldValue())
+                              && b.hostPort().equals(n.getNewValue())));
       assertEquals(0, app.exit());
     }
   }

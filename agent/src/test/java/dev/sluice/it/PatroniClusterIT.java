@@ -1,5 +1,6 @@
 package dev.sluice.it;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -22,6 +23,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,7 +49,7 @@ class PatroniClusterIT {
       System.out.printf(
           "PatroniClusterIT[ZooKeeper] registry and cluster up in %d ms%n",
           ms(System.nanoTime() - start));
-      exercise("ZooKeeper", cluster, zk::get);
+      exercise("ZooKeeper", cluster, zk::get, InstanceCutOffIT.registryArgsFor(zk));
     }
   }
 
@@ -70,11 +73,18 @@ class PatroniClusterIT {
                     .get(5, TimeUnit.SECONDS)
                     .getKvs();
             return kvs.isEmpty() ? null : kvs.get(0).getValue().toString(StandardCharsets.UTF_8);
-          });
+          },
+          "registry=etcd://" + etcd.endpoints());
     }
   }
 
-  private static void exercise(String registryName, PatroniCluster cluster, Registry registry)
+  /**
+   * Patroni's keys through a switchover and a crash of the leader, and an application whose URL
+   * names a group {@code primary=patroni:<scope>} (registry {@code registryArgs}): its connects
+   * follow the leader, its reads go to the replica, its connections to a former leader are aborted.
+   */
+  private static void exercise(
+      String registryName, PatroniCluster cluster, Registry registry, String registryArgs)
       throws Exception {
     String tag = "PatroniClusterIT[" + registryName + "]";
     String prefix = cluster.registryPrefix();
@@ -98,6 +108,52 @@ class PatroniClusterIT {
     awaitRow(cluster, second, "before switchover");
     assertReadOnly(cluster, second);
 
+    String address = cluster.scope() + "-rw.invalid:5432";
+    String readAddress = cluster.scope() + "-ro.invalid:5432";
+    try (AppProcess app =
+        AppProcess.jdbcApp(
+                "jdbc:postgresql://" + address + "/postgres",
+                PatroniCluster.SUPERUSER,
+                PatroniCluster.SUPERUSER_PASSWORD)
+            .agentArgs(
+                registryArgs
+                    + ",groups.pg.address="
+                    + address
+                    + ",groups.pg.read-address="
+                    + readAddress
+                    + ",groups.pg.primary=patroni:"
+                    + cluster.scope())
+            .jmx()
+            .start()) {
+      followed(tag, registryName, cluster, registry, app, first, second, readAddress);
+    }
+  }
+
+  /** The switchover and the crash, with {@code app} routed by Patroni's keys. */
+  private static void followed(
+      String tag,
+      String registryName,
+      PatroniCluster cluster,
+      Registry registry,
+      AppProcess app,
+      String first,
+      String second,
+      String readAddress)
+      throws Exception {
+    String prefix = cluster.registryPrefix();
+    String onFirst = awaitRoutedTo(app, "w", cluster, first, Duration.ofSeconds(30));
+    assertEquals("false", query(app, onFirst, "SELECT pg_is_in_recovery()"));
+    String read = awaitReadOn(app, "r", readAddress, cluster, second);
+    assertEquals("true", query(app, read, "SELECT pg_is_in_recovery()"));
+    MBeanServerConnection jmx = app.jmx();
+    ObjectName bean = new ObjectName("sluice:type=Group,name=pg");
+    InstanceCutOffIT.awaitMBean(jmx, bean);
+    assertEquals(prefix + "/leader", jmx.getAttribute(bean, "PrimarySource"));
+    assertEquals(cluster.member(first), jmx.getAttribute(bean, "Primary"));
+    assertArrayEquals(
+        new String[] {cluster.member(second) + " ENABLED"},
+        (String[]) jmx.getAttribute(bean, "Replicas"));
+
     // A planned switchover with patronictl.
     long start = System.nanoTime();
     CompletableFuture<Long> command =
@@ -118,6 +174,12 @@ class PatroniClusterIT {
             + " patronictl returned after %d ms%n",
         tag, first, second, ms(keyMoved - start), ms(writable - start), ms(commandDone - start));
     assertEquals(second, cluster.leader());
+    String onSecond = awaitRoutedTo(app, "s", cluster, second, Duration.ofSeconds(30));
+    System.out.printf(
+        "%s the application's connects reach %s %d ms after patronictl started%n",
+        tag, second, ms(System.nanoTime() - start));
+    assertEquals("false", query(app, onSecond, "SELECT pg_is_in_recovery()"));
+    InstanceCutOffIT.awaitFailure(app, "query " + onFirst + " SELECT 1");
     awaitMember(registry, prefix, second, PatroniCluster.PRIMARY_ROLES);
     cluster.awaitHealthy();
     System.out.printf(
@@ -140,6 +202,13 @@ class PatroniClusterIT {
             Duration.ofSeconds(PatroniCluster.TTL_SECONDS + 30),
             CompletableFuture.completedFuture(0L));
     writable = awaitWritable(cluster, first, "after crash", Duration.ofSeconds(30));
+    String again = awaitRoutedTo(app, "c", cluster, first, Duration.ofSeconds(30));
+    System.out.printf(
+        "%s the application's connects reach %s %d ms after the crash%n",
+        tag, first, ms(System.nanoTime() - start));
+    assertEquals("false", query(app, again, "SELECT pg_is_in_recovery()"));
+    assertEquals(cluster.member(first), jmx.getAttribute(bean, "Primary"));
+    assertEquals(2L, jmx.getAttribute(bean, "Failovers"));
     System.out.printf(
         "%s crash of leader %s: leader key names %s after %d ms, %s took a write after %d ms"
             + " (ttl %d s)%n",
@@ -155,6 +224,83 @@ class PatroniClusterIT {
         "failover took " + ms(keyMoved - start) + " ms");
     assertEquals(
         List.of("before switchover", "after switchover", "after crash"), rows(cluster, first));
+  }
+
+  /** The first column of {@code sql} on the app's connection {@code name}. */
+  private static String query(AppProcess app, String name, String sql) throws Exception {
+    AppProcess.Reply r = app.send("query " + name + " " + sql);
+    assertTrue(r.ok, r::toString);
+    return r.text;
+  }
+
+  /**
+   * Opens connections to the group's address, named {@code prefix1, prefix2, ...}, until one lands
+   * on {@code member} (by the server's port); closes the others. Its name.
+   */
+  private static String awaitRoutedTo(
+      AppProcess app, String prefix, PatroniCluster cluster, String member, Duration timeout) {
+    return awaitLanding(app, prefix, "open ", cluster, member, timeout);
+  }
+
+  /** As {@link #awaitRoutedTo}, through {@code readAddress}. */
+  private static String awaitReadOn(
+      AppProcess app, String prefix, String readAddress, PatroniCluster cluster, String member) {
+    return awaitLanding(
+        app,
+        prefix,
+        "openTo ",
+        cluster,
+        member,
+        Duration.ofSeconds(30),
+        " jdbc:postgresql://" + readAddress + "/postgres");
+  }
+
+  private static String awaitLanding(
+      AppProcess app,
+      String prefix,
+      String command,
+      PatroniCluster cluster,
+      String member,
+      Duration timeout) {
+    return awaitLanding(app, prefix, command, cluster, member, timeout, "");
+  }
+
+  private static String awaitLanding(
+      AppProcess app,
+      String prefix,
+      String command,
+      PatroniCluster cluster,
+      String member,
+      Duration timeout,
+      String suffix) {
+    String port = cluster.member(member).substring("127.0.0.1:".length());
+    int[] n = {0};
+    try {
+      return Await.until(
+              "a connect that lands on " + member + " (port " + port + ")",
+              timeout,
+              () -> {
+                String name = prefix + (++n[0]);
+                try {
+                  AppProcess.Reply opened = app.send(command + name + suffix);
+                  if (!opened.ok) {
+                    return opened.toString();
+                  }
+                  AppProcess.Reply on =
+                      app.send("query " + name + " SELECT current_setting('port')");
+                  if (!on.ok || !on.text.equals(port)) {
+                    app.send("close " + name);
+                  }
+                  return name + "=" + (on.ok ? on.text : on.toString());
+                } catch (Exception e) {
+                  return e.toString();
+                }
+              },
+              landed -> landed.endsWith("=" + port))
+          .split("=")[0];
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "\nthe application's output:\n" + app.output(), e);
+    }
   }
 
   private static String other(PatroniCluster cluster, String name) {

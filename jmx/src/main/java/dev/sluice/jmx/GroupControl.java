@@ -24,4 +24,13 @@ public interface GroupControl {
   String lastFailover();
 
   int openConnections();
+
+  /**
+   * Names {@code hostPort} the group's primary: writes it into the group's registry node and
+   * returns once this agent applied it. For groups with {@code primary=node} only.
+   *
+   * @throws IllegalArgumentException when {@code hostPort} is not {@code host:port}
+   * @throws IllegalStateException for another primary source, or naming the registry problem
+   */
+  void setPrimary(String hostPort);
 }

@@ -2,7 +2,9 @@ package dev.sluice.jmx;
 
 /**
  * {@code sluice:type=Group,name=<group>}: one routing group (SPEC section 7). Every attribute is a
- * point-in-time value.
+ * point-in-time value; a change of {@code Primary} is announced with an {@code
+ * AttributeChangeNotification}. The operation {@code setPrimary(String)} is added by {@link Group}:
+ * declared here, it would make {@code Primary} a writable attribute instead.
  */
 public interface GroupMXBean {
 
@@ -24,7 +26,10 @@ public interface GroupMXBean {
   /** The registry revision the primary (or its absence) was read at; -1 before the first read. */
   long getPrimaryRevision();
 
-  /** Each configured replica as {@code host:port STATE} ({@code ENABLED} or {@code DISABLED}). */
+  /**
+   * Each replica (configured, or from Patroni's member records) as {@code host:port STATE} ({@code
+   * ENABLED} or {@code DISABLED}).
+   */
   String[] getReplicas();
 
   /** How many times the primary changed to another member since the agent started. */

@@ -47,9 +47,18 @@ class MXBeanNamesTest {
   void group() throws Exception {
     ObjectName name = new ObjectName(Group.objectName("sluice", "orders"));
     assertEquals("sluice:type=Group,name=orders", name.toString());
-    server.registerMBean(
+    java.util.List<String> set = new java.util.ArrayList<>();
+    Group bean =
         new Group(
             new GroupControl() {
+              @Override
+              public void setPrimary(String hostPort) {
+                if (hostPort.isEmpty()) {
+                  throw new IllegalArgumentException("not host:port");
+                }
+                set.add(hostPort);
+              }
+
               @Override
               public String address() {
                 return "db:3306";
@@ -94,8 +103,8 @@ class MXBeanNamesTest {
               public int openConnections() {
                 return 0;
               }
-            }),
-        name);
+            });
+    server.registerMBean(bean, name);
     MBeanInfo info = server.getMBeanInfo(name);
     assertEquals(
         Set.of(
@@ -112,6 +121,33 @@ class MXBeanNamesTest {
     assertEquals("", server.getAttribute(name, "Primary"), "empty while unknown");
     assertEquals("", server.getAttribute(name, "ReadAddress"));
     assertEquals("", server.getAttribute(name, "LastFailover"));
+    assertEquals(Set.of("setPrimary"), names(info.getOperations()));
+    server.invoke(name, "setPrimary", new Object[] {"db2:3306"}, new String[] {"java.lang.String"});
+    assertEquals(java.util.List.of("db2:3306"), set);
+    javax.management.RuntimeMBeanException bad =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            javax.management.RuntimeMBeanException.class,
+            () ->
+                server.invoke(
+                    name, "setPrimary", new Object[] {""}, new String[] {"java.lang.String"}));
+    assertEquals("not host:port", bad.getTargetException().getMessage());
+    for (javax.management.MBeanAttributeInfo a : info.getAttributes()) {
+      assertEquals(false, a.isWritable(), a.getName() + " is read-only");
+    }
+
+    java.util.List<javax.management.AttributeChangeNotification> heard =
+        new java.util.ArrayList<>();
+    server.addNotificationListener(
+        name,
+        (n, handback) -> heard.add((javax.management.AttributeChangeNotification) n),
+        null,
+        null);
+    bean.primaryChanged(null, "db2:3306");
+    assertEquals(1, heard.size());
+    assertEquals("Primary", heard.get(0).getAttributeName());
+    assertEquals("", heard.get(0).getOldValue());
+    assertEquals("db2:3306", heard.get(0).getNewValue());
+    assertEquals(1, info.getNotifications().length);
   }
 
   private static Set<String> names(MBeanFeatureInfo[] features) {

@@ -52,6 +52,15 @@ public interface RegistryCenter extends Closeable {
   void writeDatasourceValue(String path, String value, long timeoutMs) throws RegistryException;
 
   /**
+   * Writes {@code value} into {@code key} anywhere in the registry (ZooKeeper: a persistent node,
+   * created with its parents when absent; etcd: a key without lease) and returns the revision of
+   * the write (ZooKeeper {@code mzxid}, etcd {@code mod_revision}), the one a {@link #watch} of the
+   * key reports with it. Does not wait for any watch; fails with a message naming the registry
+   * problem.
+   */
+  long put(String key, String value, long timeoutMs) throws RegistryException;
+
+  /**
    * Watches {@code key} anywhere in the registry, also outside Sluice's namespace (orchestrator's
    * and Patroni's keys), or with {@code prefix} the key and every key below it ({@code key/...}).
    * The listener first hears every watched key's current value, then each change, with its

@@ -315,6 +315,17 @@ public final class ZooKeeperRegistry implements RegistryCenter {
    */
   private void write(String path, String value, CreateMode mode, long timeoutMs)
       throws RegistryException {
+    long mzxid = setOrCreate(path, value, mode);
+    values.awaitSeen(path, mzxid, timeoutMs, "ZooKeeper " + settings.connectString);
+  }
+
+  @Override
+  public long put(String key, String value, long timeoutMs) throws RegistryException {
+    return setOrCreate(key, value, CreateMode.PERSISTENT);
+  }
+
+  /** Sets {@code path}, creating it and its parents with {@code mode} when absent; its mzxid. */
+  private long setOrCreate(String path, String value, CreateMode mode) throws RegistryException {
     if (!isConnected()) {
       throw new RegistryException(
           "ZooKeeper "
@@ -323,33 +334,31 @@ public final class ZooKeeperRegistry implements RegistryCenter {
               + path
               + " was not written");
     }
-    long mzxid;
     try {
       Stat stat;
       try {
         stat = client.setData().forPath(path, NodeValue.encode(value));
       } catch (KeeperException.NoNodeException absent) {
-        client
-            .create()
-            .creatingParentsIfNeeded()
-            .withMode(mode)
-            .forPath(path, NodeValue.encode(value));
-        stat = client.checkExists().forPath(path);
-        if (stat == null) {
-          throw new RegistryException(path + " vanished right after it was written");
+        stat = new Stat();
+        try {
+          client
+              .create()
+              .storingStatIn(stat)
+              .creatingParentsIfNeeded()
+              .withMode(mode)
+              .forPath(path, NodeValue.encode(value));
+        } catch (KeeperException.NodeExistsException raced) {
+          stat = client.setData().forPath(path, NodeValue.encode(value));
         }
       }
-      mzxid = stat.getMzxid();
+      return stat.getMzxid();
     } catch (KeeperException e) {
       throw new RegistryException(
           "ZooKeeper " + settings.connectString + " refused writing " + path + ": " + e, e);
-    } catch (RegistryException e) {
-      throw e;
     } catch (Exception e) {
       throw new RegistryException(
           "writing " + path + " to ZooKeeper " + settings.connectString + " failed: " + e, e);
     }
-    values.awaitSeen(path, mzxid, timeoutMs, "ZooKeeper " + settings.connectString);
   }
 
   /** What the datasource watch reports, on the worker thread. */

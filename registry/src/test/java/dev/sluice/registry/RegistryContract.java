@@ -572,6 +572,9 @@ abstract class RegistryContract {
     RegistryException e =
         assertThrows(RegistryException.class, () -> r.writeInstanceValue("DISABLED", 2000));
     assertTrue(Objects.requireNonNull(e.getMessage()).contains(r.endpoints()), e.getMessage());
+    String key = foreignKey("groups/j/primary");
+    e = assertThrows(RegistryException.class, () -> r.put(key, "db1:3306", 2000));
+    assertTrue(Objects.requireNonNull(e.getMessage()).contains(key), e.getMessage());
   }
 
   @Test
@@ -708,6 +711,24 @@ abstract class RegistryContract {
       }
     }
     assertEquals(Set.of("sluice-registry"), heard.threads, "on the registry's own thread");
+  }
+
+  @Test
+  void aPutCreatesTheKeyAndReturnsTheRevisionAWatchReportsWithIt() throws Exception {
+    RegistryCenter r = start(instancePath("w5"), new Heard());
+    String key = foreignKey("states/groups/g5/primary");
+    HeardKeys heard = new HeardKeys();
+    r.watch(key, false, heard);
+    await("synced", () -> heard.syncs.get() >= 1);
+    long first = r.put(key, "db1:3306", 5000);
+    assertEquals(first, backend().revision(key));
+    long second = r.put(key, "db2:3306", 5000);
+    assertTrue(second > first, second + " after " + first);
+    await("db2:3306 heard", () -> "db2:3306".equals(heard.last(key)));
+    // a watch may skip a value overwritten before it read it, never report one at another revision
+    for (String[] e : heard.events) {
+      assertEquals(e[1].equals("db1:3306") ? first : second, Long.parseLong(e[2]), e[1]);
+    }
   }
 
   @Test

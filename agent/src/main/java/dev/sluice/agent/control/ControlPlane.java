@@ -133,9 +133,9 @@ public final class ControlPlane implements RegistryListener {
     if (registry == null && routing != null) {
       governor.routing(null); // no primary will ever be read: connects are not routed
     } else if (routing != null) {
-      GroupSwitch groups = new GroupSwitch(governor, faults);
+      GroupSwitch groups = new GroupSwitch(governor, faults, config);
       groups.registerBeans(server, domain, routing);
-      groups.start(registry, routing);
+      groups.start(registry, routing, config);
     }
     if (registry == null) {
       if (unusable != null) {

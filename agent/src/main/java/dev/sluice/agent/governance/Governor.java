@@ -290,34 +290,48 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     return r.route(url, this::disabledTarget);
   }
 
-  /**
-   * Applies {@code primary} ({@code host:port}, or {@code null}: none known) of {@code group} read
-   * at registry {@code revision}; an older revision than the one applied is ignored. New connects
-   * go to the new primary at once; connections routed through the group to another member are
-   * aborted after {@code cutoff.grace-ms}, unless the group's primary changes again meanwhile.
-   * While no primary is known, open connections are left alone.
-   */
+  /** As {@link #primary(String, PrimaryReading)}: {@code primary}, or {@code null}: none known. */
   public void primary(String group, String primary, long revision) {
+    primary(
+        group,
+        primary == null
+            ? PrimaryReading.none(null, revision)
+            : PrimaryReading.primary(primary, revision));
+  }
+
+  /**
+   * Applies {@code reading} of {@code group}'s primary source; a reading older than the one applied
+   * is ignored. New connects go to the new primary at once; connections routed through the group to
+   * another member are aborted after {@code cutoff.grace-ms}, unless the group's primary changes
+   * again meanwhile. While no primary is known, open connections are left alone.
+   */
+  public void primary(String group, PrimaryReading reading) {
     GroupRouting r = routing;
     if (r == null) {
       return;
     }
-    RoutingGroup before = r.apply(group, primary, revision);
+    RoutingGroup before = r.apply(group, reading);
     if (before == null) {
       return;
     }
     RoutingGroup after = r.group(group);
-    if (java.util.Objects.equals(before.primary(), after.primary())) {
-      log.debug("group {}: primary {} confirmed at revision {}", group, primary, revision);
+    String primary = after.primary();
+    if (!before.replicas().equals(after.replicas())) {
+      log.info("group {}: replicas {} -> {}", group, before.replicas(), after.replicas());
+    }
+    if (java.util.Objects.equals(before.primary(), primary)) {
+      log.debug(
+          "group {}: primary {} confirmed at revision {}", group, primary, reading.revision());
       return;
     }
     log.info(
-        "group {}: primary {} -> {} (revision {} of {})",
+        "group {}: primary {} -> {} (revision {} of {}){}",
         group,
         before.primary() == null ? "(none)" : before.primary(),
         primary == null ? "(none)" : primary,
-        revision,
-        after.key());
+        reading.revision(),
+        after.key(),
+        primary == null ? ": " + after.absence() : "");
     if (primary == null) {
       return;
     }

@@ -96,18 +96,28 @@ public final class GroupRouting {
     return g == null ? null : g.primary();
   }
 
-  /**
-   * Applies {@code primary} ({@code null}: none known) read at {@code revision} to {@code group}.
-   * Returns the group as it was before, or {@code null} when nothing changed (an unknown group, an
-   * older revision, the same value again). Wakes connects waiting for a primary.
-   */
+  /** As {@link #apply(String, PrimaryReading)}: {@code primary} or, {@code null}, none known. */
   RoutingGroup apply(String group, String primary, long revision) {
+    return apply(
+        group,
+        primary == null
+            ? PrimaryReading.none(null, revision)
+            : PrimaryReading.primary(primary, revision));
+  }
+
+  /**
+   * Applies {@code reading} to {@code group}. Returns the group as it was before, or {@code null}
+   * when nothing changed (an unknown group, an older revision, the same reading again). Wakes
+   * connects waiting for a primary.
+   */
+  RoutingGroup apply(String group, PrimaryReading reading) {
+    String primary = reading.primary();
     synchronized (applied) {
       RoutingGroup before = byName.get(group);
       if (before == null) {
         return null;
       }
-      RoutingGroup after = before.withPrimary(primary, revision);
+      RoutingGroup after = before.with(reading);
       if (after == before) {
         return null;
       }
@@ -186,8 +196,8 @@ public final class GroupRouting {
             "Sluice: no primary known for group "
                 + g.name()
                 + " ("
-                + g.key()
-                + " is missing or empty) within groups."
+                + g.absence()
+                + ") within groups."
                 + g.name()
                 + ".failover-wait-ms="
                 + g.failoverWaitMs()
@@ -215,6 +225,35 @@ public final class GroupRouting {
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return byName.get(g.name());
+        }
+      }
+    }
+  }
+
+  /**
+   * Waits at most {@code timeoutMs} until {@code group}'s primary has been read at {@code revision}
+   * or later; whether it was.
+   */
+  public boolean awaitRevision(String group, long revision, long timeoutMs) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+    synchronized (applied) {
+      while (true) {
+        RoutingGroup now = byName.get(group);
+        if (now == null) {
+          return false;
+        }
+        long left = deadline - System.nanoTime();
+        if (now.revision() >= revision) {
+          return true;
+        }
+        if (left <= 0) {
+          return false;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(applied, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
         }
       }
     }

@@ -21,6 +21,7 @@ public final class RoutingGroup {
   private final List<String> replicas;
   private final boolean refuseReadsWithoutReplica;
   private final String primary;
+  private final String absence;
   private final long revision;
 
   /**
@@ -58,6 +59,7 @@ public final class RoutingGroup {
         List.copyOf(replicas),
         refuseReadsWithoutReplica,
         null,
+        null,
         UNREAD);
   }
 
@@ -70,6 +72,7 @@ public final class RoutingGroup {
       List<String> replicas,
       boolean refuseReadsWithoutReplica,
       String primary,
+      String absence,
       long revision) {
     this.name = name;
     this.address = address;
@@ -79,6 +82,7 @@ public final class RoutingGroup {
     this.replicas = replicas;
     this.refuseReadsWithoutReplica = refuseReadsWithoutReplica;
     this.primary = primary;
+    this.absence = absence;
     this.revision = revision;
   }
 
@@ -118,20 +122,39 @@ public final class RoutingGroup {
     return primary;
   }
 
+  /**
+   * Why no primary is known, naming the key (e.g. {@code /mysql/master/c1 is missing or empty}), or
+   * {@code null} while one is.
+   */
+  public String absence() {
+    if (primary != null) {
+      return null;
+    }
+    if (revision == UNREAD) {
+      return key + " has not been read yet";
+    }
+    return absence != null ? absence : key + " is missing or empty";
+  }
+
   /** The registry revision the primary (or its absence) was read at; {@link #UNREAD} before. */
   public long revision() {
     return revision;
   }
 
   /**
-   * This group with {@code primary} (or none: {@code null}) read at {@code revision}; {@code this}
-   * when that revision is older than the one applied, or when nothing changes.
+   * This group as {@code reading} says; {@code this} when the reading's revision is older than the
+   * one applied, or when nothing changes.
    */
-  RoutingGroup withPrimary(String newPrimary, long newRevision) {
+  RoutingGroup with(PrimaryReading reading) {
+    long newRevision = reading.revision();
+    List<String> newReplicas = reading.replicas() == null ? replicas : reading.replicas();
     if (newRevision < revision) {
       return this;
     }
-    if (newRevision == revision && Objects.equals(newPrimary, primary)) {
+    if (newRevision == revision
+        && Objects.equals(reading.primary(), primary)
+        && Objects.equals(reading.absence(), absence)
+        && newReplicas.equals(replicas)) {
       return this;
     }
     return new RoutingGroup(
@@ -140,9 +163,10 @@ public final class RoutingGroup {
         key,
         failoverWaitMs,
         readAddress,
-        replicas,
+        newReplicas,
         refuseReadsWithoutReplica,
-        newPrimary,
+        reading.primary(),
+        reading.primary() == null ? reading.absence() : null,
         newRevision);
   }
 }

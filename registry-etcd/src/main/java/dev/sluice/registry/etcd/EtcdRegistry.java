@@ -287,23 +287,32 @@ public final class EtcdRegistry implements RegistryCenter {
 
   private void write(String path, String value, long leaseId, long timeoutMs)
       throws RegistryException {
+    long revision = putKey(path, value, leaseId, timeoutMs);
+    values.awaitSeen(path, revision, timeoutMs, settings.describe());
+  }
+
+  @Override
+  public long put(String key, String value, long timeoutMs) throws RegistryException {
+    return putKey(key, value, 0, timeoutMs);
+  }
+
+  /** Puts {@code path} (under lease {@code leaseId}, 0: none); the revision of the put. */
+  private long putKey(String path, String value, long leaseId, long timeoutMs)
+      throws RegistryException {
     if (!isConnected()) {
       throw new RegistryException(
           settings.describe() + " is not connected; " + path + " was not written");
     }
-    long revision;
     try {
       PutOption option =
           leaseId == 0 ? PutOption.DEFAULT : PutOption.builder().withLeaseId(leaseId).build();
-      revision =
-          EtcdCalls.await(kv.put(bytes(path), bytes(value), option), timeoutMs)
-              .getHeader()
-              .getRevision();
+      return EtcdCalls.await(kv.put(bytes(path), bytes(value), option), timeoutMs)
+          .getHeader()
+          .getRevision();
     } catch (Exception e) {
       throw new RegistryException(
           "writing " + path + " to " + settings.describe() + " failed: " + describe(e), e);
     }
-    values.awaitSeen(path, revision, timeoutMs, settings.describe());
   }
 
   @Override
