@@ -1,9 +1,12 @@
 package dev.sluice.demo;
 
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.management.AttributeChangeNotification;
 import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
 import javax.management.remote.JMXConnector;
@@ -84,6 +87,16 @@ final class FailoverAct {
         ObjectName db1Bean =
             new ObjectName(
                 "sluice:type=DataSource,schema=shop,name=" + db1.hostPort().replace(':', '_'));
+        BlockingQueue<AttributeChangeNotification> primaryChanges = new LinkedBlockingQueue<>();
+        mbeans.addNotificationListener(
+            group,
+            (n, handback) -> {
+              if (n instanceof AttributeChangeNotification) {
+                primaryChanges.add((AttributeChangeNotification) n);
+              }
+            },
+            null,
+            null);
         app.ask("bank-setup 10 1000", "the app creates its bank, 10 accounts");
         db2.copyFrom(db1);
         demo.say(
@@ -104,15 +117,14 @@ final class FailoverAct {
                 + " = "
                 + db2.hostPort()
                 + ", then /hostname, /port, /ipv4, /ipv6");
-        Switch toDb2 = switchPrimary(mbeans, group, db2, db2.number(LEDGER));
+        Switch toDb2 = switchPrimary(primaryChanges, db2, db2.number(LEDGER));
         demo.say(
-            "The agent applied it: "
-                + group
-                + " → Primary = "
-                + db2.hostPort()
-                + ", seen over JMX "
+            "The agent applied it "
                 + toDb2.appliedMs
-                + " ms after the write");
+                + " ms after the write: "
+                + group
+                + " announced "
+                + toDb2.announced);
         demo.say("The first transfer landed on db2 " + toDb2.landedMs + " ms after the write");
         await(
             "no connection left on db1",
@@ -150,7 +162,7 @@ final class FailoverAct {
                 + " = "
                 + db1.hostPort()
                 + ", then the breakdown keys");
-        Switch back = switchPrimary(mbeans, group, db1, db1Final);
+        Switch back = switchPrimary(primaryChanges, db1, db1Final);
         demo.say(
             "The agent applied it "
                 + back.appliedMs
@@ -183,50 +195,60 @@ final class FailoverAct {
   private static final class Switch {
     final long start;
     final long appliedMs;
+    final String announced;
     final long landedMs;
 
-    Switch(long start, long appliedMs, long landedMs) {
+    Switch(long start, long appliedMs, String announced, long landedMs) {
       this.start = start;
       this.appliedMs = appliedMs;
+      this.announced = announced;
       this.landedMs = landedMs;
     }
   }
 
   /**
-   * Writes orchestrator's keys naming {@code primary} and polls, every millisecond, the Group
-   * MXBean's {@code Primary} and {@code primary}'s ledger, until the agent applied it and a
-   * transfer landed there (the ledger holds more than {@code ledgerBefore} rows).
+   * Writes orchestrator's keys naming {@code primary}; then polls, every millisecond, {@code
+   * primary}'s ledger until a transfer landed there (it holds more than {@code ledgerBefore} rows),
+   * and waits for the Group MXBean's notification that its {@code Primary} changed to {@code
+   * primary}. The agent stamps the notification when it applied the change (the same machine's
+   * clock as the write's, to the millisecond).
    */
   private Switch switchPrimary(
-      MBeanServerConnection mbeans, ObjectName group, H2Database primary, long ledgerBefore)
+      BlockingQueue<AttributeChangeNotification> primaryChanges,
+      H2Database primary,
+      long ledgerBefore)
       throws Exception {
+    primaryChanges.clear();
     long start = System.nanoTime();
+    long wallClock = System.currentTimeMillis();
     Check breakdownWritten = writeOrchestratorKeys(primary, false);
-    long applied = -1;
     long landed = -1;
     long deadline = start + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
-    while (applied < 0 || landed < 0) {
+    while (landed < 0) {
       long now = System.nanoTime();
       if (now > deadline) {
         throw new IllegalStateException(
-            "within "
-                + DEADLINE_MS
-                + " ms of the write, the agent "
-                + (applied < 0 ? "did not apply " : "applied ")
-                + primary.hostPort()
-                + " and "
-                + (landed < 0 ? "no transfer landed there" : "a transfer landed there"));
+            "no transfer landed on " + primary.hostPort() + " within " + DEADLINE_MS + " ms");
       }
-      if (applied < 0 && primary.hostPort().equals(mbeans.getAttribute(group, "Primary"))) {
-        applied = now;
-      }
-      if (landed < 0 && primary.number(LEDGER) > ledgerBefore) {
+      if (primary.number(LEDGER) > ledgerBefore) {
         landed = now;
       }
       Thread.sleep(1);
     }
+    AttributeChangeNotification n = null;
+    while (n == null || !primary.hostPort().equals(n.getNewValue())) {
+      n = primaryChanges.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+      if (n == null) {
+        throw new IllegalStateException(
+            "no notification that Primary changed to " + primary.hostPort());
+      }
+    }
     breakdownWritten.run();
-    return new Switch(start, ms(applied - start), ms(landed - start));
+    return new Switch(
+        start,
+        n.getTimeStamp() - wallClock,
+        "Primary " + n.getOldValue() + " → " + n.getNewValue(),
+        ms(landed - start));
   }
 
   private static long ms(long nanos) {

@@ -35,20 +35,23 @@ class DemoIT {
     assertTrue(text.contains(") = false"), text);
 
     // the failover act: the writes land on db1, then on db2 only, then on db1 again
-    long[] beforeSwitch =
-        numbers(
-            text, "The app's transfers land on db1: db1's ledger holds " + "(\\d+), db2's (\\d+)");
+    String landOn = "The app's transfers land on %s: db1's ledger holds (\\d+), db2's (\\d+)";
+    long[] beforeSwitch = numbers(text, String.format(landOn, "db1"));
     assertTrue(beforeSwitch[0] > 0, text);
     assertEquals(0, beforeSwitch[1], text);
+    Matcher announced =
+        Pattern.compile(
+                "The agent applied it \\d+ ms after the write: sluice:type=Group,name=shop"
+                    + " announced Primary (\\S+) → (\\S+)")
+            .matcher(text);
+    assertTrue(announced.find(), text);
+    assertTrue(text.contains("db2 (" + announced.group(2) + ")"), "to db2\n" + text);
+    assertTrue(text.contains("db1 (" + announced.group(1) + ")"), "from db1\n" + text);
     numbers(text, "The first transfer landed on db2 (\\d+) ms after the write");
     long db1Final =
-        numbers(
-            text, "the app's connections to db1 were aborted; db1's ledger stops" + " at (\\d+)")[
-            0];
+        numbers(text, "connections to db1 were aborted; db1's ledger stops at (\\d+)")[0];
     assertTrue(text.contains(" → Failovers = 1, LastFailover = 20"), text);
-    long[] afterSwitch =
-        numbers(
-            text, "The app's transfers land on db2: db1's ledger holds " + "(\\d+), db2's (\\d+)");
+    long[] afterSwitch = numbers(text, String.format(landOn, "db2"));
     assertEquals(db1Final, afterSwitch[0], "no transfer landed on db1 after the switch\n" + text);
     assertTrue(afterSwitch[1] > 0, text);
     numbers(text, "the first transfer landed on db1 again (\\d+) ms after it \\(Failovers = 2\\)");
@@ -58,7 +61,10 @@ class DemoIT {
             "db1's ledger holds (\\d+) and db2's (\\d+): (\\d+) transfers; the"
                 + " app acknowledged (\\d+)");
     assertTrue(end[0] > db1Final, text);
-    assertEquals(end[3], end[0] + end[1], "every acknowledged transfer, and no other\n" + text);
+    assertEquals(
+        end[3],
+        end[0] + end[1],
+        "as many transfers in the ledgers as the app acknowledged\n" + text);
     assertTrue(text.contains("The app exited normally"), text);
     assertTrue(text.trim().endsWith("Demo finished."), text);
   }
