@@ -66,10 +66,9 @@ final class FactoryRouting {
 
   private static final Method[] NONE = new Method[0];
   private final java.util.Set<Class<?>> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
-  private static final int STRIPES = 64;
 
   /**
-   * One routed call: the data source's URL is {@code routed} from {@link #begin} to {@link #exit}.
+   * One routed call: the data source's URL is {@code routed} from {@link #route} to {@link #exit}.
    */
   static final class Swap {
     final Object dataSource;
@@ -89,14 +88,10 @@ final class FactoryRouting {
     }
   }
 
-  private final ReentrantLock[] locks = new ReentrantLock[STRIPES];
+  // The data sources whose URL named a group's address, each with the lock its routed calls take:
+  // while one holds it, the data source's URL is another's than its own.
+  private final IdentityTable<ReentrantLock> grouped = new IdentityTable<>();
   private final ThreadLocal<Swap> current = new ThreadLocal<>();
-
-  FactoryRouting() {
-    for (int i = 0; i < STRIPES; i++) {
-      locks[i] = new ReentrantLock();
-    }
-  }
 
   /** Whether data sources of {@code type} may be routed here; cheap after the first call. */
   static boolean routable(Class<?> type) {
@@ -104,12 +99,13 @@ final class FactoryRouting {
   }
 
   /**
-   * Where the call of {@code dataSource} that starts now goes: a {@link Swap} to {@link #begin},
-   * the refusal of a group without a primary, or {@code null} when its URL names no group's address
-   * (or it is not routable, or this thread is inside a routed call of it already). May wait for a
-   * primary, as a connect does; changes nothing.
+   * Routes the call of {@code dataSource} that starts now: a {@link Swap} (its URL is set to the
+   * routed one until {@link #exit}), the refusal of a group without a primary, or {@code null} when
+   * its URL names no group's address (or it is not routable, or this thread is inside a routed call
+   * of it already). May wait for a primary, as a connect does. The URL is read under the data
+   * source's lock once it named a group's address: another thread's routed call may have set it.
    */
-  Object plan(Object dataSource, GroupRouting routing, Predicate<String> disabled) {
+  Object route(Object dataSource, GroupRouting routing, Predicate<String> disabled) {
     Method[] property = PROPERTY.get(dataSource.getClass());
     if (property.length != 2) {
       return null;
@@ -118,49 +114,62 @@ final class FactoryRouting {
     if (inside != null && inside.dataSource == dataSource) {
       return null; // a call of the same data source inside its routed call: routed already
     }
-    String url;
+    ReentrantLock lock = grouped.get(dataSource);
+    if (lock == null) {
+      String url = urlOf(dataSource, property[0]);
+      lock = grouped.get(dataSource); // a routed call may have set the URL just read
+      if (lock == null) {
+        if (url == null || routing.groupOf(url) == null) {
+          return null;
+        }
+        lock = grouped.putIfAbsent(dataSource, new ReentrantLock());
+      }
+    }
+    lock.lock();
+    boolean routedCall = false;
     try {
-      Object u = property[0].invoke(dataSource);
-      url = u instanceof String ? (String) u : null;
-    } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-      return null;
+      String url = urlOf(dataSource, property[0]); // its own: no routed call of it is under way
+      if (url == null) {
+        return null;
+      }
+      Object routed = routing.route(url, disabled);
+      if (!(routed instanceof String)) {
+        return routed; // refused: no primary known, or no replica left
+      }
+      GroupRouting.Routed via = routing.takeRouted((String) routed);
+      if (routed.equals(url)) {
+        return null;
+      }
+      try {
+        property[1].invoke(dataSource, routed);
+      } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+        log.warn(
+            "{} names a group's address in {} but its URL cannot be set for routing ({}); this"
+                + " call is not routed",
+            dataSource.getClass().getName(),
+            url,
+            e instanceof java.lang.reflect.InvocationTargetException ? e.getCause() : e);
+        return null;
+      }
+      Swap s = new Swap(dataSource, property[1], url, (String) routed, via);
+      s.lock = lock;
+      current.set(s);
+      routedCall = true;
+      return s;
+    } finally {
+      if (!routedCall) {
+        lock.unlock();
+      }
     }
-    if (url == null || !url.startsWith("jdbc:")) {
-      return null;
-    }
-    Object routed = routing.route(url, disabled);
-    if (!(routed instanceof String)) {
-      return routed; // refused: no primary known, or no replica left
-    }
-    GroupRouting.Routed via = routing.takeRouted((String) routed);
-    if (routed.equals(url)) {
-      return null;
-    }
-    return new Swap(dataSource, property[1], url, (String) routed, via);
   }
 
-  /**
-   * Sets the URL of {@code s}'s data source to the routed one, for this thread's call; {@code s},
-   * or {@code null} when the URL cannot be set (logged; the call goes where its URL says).
-   */
-  Swap begin(Swap s) {
-    ReentrantLock lock = locks[(System.identityHashCode(s.dataSource) & 0x7fffffff) % STRIPES];
-    lock.lock();
+  private static String urlOf(Object dataSource, Method getter) {
     try {
-      s.setter.invoke(s.dataSource, s.routed);
+      Object u = getter.invoke(dataSource);
+      return u instanceof String && ((String) u).startsWith("jdbc:") ? (String) u : null;
     } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-      lock.unlock();
-      log.warn(
-          "{} names a group's address in {} but its URL cannot be set for routing ({}); this"
-              + " call is not routed",
-          s.dataSource.getClass().getName(),
-          s.original,
-          e instanceof java.lang.reflect.InvocationTargetException ? e.getCause() : e);
       return null;
     }
-    s.lock = lock;
-    current.set(s);
-    return s;
   }
 
   /** The routed call of {@code s} has returned: the data source's own URL again. */

@@ -73,6 +73,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   // null: no routing group is configured, and Driver.connect never asks where to go
   private volatile GroupRouting routing;
   private final FactoryRouting factories = new FactoryRouting();
+  private final Object routeChange = new Object();
 
   /** The token of a data source's call routed by {@link FactoryRouting}, and the one under it. */
   private static final class RoutedCall {
@@ -322,7 +323,20 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (r == null) {
       return;
     }
-    RoutingGroup before = r.apply(group, reading);
+    // Before the new primary is in force, the connections routed to another member are marked:
+    // from then on no borrow hands one out ({@link StaleConnections}), so no transaction that
+    // starts after the change reaches an earlier primary through a pool, whatever the grace.
+    RoutingGroup before;
+    synchronized (routeChange) { // a routed connection arrives before or after, never between
+      RoutingGroup current = r.group(group);
+      if (current != null
+          && reading.primary() != null
+          && !reading.primary().equals(current.primary())
+          && reading.revision() >= current.revision()) {
+        markStale(connections.openRoutedElsewhere(group, reading.primary()));
+      }
+      before = r.apply(group, reading);
+    }
     if (before == null) {
       return;
     }
@@ -356,6 +370,36 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
           grace());
       cutOff.abortLater(
           open, cutoffGraceMs, () -> primary.equals(r.primaryOf(group)), () -> {}, () -> {});
+    }
+  }
+
+  /**
+   * Marks {@code unit} (tracked as {@code t}) as routed by {@code via}; if the group's primary is
+   * another by now, also as one no pool is to lend, and returns {@code true}: abort it. Under the
+   * lock a change of primary takes, so it is either among the connections the change marks or sees
+   * the change.
+   */
+  private boolean markRouted(GroupRouting r, Tracked t, GroupRouting.Routed via, Object unit) {
+    synchronized (routeChange) {
+      t.routedGroup = via.group;
+      t.routedMember = via.member;
+      String now = r.primaryOf(via.group);
+      if (now == null || via.member.equals(now)) {
+        return false;
+      }
+      stale.aborted(unit);
+      return true;
+    }
+  }
+
+  /** No pool is to hand out {@code units} again (they are aborted soon, after the grace). */
+  private void markStale(List<Object> units) {
+    for (Object unit : units) {
+      stale.aborted(unit);
+      Connection handle = handleOf(unit); // a pooled connection's, as a pool lends it
+      if (handle != null) {
+        stale.aborted(handle);
+      }
     }
   }
 
@@ -394,12 +438,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (t == null) {
       return;
     }
-    t.routedGroup = via.group;
-    t.routedMember = via.member;
     // The primary changed between the route and now: this one went to an earlier primary (while
     // none is known, open connections are left alone)
-    String now = r.primaryOf(via.group);
-    if (now != null && !via.member.equals(now)) {
+    if (markRouted(r, t, via, c)) {
       cutOff.abortNow(c, () -> {});
     }
   }
@@ -476,19 +517,23 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (refused != null) {
       return refused;
     }
-    Object plan = planRoute(dataSource);
-    if (plan instanceof Throwable) {
-      return plan;
-    }
     Object token = (attention & LEARNING) != 0 ? learning.enterBorrow() : SluiceBridge.ALLOWED;
-    return routedCall(plan, token);
+    Object routed = routeFactory(dataSource);
+    if (routed instanceof Throwable) {
+      if (token instanceof Frame) {
+        learning.exitBorrow((Frame) token, dataSource, null);
+      }
+      return routed;
+    }
+    return routed == null ? token : new RoutedCall((FactoryRouting.Swap) routed, token);
   }
 
   /**
-   * Where a call of a driver's own data source that opens connections without {@code
-   * Driver.connect} goes ({@link FactoryRouting}): a plan, a refusal, or {@code null}.
+   * Routes a call of a driver's own data source that opens connections without {@code
+   * Driver.connect} ({@link FactoryRouting}): its swap, a refusal, or {@code null}. Nothing that
+   * may throw comes after it on the way in: a swap holds its data source's lock until the exit.
    */
-  private Object planRoute(Object dataSource) {
+  private Object routeFactory(Object dataSource) {
     GroupRouting r = routing;
     if (r == null) {
       return null;
@@ -497,16 +542,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       factories.warnIfUnroutablePool(dataSource, r);
       return null;
     }
-    return factories.plan(dataSource, r, this::disabledTarget);
-  }
-
-  /** {@code token}, or a {@link RoutedCall} around it once the plan's URL is set. */
-  private Object routedCall(Object plan, Object token) {
-    if (!(plan instanceof FactoryRouting.Swap)) {
-      return token;
-    }
-    FactoryRouting.Swap swap = factories.begin((FactoryRouting.Swap) plan);
-    return swap == null ? token : new RoutedCall(swap, token);
+    return factories.route(dataSource, r, this::disabledTarget);
   }
 
   /**
@@ -524,10 +560,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (t == null) {
       return;
     }
-    t.routedGroup = via.group;
-    t.routedMember = via.member;
-    String now = r.primaryOf(via.group);
-    if (now != null && !via.member.equals(now)) {
+    if (markRouted(r, t, via, physical)) {
       cutOff.abortNow(physical, () -> {});
     }
   }
@@ -665,11 +698,13 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (refused != null) {
       return refused;
     }
-    Object plan = planRoute(source);
-    if (plan instanceof Throwable) {
-      return plan;
+    Frame frame = learning.enterPooledSource();
+    Object routed = routeFactory(source);
+    if (routed instanceof Throwable) {
+      learning.exitPooledSource(frame, source, null);
+      return routed;
     }
-    return routedCall(plan, learning.enterPooledSource());
+    return routed == null ? frame : new RoutedCall((FactoryRouting.Swap) routed, frame);
   }
 
   @Override
@@ -701,6 +736,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       return;
     }
     connections.handleOpened(pooledConnection, (Connection) handle);
+    if (!stale.isEmpty() && stale.contains(pooledConnection)) {
+      stale.aborted(handle); // a handle of a connection no pool is to lend (routed elsewhere)
+    }
   }
 
   // ---- construction

@@ -69,6 +69,11 @@ final class StaleConnections {
     abortedClasses = ClassList.with(abortedClasses, type);
   }
 
+  /** Whether the agent aborted {@code unit} (or marked it to be). Allocates nothing. */
+  boolean contains(Object unit) {
+    return aborted.get(unit) != null;
+  }
+
   /** Whether no aborted connection is reachable any more: no borrow needs a check. */
   boolean isEmpty() {
     return aborted.isEmpty();
@@ -109,6 +114,17 @@ final class StaleConnections {
         return again;
       }
       c = (Connection) again;
+    }
+    if (isStale(c)) {
+      log.warn(
+          "{} handed out aborted connections {} times running; this borrow is refused",
+          dataSource.getClass().getName(),
+          MAX_RETRIES);
+      eviction.evict(dataSource, c);
+      return Refusal.of(
+          "Sluice: "
+              + dataSource.getClass().getName()
+              + " kept handing out connections the agent aborted; connection refused");
     }
     return c;
   }

@@ -115,26 +115,42 @@ class FactoryRoutingTest {
     DriverDataSource ds = new DriverDataSource();
     ds.setUrl("jdbc:mariadb://g.invalid:3306/shop?useSsl=false");
 
-    Object plan = f.plan(ds, routing, u -> false);
-    assertTrue(plan instanceof FactoryRouting.Swap, String.valueOf(plan));
-    assertEquals(
-        "jdbc:mariadb://g.invalid:3306/shop?useSsl=false", ds.getUrl(), "a plan changes nothing");
-    FactoryRouting.Swap swap = f.begin((FactoryRouting.Swap) plan);
+    Object routed = f.route(ds, routing, u -> false);
+    assertTrue(routed instanceof FactoryRouting.Swap, String.valueOf(routed));
+    FactoryRouting.Swap swap = (FactoryRouting.Swap) routed;
     assertEquals("jdbc:mariadb://10.0.0.2:3307/shop?useSsl=false", ds.getUrl());
+    assertTrue(swap.lock.isHeldByCurrentThread(), "calls of the data source wait meanwhile");
     assertEquals("g", swap.via.group);
     assertEquals("10.0.0.2:3307", swap.via.member);
-    assertNull(f.plan(ds, routing, u -> false), "a nested call of the same data source");
+    assertNull(f.route(ds, routing, u -> false), "a nested call of the same data source");
+    java.util.concurrent.atomic.AtomicReference<Object> other =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Thread t =
+        new Thread(
+            () -> {
+              Object r = f.route(ds, routing, u -> false);
+              other.set(r);
+              if (r instanceof FactoryRouting.Swap) {
+                f.exit((FactoryRouting.Swap) r);
+              }
+            });
+    t.start();
+    t.join(200);
+    assertTrue(t.isAlive(), "another thread's call waits, rather than read the URL set for this");
     ds.getConnection();
     f.exit(swap);
-    assertEquals("jdbc:mariadb://g.invalid:3306/shop?useSsl=false", ds.getUrl());
+    t.join(5000);
+    FactoryRouting.Swap second = (FactoryRouting.Swap) other.get();
+    assertEquals("jdbc:mariadb://g.invalid:3306/shop?useSsl=false", second.original);
+    assertEquals("jdbc:mariadb://10.0.0.2:3307/shop?useSsl=false", second.routed);
     assertEquals(List.of("jdbc:mariadb://10.0.0.2:3307/shop?useSsl=false"), ds.urlsSeen);
 
     ds.setUrl("jdbc:mariadb://other:3306/shop");
-    assertNull(f.plan(ds, routing, u -> false), "no group's address: not routed");
+    assertNull(f.route(ds, routing, u -> false), "no group's address: not routed");
 
     routing.apply("g", null, 2);
     ds.setUrl("jdbc:mariadb://g.invalid:3306/shop");
-    Object refused = f.plan(ds, routing, u -> false);
+    Object refused = f.route(ds, routing, u -> false);
     assertTrue(refused instanceof SQLException, "no primary known: refused");
     assertEquals("08004", ((SQLException) refused).getSQLState());
     assertEquals("jdbc:mariadb://g.invalid:3306/shop", ds.getUrl());

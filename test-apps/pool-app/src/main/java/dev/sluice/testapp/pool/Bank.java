@@ -18,7 +18,9 @@ import javax.sql.DataSource;
  * transaction (two balance updates and a ledger row). The app remembers every transfer whose commit
  * returned normally; {@link #check} verifies that money was neither made nor lost, that every
  * acknowledged transfer is in the ledger, and that every account's balance is exactly what the
- * ledger says (no transfer half applied).
+ * ledger says (no transfer half applied). Each ledger row also says when its transfer started
+ * (microseconds since the epoch, on this JVM's clock) and which server wrote it (its port, where
+ * the database tells it), so that a test can see where each transfer went and when.
  */
 final class Bank {
 
@@ -35,6 +37,7 @@ final class Bank {
   private volatile boolean running;
   private int accounts;
   private long initialBalance;
+  private volatile String serverExpression = "NULL";
 
   /**
    * @param suffix appended to the table names, so that several banks share a database
@@ -61,12 +64,33 @@ final class Bank {
           "CREATE TABLE "
               + transfersTable
               + " (id BIGINT PRIMARY KEY, from_id INT NOT NULL, to_id INT NOT NULL,"
-              + " amount BIGINT NOT NULL)");
+              + " amount BIGINT NOT NULL, started BIGINT NOT NULL, server VARCHAR(32))");
+      serverExpression = serverExpression(c.getMetaData().getDatabaseProductName());
       for (int i = 0; i < accounts; i++) {
         s.execute("INSERT INTO " + accountsTable + " VALUES (" + i + ", " + initialBalance + ")");
       }
     }
     return "accounts " + accounts;
+  }
+
+  /** SQL naming the server a statement runs on (its port), or NULL where none is known. */
+  private static String serverExpression(String product) {
+    String p = product == null ? "" : product.toLowerCase(java.util.Locale.ROOT);
+    if (p.contains("mariadb") || p.contains("mysql")) {
+      return "CAST(@@port AS CHAR)";
+    }
+    if (p.contains("postgres")) {
+      return "current_setting('port')";
+    }
+    return "NULL";
+  }
+
+  /** The ids of the acknowledged transfers, ascending, comma separated. */
+  String acked() {
+    return acknowledged.stream()
+        .sorted()
+        .map(String::valueOf)
+        .collect(java.util.stream.Collectors.joining(","));
   }
 
   String start(String args) {
@@ -108,8 +132,11 @@ final class Bank {
       }
       long amount = 1 + random.nextInt(50);
       long id = nextId.incrementAndGet();
+      long started =
+          java.time.temporal.ChronoUnit.MICROS.between(
+              java.time.Instant.EPOCH, java.time.Instant.now());
       try {
-        transfer(id, from, to, amount);
+        transfer(id, from, to, amount, started);
         acknowledged.add(id);
       } catch (Exception e) {
         failed.incrementAndGet();
@@ -132,7 +159,7 @@ final class Bank {
    * One transfer, one transaction: on the connection, or (JTA) around the borrow, so that the pool
    * enlists the connection as it lends it. Acknowledged only when the commit returned normally.
    */
-  private void transfer(long id, int from, int to, long amount) throws Exception {
+  private void transfer(long id, int from, int to, long amount, long started) throws Exception {
     tx.begin();
     boolean committed = false;
     try {
@@ -147,11 +174,17 @@ final class Bank {
           update(c, first, first == from ? -amount : amount);
           update(c, second, second == from ? -amount : amount);
           try (PreparedStatement ps =
-              c.prepareStatement("INSERT INTO " + transfersTable + " VALUES (?, ?, ?, ?)")) {
+              c.prepareStatement(
+                  "INSERT INTO "
+                      + transfersTable
+                      + " VALUES (?, ?, ?, ?, ?, "
+                      + serverExpression
+                      + ")")) {
             ps.setLong(1, id);
             ps.setInt(2, from);
             ps.setInt(3, to);
             ps.setLong(4, amount);
+            ps.setLong(5, started);
             ps.executeUpdate();
           }
           if (tx.local()) {

@@ -35,7 +35,8 @@ public final class PoolApp {
           .on("bank-start", bank::start)
           .on("bank-stats", a -> bank.stats())
           .on("bank-stop", a -> bank.stop())
-          .on("bank-check", a -> bank.check());
+          .on("bank-check", a -> bank.check())
+          .on("bank-acked", a -> bank.acked());
       loop.on("borrow", a -> borrow(pool, false))
           .on("borrow-own", a -> borrow(pool, true))
           .on("hold", a -> loop.hold(a.trim(), pool.dataSource.getConnection()))
@@ -92,6 +93,7 @@ public final class PoolApp {
           .on("bank-stop", a -> each(banks, Bank::stop))
           .on("bank-check", a -> each(banks, Bank::check))
           .on("bank-errors", a -> each(banks, Bank::lastError))
+          .on("bank-acked", a -> each(banks, Bank::acked))
           .run();
     } finally {
       for (Pool pool : pools) {
