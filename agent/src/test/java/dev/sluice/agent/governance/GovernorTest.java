@@ -293,8 +293,12 @@ class GovernorTest {
     governor.update(s -> s.withInstanceRefusal(null));
 
     int before = pool.borrows.get();
-    Connection c = pool.getConnection();
-    assertSame(physical, c.unwrap(Connection.class), "given up after the retries");
+    java.sql.SQLTransientConnectionException refused =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            java.sql.SQLTransientConnectionException.class,
+            pool::getConnection,
+            "given up after the retries: refused, rather than handed the dead connection");
+    assertTrue(refused.getMessage().contains("kept handing out connections the agent aborted"));
     assertEquals(
         1 + StaleConnections.MAX_RETRIES,
         pool.borrows.get() - before,
