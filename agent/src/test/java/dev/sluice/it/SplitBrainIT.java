@@ -49,7 +49,17 @@ class SplitBrainIT {
 
   /** What the application runs: pools over the driver, over its data source, and under XA. */
   static final List<String> ON_MARIADB =
-      List.of("hikari", "dbcp2", "driver-ds", "hikari-ds", "atomikos");
+      List.of(
+          "hikari",
+          "dbcp2",
+          "tomcat",
+          "c3p0",
+          "druid",
+          "vibur",
+          "ucp",
+          "driver-ds",
+          "hikari-ds",
+          "atomikos");
 
   static final List<String> ON_POSTGRESQL = List.of("hikari", "dbcp2", "driver-ds", "atomikos");
 
@@ -62,6 +72,16 @@ class SplitBrainIT {
 
   @Test
   void onMariaDbTheOldPrimaryStaysWritable() throws Exception {
+    onMariaDb(0);
+  }
+
+  /** With a grace, work in flight may finish on the old primary; nothing new starts there. */
+  @Test
+  void onMariaDbWithAGrace() throws Exception {
+    onMariaDb(2000);
+  }
+
+  private void onMariaDb(long graceMs) throws Exception {
     try (ZooKeeperFixture zk = new ZooKeeperFixture();
         MariaDbReplication replication = MariaDbReplication.start()) {
       MariaDbServer primary = replication.primary();
@@ -76,13 +96,17 @@ class SplitBrainIT {
       Database old = database(() -> MariaDbReplication.root(primary), primary.port());
       Database fresh = database(() -> MariaDbReplication.root(replica), replica.port());
       run(
-          "MariaDB",
+          "MariaDB (cutoff.grace-ms=" + graceMs + ")",
           zk,
           routedUrl,
           MariaDbServer.APP_USER,
           MariaDbServer.APP_PASSWORD,
           ON_MARIADB,
-          ",groups.bank.address=" + address + ",groups.bank.primary=orchestrator:bank",
+          ",cutoff.grace-ms="
+              + graceMs
+              + ",groups.bank.address="
+              + address
+              + ",groups.bank.primary=orchestrator:bank",
           old,
           fresh,
           replication::awaitReplicaCaughtUp,

@@ -100,6 +100,15 @@ final class CutOff implements AutoCloseable {
     aborters.execute(() -> abort(c, countAborted));
   }
 
+  /**
+   * Aborts one connection (or pooled connection) now, on the calling thread. Only for one that
+   * nothing of the application's runs on (a connection a pool has just lent): a driver whose {@code
+   * close} waits for a statement in flight would hold the caller up.
+   */
+  void abortHere(Object c, Runnable countAborted) {
+    abort(c, countAborted);
+  }
+
   /** Runs {@code task} soon, on one of the threads that abort. */
   void run(Runnable task) {
     aborters.execute(task);

@@ -104,6 +104,14 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     this.poolAttempts = new PoolAttempts(sources::classes);
     this.stale = new StaleConnections(connections, eviction, this::recomputeAttention);
     this.cutOff = new CutOff(this::aborted, this::handleOf);
+    stale.abortPending(
+        c -> {
+          Object unit = connections.get(c) != null ? c : connections.lending(c);
+          Tracked t = unit == null ? null : connections.get(unit);
+          if (t != null && !t.closedByAgent && t.routedGroup != null) {
+            cutOff.abortHere(unit, () -> {}); // marked when its primary changed: not in use
+          }
+        });
     this.onChange = onChange;
     cutOff.every(SWEEP_MS, this::sweep);
   }
@@ -203,7 +211,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   /** A connection is being aborted: counted, and never to be handed out by a pool again. */
   private void aborted(Object unit) {
     Tracked t = connections.get(unit);
-    if (t != null) {
+    if (t != null && !t.closedByAgent) { // counted once, however many aborts meet it
       t.closedByAgent = true;
       t.datasource.aborted.increment();
     }

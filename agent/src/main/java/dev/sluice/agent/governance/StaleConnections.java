@@ -54,6 +54,14 @@ final class StaleConnections {
     this.onChange = onChange;
   }
 
+  // Aborts, on the borrowing thread, a marked connection whose abort waits out a grace (one routed
+  // to an earlier primary): a connection just lent carries none of the application's work yet.
+  private volatile java.util.function.Consumer<Connection> abortPending = c -> {};
+
+  void abortPending(java.util.function.Consumer<Connection> abort) {
+    this.abortPending = abort;
+  }
+
   /** The agent aborted {@code unit} (a connection, or a pooled connection it closed). */
   void aborted(Object unit) {
     boolean first = aborted.isEmpty();
@@ -108,23 +116,14 @@ final class StaleConnections {
       log.debug(
           "{} handed out an aborted connection; evicting it and borrowing again",
           dataSource.getClass().getName());
+      Connection physical = physicalOf(c);
+      abortPending.accept(physical == null || physical == UNREACHABLE ? c : physical);
       eviction.evict(dataSource, c);
       Object again = borrowAgain((DataSource) dataSource, credentials, user, password);
       if (!(again instanceof Connection)) {
         return again;
       }
       c = (Connection) again;
-    }
-    if (isStale(c)) {
-      log.warn(
-          "{} handed out aborted connections {} times running; this borrow is refused",
-          dataSource.getClass().getName(),
-          MAX_RETRIES);
-      eviction.evict(dataSource, c);
-      return Refusal.of(
-          "Sluice: "
-              + dataSource.getClass().getName()
-              + " kept handing out connections the agent aborted; connection refused");
     }
     return c;
   }

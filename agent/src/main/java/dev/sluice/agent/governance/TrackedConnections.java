@@ -252,6 +252,18 @@ final class TrackedConnections {
     return out;
   }
 
+  /** The tracked pooled connection whose last handle is {@code handle}, or {@code null}. */
+  Object lending(Connection handle) {
+    Object[] found = new Object[1];
+    units.forEach(
+        (unit, t) -> {
+          if (found[0] == null && t.pooled == unit && t.handle == handle) {
+            found[0] = unit;
+          }
+        });
+    return found[0];
+  }
+
   /** Every connection still open, of any datasource. */
   List<Object> allOpen() {
     List<Object> out = new ArrayList<>();
