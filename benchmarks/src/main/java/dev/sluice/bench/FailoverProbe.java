@@ -20,8 +20,10 @@ import javax.management.ObjectName;
  * agent routes it to, and a query tells which member that is. Holds {@code open} routed
  * connections; when armed with the next primary, three watchers record (wall clock, microseconds)
  * when the group's MXBean shows the new primary, when a connect first lands on it (one connect
- * after another, each closed again, {@link PropagationProbe#POLL_NANOS} apart), and when all the
- * held connections, which are on the old primary, are aborted.
+ * after another, each closed again, {@link PropagationProbe#POLL_NANOS} apart; also when that
+ * connect began), and when all the held connections, which are on the old primary, are aborted.
+ * Counts the connects that failed, and the queries that the old primary answered although the
+ * MXBean showed the new primary before they started.
  *
  * <p>Arguments: the URL, the group's MXBean, how many connections to hold.
  */
@@ -34,6 +36,7 @@ public final class FailoverProbe {
     MBeanServer mbeans = ManagementFactory.getPlatformMBeanServer();
     List<Connection> open = new ArrayList<>();
     AtomicLong failedConnects = new AtomicLong();
+    AtomicLong staleAnswers = new AtomicLong();
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
     System.out.println("READY");
     for (String line; (line = in.readLine()) != null; ) {
@@ -60,7 +63,8 @@ public final class FailoverProbe {
           // cmd[1]: the next primary's name (what its table WHO holds), cmd[2]: its host:port
           String name = cmd[1];
           String hostPort = cmd[2];
-          long[] times = new long[3];
+          // applied, landed, all aborted; and when the connect that landed began
+          long[] times = new long[4];
           String[] failures = new String[3];
           Thread applied =
               PropagationProbe.watcher(
@@ -73,8 +77,18 @@ public final class FailoverProbe {
               PropagationProbe.watcher(
                   "a connect on " + name,
                   () -> {
+                    long began = PropagationProbe.epochMicros();
                     try (Connection c = DriverManager.getConnection(url)) {
-                      return name.equals(member(c));
+                      // the new primary in force before the query starts, as the MXBean shows it
+                      boolean shown = hostPort.equals(mbeans.getAttribute(group, "Primary"));
+                      if (name.equals(member(c))) {
+                        times[3] = began;
+                        return true;
+                      }
+                      if (shown) {
+                        staleAnswers.incrementAndGet();
+                      }
+                      return false;
                     } catch (SQLException e) {
                       // routed to the old primary just before the switch, and aborted in flight
                       failedConnects.incrementAndGet();
@@ -112,10 +126,11 @@ public final class FailoverProbe {
             System.out.println("ERR " + String.join("; ", failed));
             break;
           }
-          System.out.println("TIMES " + times[0] + " " + times[1] + " " + times[2]);
+          System.out.println(
+              "TIMES " + times[0] + " " + times[1] + " " + times[2] + " " + times[3]);
           break;
-        case "failed-connects":
-          System.out.println("FAILED " + failedConnects.get());
+        case "counts":
+          System.out.println("COUNTS " + failedConnects.get() + " " + staleAnswers.get());
           break;
         case "exit":
           return;
