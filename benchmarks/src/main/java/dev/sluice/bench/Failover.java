@@ -107,9 +107,9 @@ final class Failover {
       landed[i] =
           Propagation.sample(
               what, i, "first connect on the new primary", Long.parseLong(times[2]) - t0);
-      began[i] =
-          Propagation.sample(
-              what, i, "the connect on the new primary began", Long.parseLong(times[4]) - t0);
+      // A connect that began before the write can still be routed after it, to the new primary:
+      // the route is chosen when the driver is called, not when the application asks.
+      began[i] = Math.max(0, Long.parseLong(times[4]) - t0);
       aborted[i] = Propagation.sample(what, i, "all routed aborted", Long.parseLong(times[3]) - t0);
       zkAlone[i] = Propagation.sample(what, i, "ZooKeeper alone", watchedAt - t0);
       Propagation.send(in, "open " + name);
