@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints one table, every figure next to its no-agent baseline.
 #   ./bench.sh                      all of them (several minutes)
-#   ./bench.sh hotpath startup      some of them: hotpath propagation fanout startup footprint
+#   ./bench.sh hotpath startup      some of them: hotpath propagation failover fanout startup footprint
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -f agent/target/sluice-agent.jar ] || [ ! -f benchmarks/target/benchmarks.jar ]; then

@@ -18,13 +18,15 @@ import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * Runs every benchmark and prints one table, each figure next to its no-agent baseline. {@code
- * ./bench.sh [hotpath|propagation|fanout|startup|footprint ...]}; no argument runs them all.
+ * ./bench.sh [hotpath|propagation|failover|fanout|startup|footprint ...]}; no argument runs them
+ * all.
  */
 public final class Bench {
 
   final Path root;
   final Path agentJar;
   final List<String[]> rows = new ArrayList<>();
+  final List<String> notes = new ArrayList<>();
 
   Bench(Path root) {
     this.root = root;
@@ -36,7 +38,7 @@ public final class Bench {
         new Bench(Paths.get(System.getProperty("bench.root", ".")).toAbsolutePath().normalize());
     List<String> parts =
         args.length == 0
-            ? List.of("hotpath", "propagation", "fanout", "startup", "footprint")
+            ? List.of("hotpath", "propagation", "failover", "fanout", "startup", "footprint")
             : List.of(args);
     for (String part : parts) {
       try {
@@ -61,6 +63,9 @@ public final class Bench {
       case "propagation":
         new Propagation(bench).run();
         break;
+      case "failover":
+        new Failover(bench).run();
+        break;
       case "fanout":
         new FanOut(bench).run();
         break;
@@ -77,6 +82,11 @@ public final class Bench {
 
   void row(String figure, String withAgent, String baseline, String delta, String goal) {
     rows.add(new String[] {figure, withAgent, baseline, delta, goal});
+  }
+
+  /** A line printed under the table. */
+  void note(String text) {
+    notes.add(text);
   }
 
   void hotPath() throws Exception {
@@ -161,14 +171,42 @@ public final class Bench {
 
   /** {@code p50 / p99 / max} of the values. */
   static String percentiles(long[] values) {
+    long[] m = marks(values);
+    return String.format(Locale.ROOT, "%,d / %,d / %,d", m[0], m[1], m[2]);
+  }
+
+  /** p50, p99 and max of the values. */
+  static long[] marks(long[] values) {
     long[] s = values.clone();
     java.util.Arrays.sort(s);
+    return new long[] {
+      s[(int) Math.floor(0.50 * (s.length - 1))],
+      s[(int) Math.ceil(0.99 * (s.length - 1))],
+      s[s.length - 1]
+    };
+  }
+
+  /**
+   * What the agent adds to the baseline measured in the same run: the difference of their p50 / p99
+   * / max, then the p50 / p99 of the differences switch by switch (both start from the same write,
+   * so what ZooKeeper itself took on each switch cancels out).
+   */
+  static String difference(long[] withAgent, long[] baseline) {
+    long[] w = marks(withAgent);
+    long[] b = marks(baseline);
+    long[] paired = new long[withAgent.length];
+    for (int i = 0; i < paired.length; i++) {
+      paired[i] = withAgent[i] - baseline[i];
+    }
+    long[] p = marks(paired);
     return String.format(
         Locale.ROOT,
-        "%,d / %,d / %,d",
-        s[(int) Math.floor(0.50 * (s.length - 1))],
-        s[(int) Math.ceil(0.99 * (s.length - 1))],
-        s[s.length - 1]);
+        "%+,d / %+,d / %+,d (per switch %+,d / %+,d)",
+        w[0] - b[0],
+        w[1] - b[1],
+        w[2] - b[2],
+        p[0],
+        p[1]);
   }
 
   static String fmt(double v) {
@@ -208,6 +246,12 @@ public final class Bench {
         }
         out.append('\n');
       }
+    }
+    for (String note : notes) {
+      out.append('\n').append(note);
+    }
+    if (!notes.isEmpty()) {
+      out.append('\n');
     }
     System.out.print(out);
   }

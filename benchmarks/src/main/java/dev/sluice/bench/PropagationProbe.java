@@ -121,7 +121,7 @@ public final class PropagationProbe {
   /** Longest a watcher waits for its condition; a sample that takes longer fails the run. */
   static final long DEADLINE_NANOS = 10_000_000_000L;
 
-  private static Thread watcher(
+  static Thread watcher(
       String what, Condition condition, long[] times, String[] failures, int slot) {
     Thread t =
         new Thread(

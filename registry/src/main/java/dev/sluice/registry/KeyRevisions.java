@@ -80,6 +80,12 @@ public final class KeyRevisions {
     listener.synced();
   }
 
+  /** Whether the last report of {@code key} was a value (not its absence, and not nothing). */
+  public boolean present(String key) {
+    Last l = last.get(key);
+    return l != null && !l.gone;
+  }
+
   /** The last revision reported for {@code key}, or -1. */
   public long revision(String key) {
     Last l = last.get(key);

@@ -26,16 +26,22 @@ import org.slf4j.LoggerFactory;
  *
  * <p>What it keeps is bounded whatever the registry holds: per datasource node its path and the
  * mzxid it last reported (about 100 bytes plus the path), never a value; nodes above or below the
- * datasource depth are not read and not kept. A value is read only when the node's stat says it is
- * at most {@link NodeValue#MAX_VALUE_BYTES} long; a longer one is reported as {@link
- * NodeValue#notRead}, unrecognised, without its bytes ever reaching this JVM (ZooKeeper's client
- * would drop its connection on a node beyond its {@code jute.maxbuffer}).
+ * datasource depth are not read and not kept. A value longer than {@link NodeValue#MAX_VALUE_BYTES}
+ * is reported as {@link NodeValue#notRead}, unrecognised. A node not known to hold a short value is
+ * read stat first, and its value only when the stat says it is short, so that such a value's bytes
+ * never reach this JVM (ZooKeeper's client would drop its connection on a node beyond its {@code
+ * jute.maxbuffer}).
  *
  * <p>Each event names a node; the node is read again and reported when its mzxid differs from the
- * one last reported, so events that arrive late or twice change nothing. When the watch is set (at
- * start and after every reconnect, as events may have been missed) the whole tree down to the
- * datasource depth is read again and every difference reported. Reads run on the registry's one
- * worker thread, one at a time.
+ * one last reported, so events that arrive late or twice change nothing. A node last reported with
+ * a short value, as every datanode an operator switches is, is read in one request, value and stat
+ * together: one round trip between the event and the state applied, as for any client that watches
+ * and reads. The price of that: a short value overwritten with a long one is read once (its bytes
+ * pass, none is kept; one beyond the client's {@code jute.maxbuffer} drops the connection once, and
+ * the full read after the reconnect reads the node stat first). When the watch is set (at start and
+ * after every reconnect, as events may have been missed) the whole tree down to the datasource
+ * depth is read again and every difference reported. Reads run on the registry's one worker thread,
+ * one at a time.
  */
 final class ZooKeeperDatasources implements Closeable {
 
@@ -59,6 +65,9 @@ final class ZooKeeperDatasources implements Closeable {
 
   // Worker thread only.
   private final Map<String, Long> reported = new HashMap<>();
+  // Worker thread only: the nodes last reported with a value beyond the bound or that their ACL
+  // denies, read stat first again; every other node reported is read in one request.
+  private final Set<String> statFirst = new HashSet<>();
 
   ZooKeeperDatasources(
       CuratorFramework client,
@@ -111,6 +120,9 @@ final class ZooKeeperDatasources implements Closeable {
   }
 
   private void read(String path) throws Exception {
+    if (reported.containsKey(path) && !statFirst.contains(path) && readInOne(path)) {
+      return;
+    }
     Stat stat = client.checkExists().forPath(path);
     String value = null;
     if (stat != null) {
@@ -129,16 +141,49 @@ final class ZooKeeperDatasources implements Closeable {
     apply(path, stat, value);
   }
 
+  /**
+   * Reads the node at {@code path}, last reported with a value within the bound, in one request and
+   * reports it if it changed. One attempt, without Curator's retries: were the value now beyond the
+   * client's {@code jute.maxbuffer}, a retry would only drop the connection again; after a lost
+   * connection the full read on reconnect reads the node, stat first.
+   *
+   * @return false when its ACL denies the read: then it is to be read stat first
+   */
+  private boolean readInOne(String path) throws Exception {
+    Stat stat = new Stat();
+    byte[] data;
+    try {
+      data = client.getZookeeperClient().getZooKeeper().getData(path, false, stat);
+    } catch (KeeperException.NoNodeException gone) {
+      apply(path, null, null);
+      return true;
+    } catch (KeeperException.NoAuthException denied) {
+      return false;
+    }
+    int length = data == null ? 0 : data.length;
+    apply(
+        path,
+        stat,
+        length > NodeValue.MAX_VALUE_BYTES ? NodeValue.notRead(length) : NodeValue.decode(data));
+    return true;
+  }
+
   // Someone else's node whose ACL keeps us out: unrecognised, and no reason to stop reading.
   private static final String DENIED = "(not read: its ACL denies this agent)";
 
   /** Reports the node at {@code path} ({@code stat} {@code null}: gone) if it changed. */
   private void apply(String path, Stat stat, String value) {
     if (stat == null) {
+      statFirst.remove(path);
       if (reported.remove(path) != null) {
         changes.changed(path, null, 0);
       }
       return;
+    }
+    if (DENIED.equals(value) || stat.getDataLength() > NodeValue.MAX_VALUE_BYTES) {
+      statFirst.add(path);
+    } else {
+      statFirst.remove(path);
     }
     Long before = reported.put(path, stat.getMzxid());
     if (before == null || before != stat.getMzxid()) {
@@ -261,6 +306,7 @@ final class ZooKeeperDatasources implements Closeable {
     for (String gone : new ArrayList<>(reported.keySet())) {
       if (!present.contains(gone)) {
         reported.remove(gone);
+        statFirst.remove(gone);
         changes.changed(gone, null, 0);
       }
     }

@@ -36,7 +36,10 @@ import org.slf4j.LoggerFactory;
  * its {@code pzxid} come from one atomic read).
  *
  * <p>Bounded as the datasource reader is: a value whose stat says it is longer than {@link
- * NodeValue#MAX_VALUE_BYTES} is reported as {@link NodeValue#notRead} without being read.
+ * NodeValue#MAX_VALUE_BYTES} is reported as {@link NodeValue#notRead} without being read. As there,
+ * a key last reported with a short value (a primary's {@code host:port}) is read again in one
+ * request, value and stat together: one round trip from the event to the listener, as for any
+ * client that watches and reads; a short value overwritten with a long one is then read once.
  *
  * <p>Life cycle {@code LATENT → STARTED → CLOSED}. The listener is called on the registry's worker
  * thread ({@code sluice-registry}) only, one call at a time; ZooKeeper's event thread only hands
@@ -68,6 +71,9 @@ final class ZooKeeperKeyWatch implements Closeable {
 
   // Worker thread only.
   private final KeyRevisions revisions;
+  // Worker thread only: the keys last reported with a value beyond the bound or that their ACL
+  // denies, read stat first again; every other key reported present is read in one request.
+  private final Set<String> statFirst = new HashSet<>();
 
   /**
    * @param onClose run once when this watch is closed (the registry forgets it)
@@ -148,7 +154,7 @@ final class ZooKeeperKeyWatch implements Closeable {
       return;
     }
     try {
-      read(path);
+      read(path, true);
     } catch (Exception e) {
       // A lost connection: the watch is set again on reconnect, and that reads everything again.
       log.debug("reading {} failed: {}; read again on reconnect", path, e.toString());
@@ -158,27 +164,59 @@ final class ZooKeeperKeyWatch implements Closeable {
   /**
    * Reads {@code path} and reports its value, or that it is gone.
    *
+   * @param inOne whether a key last reported with a short value is read in one request; the full
+   *     read after a reconnect reads stat first, as a long value may have dropped the connection
    * @return whether it is present
    */
-  private boolean read(String path) throws Exception {
+  private boolean read(String path, boolean inOne) throws Exception {
+    if (inOne && revisions.present(path) && !statFirst.contains(path)) {
+      Stat stat = new Stat();
+      try {
+        // One attempt, without Curator's retries: were the value now beyond the client's
+        // jute.maxbuffer, a retry would only drop the connection again. After a lost connection
+        // the full read on reconnect reads the key, stat first.
+        byte[] data = client.getZookeeperClient().getZooKeeper().getData(path, false, stat);
+        int length = data == null ? 0 : data.length;
+        report(
+            path,
+            length > NodeValue.MAX_VALUE_BYTES ? NodeValue.notRead(length) : NodeValue.decode(data),
+            stat);
+        return true;
+      } catch (KeeperException.NoNodeException gone) {
+        // read below: its absence is confirmed and dated there
+      } catch (KeeperException.NoAuthException denied) {
+        // read below, stat first
+      }
+    }
     for (int attempt = 0; attempt < 3; attempt++) {
       Stat stat = client.checkExists().forPath(path);
       if (stat != null) {
         String value = value(path, stat);
         if (value != null) {
-          revisions.value(path, value, stat.getMzxid());
+          report(path, value, stat);
           return true;
         }
         continue; // deleted between the two reads
       }
       long seenGone = ancestorPzxid(path);
       if (client.checkExists().forPath(path) == null) {
+        statFirst.remove(path);
         revisions.gone(path, seenGone);
         return false;
       }
       // created again meanwhile: read it again
     }
     return false; // changing as we read: its next event reads it again
+  }
+
+  /** Reports {@code value}, read with {@code stat}; notes how {@code path} is to be read next. */
+  private void report(String path, String value, Stat stat) {
+    if (DENIED.equals(value) || stat.getDataLength() > NodeValue.MAX_VALUE_BYTES) {
+      statFirst.add(path);
+    } else {
+      statFirst.remove(path);
+    }
+    revisions.value(path, value, stat.getMzxid());
   }
 
   /**
@@ -222,7 +260,7 @@ final class ZooKeeperKeyWatch implements Closeable {
       if (prefix) {
         seenGone = readTree(present);
       } else {
-        if (read(key)) {
+        if (read(key, false)) {
           present.add(key);
         }
         seenGone = -1; // a gone key was reported by read, at its own revision
@@ -231,6 +269,7 @@ final class ZooKeeperKeyWatch implements Closeable {
       log.debug("reading {} failed: {}; read again on reconnect", where, e.toString());
       return;
     }
+    statFirst.retainAll(present);
     revisions.readAll(present, seenGone);
   }
 
@@ -260,7 +299,7 @@ final class ZooKeeperKeyWatch implements Closeable {
         stat = client.checkExists().forPath(path);
         if (stat != null) {
           log.warn("{} cannot be read (its ACL denies this agent); nothing below it is", path);
-          revisions.value(path, DENIED, stat.getMzxid());
+          report(path, DENIED, stat);
           present.add(path);
         }
         continue;
@@ -270,7 +309,7 @@ final class ZooKeeperKeyWatch implements Closeable {
       if (value == null) {
         continue;
       }
-      revisions.value(path, value, stat.getMzxid());
+      report(path, value, stat);
       present.add(path);
       for (String child : children) {
         pending.add(ZKPaths.makePath(path, child));

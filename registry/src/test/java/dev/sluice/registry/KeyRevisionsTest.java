@@ -57,4 +57,17 @@ class KeyRevisionsTest {
     assertEquals(8, revisions.revision("/b"));
     assertEquals(-1, revisions.revision("/c"));
   }
+
+  @Test
+  void presentIsTheLastReportAValue() {
+    assertFalse(revisions.present("/k"), "never seen");
+    revisions.value("/k", "a", 5);
+    assertTrue(revisions.present("/k"));
+    revisions.gone("/k", 9);
+    assertFalse(revisions.present("/k"), "gone");
+    revisions.value("/k", "a", 5);
+    assertFalse(revisions.present("/k"), "a value read before the deletion changes nothing");
+    revisions.value("/k", "b", 12);
+    assertTrue(revisions.present("/k"));
+  }
 }

@@ -1,5 +1,7 @@
 package dev.sluice.registry;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,6 +19,7 @@ import org.apache.curator.retry.RetryOneTime;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@link RegistryLimitsContract} against a real ZooKeeper server in a JVM of its own, whose {@code
@@ -38,6 +41,53 @@ class ZooKeeperRegistryLimitsTest extends RegistryLimitsContract {
   @Override
   protected Backend backend() {
     return backend;
+  }
+
+  /**
+   * A datanode and a watched key last read with a short value are read again in one request, value
+   * and stat together. When a change makes one of them longer than the client's {@code
+   * jute.maxbuffer} (1 MiB; the server here admits 6 MiB), that read drops the connection, once:
+   * after the reconnect the full read reads it stat first and reports it unrecognised, and later
+   * changes are heard as before.
+   */
+  @Test
+  void aShortValueOverwrittenWithMegabytesIsUnrecognisedAndTheRegistryGoesOn() throws Exception {
+    RegistryPaths paths = RegistryLayout.V5.paths(namespace, "app");
+    String orders = paths.datasourcePath("shop", "orders");
+    String stock = paths.datasourcePath("shop", "stock");
+    String key = "/" + namespace + "/states/groups/shop/primary";
+    backend.write(
+        Map.of(
+            orders,
+            new byte[0],
+            stock,
+            new byte[0],
+            key,
+            "db1:3306".getBytes(StandardCharsets.UTF_8)));
+    RegistryContract.Heard heard = new RegistryContract.Heard();
+    RegistryCenter r =
+        start(paths, paths.instancePath(new InstanceId("10.0.0.9", 4712, "limits")), heard);
+    RegistryContract.HeardKeys keys = new RegistryContract.HeardKeys();
+    r.watch(key, false, keys);
+    await("the key read", () -> "db1:3306".equals(keys.last(key)));
+    backend.set(orders, "DISABLED");
+    heard.awaitDatasource(orders, "DISABLED", 60);
+
+    String huge = "x".repeat(LARGE);
+    backend.set(orders, huge);
+    heard.awaitDatasource(orders, NodeValue.notRead(LARGE), 60);
+    backend.set(key, huge);
+    await("the long key reported unread", () -> NodeValue.notRead(LARGE).equals(keys.last(key)));
+
+    backend.set(stock, "DISABLED");
+    heard.awaitDatasource(stock, "DISABLED", 60);
+    backend.set(orders, "DISABLED");
+    heard.awaitDatasource(orders, "DISABLED", 60);
+    backend.set(key, "db2:3306");
+    await("the key read again", () -> "db2:3306".equals(keys.last(key)));
+    await("connected", r::isConnected);
+    long drops = heard.connections.stream().filter(c -> !c).count();
+    assertTrue(drops <= 2, "one drop for each long value at most, not " + drops);
   }
 
   static final class ZooKeeperLimits implements Backend {

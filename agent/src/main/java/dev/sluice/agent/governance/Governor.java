@@ -358,6 +358,14 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
           "group {}: primary {} confirmed at revision {}", group, primary, reading.revision());
       return;
     }
+    // The aborts are under way before anything is logged: a log line is a write to standard error,
+    // which the application may hold or a slow terminal may stall.
+    List<Object> open =
+        primary == null ? List.of() : connections.openRoutedElsewhere(group, primary);
+    if (!open.isEmpty()) {
+      cutOff.abortLater(
+          open, cutoffGraceMs, () -> primary.equals(r.primaryOf(group)), () -> {}, () -> {});
+    }
     log.info(
         "group {}: primary {} -> {} (revision {} of {}){}",
         group,
@@ -366,18 +374,12 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
         reading.revision(),
         after.key(),
         primary == null ? ": " + after.absence() : "");
-    if (primary == null) {
-      return;
-    }
-    List<Object> open = connections.openRoutedElsewhere(group, primary);
     if (!open.isEmpty()) {
       log.warn(
           "group {}: aborting {} connection(s) routed to an earlier primary{}",
           group,
           open.size(),
           grace());
-      cutOff.abortLater(
-          open, cutoffGraceMs, () -> primary.equals(r.primaryOf(group)), () -> {}, () -> {});
     }
   }
 
