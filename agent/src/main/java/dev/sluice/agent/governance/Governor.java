@@ -451,7 +451,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     // The primary changed between the route and now: this one went to an earlier primary (while
     // none is known, open connections are left alone)
     if (markRouted(r, t, via, c)) {
-      cutOff.abortNow(c, () -> {});
+      // aborted here, before the connect returns: the connection carries none of the
+      // application's work yet, and no statement is to reach the earlier primary on it
+      cutOff.abortHere(c, () -> {});
     }
   }
 
