@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -267,6 +268,41 @@ final class AppProcess implements AutoCloseable {
   Reply send(String command, long timeoutSeconds) throws Exception {
     write(command);
     return awaitReply(timeoutSeconds);
+  }
+
+  /**
+   * Opens connections named {@code prefix1, prefix2, ...} ({@code <open> <name><suffix>}) until one
+   * answers {@code query} with {@code expected}, closing the others; the name of that one. Fails
+   * after {@code timeout}, with the application's output.
+   */
+  String awaitLanding(
+      String open, String suffix, String prefix, String query, String expected, Duration timeout) {
+    int[] n = {0};
+    try {
+      return Await.until(
+              "a connect that lands on " + expected + " (" + query + ")",
+              timeout,
+              () -> {
+                String name = prefix + (++n[0]);
+                try {
+                  Reply opened = send(open + " " + name + suffix);
+                  if (!opened.ok) {
+                    return opened.toString();
+                  }
+                  Reply on = send("query " + name + " " + query);
+                  if (!on.ok || !on.text.equals(expected)) {
+                    send("close " + name);
+                  }
+                  return name + "=" + (on.ok ? on.text : on.toString());
+                } catch (Exception e) {
+                  return e.toString();
+                }
+              },
+              landed -> landed.endsWith("=" + expected))
+          .split("=")[0];
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "\nthe application's output:\n" + output(), e);
+    }
   }
 
   /** Sends a command without waiting; take its reply with {@link #reply}. */

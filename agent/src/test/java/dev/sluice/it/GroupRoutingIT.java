@@ -69,37 +69,8 @@ class GroupRoutingIT {
    * others are closed again (a pool has few).
    */
   private static String awaitLandsOn(AppProcess app, String open, String prefix, String expected) {
-    int[] n = {0};
-    try {
-      return awaitLandsOn(app, open, prefix, expected, n);
-    } catch (AssertionError e) {
-      throw new AssertionError(e.getMessage() + "\nthe application's output:\n" + app.output(), e);
-    }
-  }
-
-  private static String awaitLandsOn(
-      AppProcess app, String open, String prefix, String expected, int[] n) {
-    return Await.until(
-            "a connect that lands on " + expected,
-            Duration.ofSeconds(10),
-            () -> {
-              String name = prefix + (++n[0]);
-              try {
-                AppProcess.Reply opened = app.send(open + " " + name);
-                if (!opened.ok) {
-                  return opened.toString();
-                }
-                AppProcess.Reply on = app.send("query " + name + " SELECT NAME FROM WHO");
-                if (!on.ok || !on.text.equals(expected)) {
-                  app.send("close " + name);
-                }
-                return name + "=" + (on.ok ? on.text : on.toString());
-              } catch (Exception e) {
-                return e.toString();
-              }
-            },
-            landed -> landed.endsWith("=" + expected))
-        .split("=")[0];
+    return app.awaitLanding(
+        open, "", prefix, "SELECT NAME FROM WHO", expected, Duration.ofSeconds(10));
   }
 
   private static void awaitLogged(AppProcess app, String text) {

@@ -41,7 +41,7 @@ import java.util.stream.Stream;
  * the cluster started (Patroni, and the PostgreSQL servers it detaches from itself) is killed by
  * {@link #close()}, or by a JVM shutdown hook if the test never gets there.
  */
-final class PatroniCluster implements AutoCloseable {
+public final class PatroniCluster implements AutoCloseable {
 
   static final Path PATRONI = Paths.get("/usr/bin/patroni");
   static final Path PATRONICTL = Paths.get("/usr/bin/patronictl");
@@ -55,11 +55,11 @@ final class PatroniCluster implements AutoCloseable {
           + " 'python3-kazoo' (apt-get install --no-install-recommends python3-kazoo)";
 
   static final String NAMESPACE = "/service";
-  static final int TTL_SECONDS = 10;
+  public static final int TTL_SECONDS = 10;
   static final int LOOP_WAIT_SECONDS = 1;
   static final int RETRY_TIMEOUT_SECONDS = 5;
-  static final String SUPERUSER = "postgres";
-  static final String SUPERUSER_PASSWORD = "postgres-secret";
+  public static final String SUPERUSER = "postgres";
+  public static final String SUPERUSER_PASSWORD = "postgres-secret";
   static final List<String> PRIMARY_ROLES = List.of("master", "primary");
 
   private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
@@ -119,12 +119,12 @@ final class PatroniCluster implements AutoCloseable {
   }
 
   /** A cluster (not started) on the ZooKeeper at {@code connectString} ({@code host:port,...}). */
-  static PatroniCluster onZooKeeper(String connectString) throws Exception {
+  public static PatroniCluster onZooKeeper(String connectString) throws Exception {
     return new PatroniCluster("zookeeper:\n  hosts: " + yamlList(connectString) + "\n", true);
   }
 
   /** A cluster (not started) on the etcd at {@code endpoints} ({@code host:port,...}), v3 API. */
-  static PatroniCluster onEtcd(String endpoints) throws Exception {
+  public static PatroniCluster onEtcd(String endpoints) throws Exception {
     return new PatroniCluster("etcd3:\n  hosts: " + yamlList(endpoints) + "\n", false);
   }
 
@@ -134,16 +134,16 @@ final class PatroniCluster implements AutoCloseable {
         .collect(Collectors.joining(", ", "[", "]"));
   }
 
-  String scope() {
+  public String scope() {
     return scope;
   }
 
   /** {@code /service/<scope>}: where Patroni keeps this cluster's keys. */
-  String registryPrefix() {
+  public String registryPrefix() {
     return NAMESPACE + "/" + scope;
   }
 
-  List<String> memberNames() {
+  public List<String> memberNames() {
     return List.copyOf(members.keySet());
   }
 
@@ -151,7 +151,7 @@ final class PatroniCluster implements AutoCloseable {
    * Starts {@code pg0}, waits until it leads, then starts {@code pg1} and waits until it streams
    * from {@code pg0}.
    */
-  PatroniCluster start() throws Exception {
+  public PatroniCluster start() throws Exception {
     Runtime.getRuntime().addShutdownHook(shutdownHook);
     try {
       for (Member m : members.values()) {
@@ -233,6 +233,7 @@ final class PatroniCluster implements AutoCloseable {
         "  data_dir: " + m.data(),
         "  bin_dir: " + bin,
         "  pgpass: " + m.dir.resolve("pgpass"),
+        "  remove_data_directory_on_diverged_timelines: true",
         "  use_unix_socket: false",
         "  authentication:",
         "    superuser:",
@@ -304,7 +305,7 @@ final class PatroniCluster implements AutoCloseable {
    * The member whose Patroni says it runs the primary (REST API {@code GET /leader} answers 200);
    * fails unless exactly one does.
    */
-  String leader() {
+  public String leader() {
     List<String> leaders =
         members.values().stream()
             .filter(m -> m.process != null && m.process.isAlive())
@@ -321,7 +322,7 @@ final class PatroniCluster implements AutoCloseable {
    * Waits until exactly one member leads and every other member still running streams from it (as
    * after a switchover, once the old leader has rejoined as a replica).
    */
-  void awaitHealthy() {
+  public void awaitHealthy() {
     Await.until(
         "one leader, and every other running member streaming from it",
         START_TIMEOUT,
@@ -339,22 +340,22 @@ final class PatroniCluster implements AutoCloseable {
   }
 
   /** The member's PostgreSQL address, {@code 127.0.0.1:port}. */
-  String member(String name) {
+  public String member(String name) {
     return "127.0.0.1:" + get(name).pgPort;
   }
 
   /** The member's Patroni REST API, {@code http://127.0.0.1:port}. */
-  String apiUrl(String name) {
+  public String apiUrl(String name) {
     return "http://127.0.0.1:" + get(name).apiPort;
   }
 
   /** {@code jdbc:postgresql://127.0.0.1:port/postgres}; user {@link #SUPERUSER}. */
-  String jdbcUrl(String name) {
+  public String jdbcUrl(String name) {
     return "jdbc:postgresql://" + member(name) + "/postgres";
   }
 
   /** A connection to the member as the superuser, failing fast when it is down. */
-  Connection connect(String name) throws SQLException {
+  public Connection connect(String name) throws SQLException {
     Properties p = new Properties();
     p.setProperty("user", SUPERUSER);
     p.setProperty("password", SUPERUSER_PASSWORD);
@@ -376,7 +377,7 @@ final class PatroniCluster implements AutoCloseable {
    * patronictl -c <yaml> switchover --leader <leader> --candidate <to> --force}. Returns when
    * patronictl does (after the candidate has taken the leader lock).
    */
-  void switchover(String to) throws Exception {
+  public void switchover(String to) throws Exception {
     String from = leader();
     Result r =
         run(
@@ -401,14 +402,32 @@ final class PatroniCluster implements AutoCloseable {
    * Kills the leader's Patroni and PostgreSQL at once (SIGKILL, every process of the member), as a
    * crashed machine leaves them; returns its name. Its registry keys stay until they expire.
    */
-  String crashLeader() {
+  public String crashLeader() {
     String name = leader();
     kill(get(name));
     return name;
   }
 
+  /**
+   * Starts a crashed member's Patroni again and waits until it streams from the leader. Its data
+   * directory may hold WAL the new leader never received; Patroni then copies it afresh from the
+   * leader ({@code remove_data_directory_on_diverged_timelines}).
+   */
+  public void restart(String name) throws Exception {
+    Member m = get(name);
+    if (m.process != null) {
+      throw new IllegalStateException(name + " is running");
+    }
+    launch(m);
+    try {
+      awaitHealthy();
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "\n" + logs(), e);
+    }
+  }
+
   /** Patroni's output for the member (PostgreSQL's log included). */
-  String log(String name) {
+  public String log(String name) {
     try {
       return Files.readString(get(name).log());
     } catch (IOException e) {

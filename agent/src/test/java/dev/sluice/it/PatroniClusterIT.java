@@ -239,68 +239,25 @@ class PatroniClusterIT {
    */
   private static String awaitRoutedTo(
       AppProcess app, String prefix, PatroniCluster cluster, String member, Duration timeout) {
-    return awaitLanding(app, prefix, "open ", cluster, member, timeout);
+    return app.awaitLanding("open", "", prefix, PORT_QUERY, port(cluster, member), timeout);
   }
 
   /** As {@link #awaitRoutedTo}, through {@code readAddress}. */
   private static String awaitReadOn(
       AppProcess app, String prefix, String readAddress, PatroniCluster cluster, String member) {
-    return awaitLanding(
-        app,
+    return app.awaitLanding(
+        "openTo",
+        " jdbc:postgresql://" + readAddress + "/postgres",
         prefix,
-        "openTo ",
-        cluster,
-        member,
-        Duration.ofSeconds(30),
-        " jdbc:postgresql://" + readAddress + "/postgres");
+        PORT_QUERY,
+        port(cluster, member),
+        Duration.ofSeconds(30));
   }
 
-  private static String awaitLanding(
-      AppProcess app,
-      String prefix,
-      String command,
-      PatroniCluster cluster,
-      String member,
-      Duration timeout) {
-    return awaitLanding(app, prefix, command, cluster, member, timeout, "");
-  }
+  private static final String PORT_QUERY = "SELECT current_setting('port')";
 
-  private static String awaitLanding(
-      AppProcess app,
-      String prefix,
-      String command,
-      PatroniCluster cluster,
-      String member,
-      Duration timeout,
-      String suffix) {
-    String port = cluster.member(member).substring("127.0.0.1:".length());
-    int[] n = {0};
-    try {
-      return Await.until(
-              "a connect that lands on " + member + " (port " + port + ")",
-              timeout,
-              () -> {
-                String name = prefix + (++n[0]);
-                try {
-                  AppProcess.Reply opened = app.send(command + name + suffix);
-                  if (!opened.ok) {
-                    return opened.toString();
-                  }
-                  AppProcess.Reply on =
-                      app.send("query " + name + " SELECT current_setting('port')");
-                  if (!on.ok || !on.text.equals(port)) {
-                    app.send("close " + name);
-                  }
-                  return name + "=" + (on.ok ? on.text : on.toString());
-                } catch (Exception e) {
-                  return e.toString();
-                }
-              },
-              landed -> landed.endsWith("=" + port))
-          .split("=")[0];
-    } catch (AssertionError e) {
-      throw new AssertionError(e.getMessage() + "\nthe application's output:\n" + app.output(), e);
-    }
+  private static String port(PatroniCluster cluster, String member) {
+    return cluster.member(member).substring("127.0.0.1:".length());
   }
 
   private static String other(PatroniCluster cluster, String name) {

@@ -2,6 +2,8 @@ package dev.sluice.it;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.provider.Arguments;
 
 /**
  * The pools and data sources of the pool app ({@code PoolApp}) the pool tests run, per database.
@@ -31,6 +33,19 @@ final class PoolMatrix {
     List<String> pools = new ArrayList<>(ANY_DRIVER);
     pools.add("h2pool");
     return pools;
+  }
+
+  /**
+   * The {@code pool, database} rows of a matrix test, only those {@code
+   * -Dsluice.matrix=pool@database,...} names when it is set.
+   */
+  static Stream<Arguments> selected(List<Arguments> rows) {
+    String only = System.getProperty("sluice.matrix", "");
+    if (only.isEmpty()) {
+      return rows.stream();
+    }
+    List<String> wanted = List.of(only.split(","));
+    return rows.stream().filter(a -> wanted.contains(a.get()[0] + "@" + a.get()[1]));
   }
 
   /** On MariaDB: every pool, and MariaDB Connector/J's own. */

@@ -78,13 +78,7 @@ class PoolMatrixIT {
     for (String pool : List.of("driver-ds", "hikari-ds", "h2pool", "agroal")) {
       rows.add(Arguments.of(pool, "h2"));
     }
-    // -Dsluice.matrix=pool@database,... runs those rows only
-    String only = System.getProperty("sluice.matrix", "");
-    if (!only.isEmpty()) {
-      List<String> wanted = List.of(only.split(","));
-      rows.removeIf(a -> !wanted.contains(a.get()[0] + "@" + a.get()[1]));
-    }
-    return rows.stream();
+    return PoolMatrix.selected(rows);
   }
 
   @BeforeAll

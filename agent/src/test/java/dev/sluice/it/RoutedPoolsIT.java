@@ -51,12 +51,7 @@ class RoutedPoolsIT {
     for (String pool : List.of("hikari", "driver-ds", "hikari-ds", "h2pool", "agroal")) {
       rows.add(Arguments.of(pool, "h2"));
     }
-    String only = System.getProperty("sluice.matrix", "");
-    if (!only.isEmpty()) {
-      List<String> wanted = List.of(only.split(","));
-      rows.removeIf(a -> !wanted.contains(a.get()[0] + "@" + a.get()[1]));
-    }
-    return rows.stream();
+    return PoolMatrix.selected(rows);
   }
 
   @BeforeAll

@@ -65,6 +65,10 @@ public final class Bench {
         break;
       case "failover":
         new Failover(bench).run();
+        new PatroniFailover(bench).run();
+        break;
+      case "failover-patroni":
+        new PatroniFailover(bench).run();
         break;
       case "fanout":
         new FanOut(bench).run();

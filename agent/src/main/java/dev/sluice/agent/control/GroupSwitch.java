@@ -254,7 +254,7 @@ final class GroupSwitch implements Closeable {
   void registerBeans(MBeanServer server, String domain, GroupRouting routing) {
     this.routing = routing;
     for (RoutingGroup g : routing.groups()) {
-      Group bean = new Group(new Control(routing, g.name()));
+      Group bean = new Group(new Control(g.name()));
       beans.put(g.name(), bean);
       ControlPlane.register(server, bean, Group.objectName(domain, g.name()));
     }
@@ -262,11 +262,9 @@ final class GroupSwitch implements Closeable {
 
   /** What the MXBean of one group reads. */
   private final class Control implements GroupControl {
-    private final GroupRouting routing;
     private final String name;
 
-    Control(GroupRouting routing, String name) {
-      this.routing = routing;
+    Control(String name) {
       this.name = name;
     }
 

@@ -120,11 +120,7 @@ final class PatroniKeys {
       }
     }
     lastRevision = Math.max(lastRevision, r.revision());
-    PrimaryReading ordered =
-        r.primary() == null
-            ? PrimaryReading.none(r.absence(), lastRevision)
-            : PrimaryReading.primary(r.primary(), lastRevision);
-    return ordered.withReplicas(replicas());
+    return r.withRevision(lastRevision).withReplicas(replicas());
   }
 
   /** The running replicas other than the leader, by member name. */

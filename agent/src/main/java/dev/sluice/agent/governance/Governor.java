@@ -448,12 +448,19 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (t == null) {
       return;
     }
-    // The primary changed between the route and now: this one went to an earlier primary (while
-    // none is known, open connections are left alone)
-    if (markRouted(r, t, via, c)) {
-      // aborted here, before the connect returns: the connection carries none of the
-      // application's work yet, and no statement is to reach the earlier primary on it
-      cutOff.abortHere(c, () -> {});
+    settleRouted(r, t, via, c);
+  }
+
+  /**
+   * Marks what a routed connect has just opened ({@code unit}, tracked as {@code t}) with its group
+   * and member. If the primary changed between the route and now, it went to an earlier primary and
+   * is aborted here, before the connect returns: it carries none of the application's work yet, and
+   * no statement is to reach the earlier primary on it. (While no primary is known, open
+   * connections are left alone.)
+   */
+  private void settleRouted(GroupRouting r, Tracked t, GroupRouting.Routed via, Object unit) {
+    if (markRouted(r, t, via, unit)) {
+      cutOff.abortHere(unit, () -> {});
     }
   }
 
@@ -558,8 +565,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   }
 
   /**
-   * After a routed call (its data source's URL set back): what it opened is marked as routed to the
-   * member it went to, and aborted if the primary changed meanwhile.
+   * After a routed call (its data source's URL set back): what it opened is settled as a routed
+   * connect's connection is ({@link #settleRouted}).
    */
   private void endRoutedCall(RoutedCall call, Object opened) {
     GroupRouting r = routing;
@@ -572,9 +579,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (t == null) {
       return;
     }
-    if (markRouted(r, t, via, physical)) {
-      cutOff.abortNow(physical, () -> {});
-    }
+    settleRouted(r, t, via, physical);
   }
 
   /**

@@ -95,17 +95,29 @@ public final class GroupRouting {
    * never waits.
    */
   String groupOf(String url) {
+    Map<String, RoutingGroup> groups = byAddress;
+    String hostPort = groupAddressOf(url, groups);
+    return hostPort == null ? null : groups.get(hostPort).name();
+  }
+
+  /**
+   * The address or read address of one of {@code groups} that {@code url} names as its single host,
+   * or {@code null} (no group's, a host list that names more than the address, not a network URL,
+   * unparseable).
+   */
+  private static String groupAddressOf(String url, Map<String, RoutingGroup> groups) {
     Endpoint target;
     try {
       target = JdbcUrls.parse(url);
     } catch (IllegalArgumentException unparseable) {
       return null;
     }
-    if (target.kind() != Endpoint.Kind.NETWORK) {
+    if (target.kind() != Endpoint.Kind.NETWORK
+        || !groups.containsKey(target.hostPort())
+        || JdbcUrls.withHostPort(url, target.hostPort()) == null) {
       return null;
     }
-    RoutingGroup g = byAddress.get(target.hostPort());
-    return g == null || JdbcUrls.withHostPort(url, target.hostPort()) == null ? null : g.name();
+    return target.hostPort();
   }
 
   /** The primary of {@code group} in force now, or {@code null}. */
@@ -171,20 +183,12 @@ public final class GroupRouting {
   Object route(String url, Predicate<String> disabled) {
     lastRouted.remove();
     Map<String, RoutingGroup> groups = byAddress;
-    Endpoint target;
-    try {
-      target = JdbcUrls.parse(url);
-    } catch (IllegalArgumentException unparseable) {
+    String hostPort = groupAddressOf(url, groups);
+    if (hostPort == null) {
       return url;
     }
-    if (target.kind() != Endpoint.Kind.NETWORK) {
-      return url;
-    }
-    RoutingGroup g = groups.get(target.hostPort());
-    if (g == null || JdbcUrls.withHostPort(url, target.hostPort()) == null) {
-      return url; // no group's, or a host list that names more than the address
-    }
-    if (target.hostPort().equals(g.readAddress())) {
+    RoutingGroup g = groups.get(hostPort);
+    if (hostPort.equals(g.readAddress())) {
       List<String> replicas = g.replicas();
       int n = replicas.size();
       if (n > 0) {

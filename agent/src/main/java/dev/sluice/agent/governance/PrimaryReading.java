@@ -41,6 +41,11 @@ public final class PrimaryReading {
     return new PrimaryReading(primary, absence, members, revision);
   }
 
+  /** This reading, since {@code later} (ordered after a reading of an earlier key). */
+  public PrimaryReading withRevision(long later) {
+    return new PrimaryReading(primary, absence, replicas, later);
+  }
+
   /** The normalised {@code host:port}, or {@code null} while none is known. */
   public String primary() {
     return primary;
