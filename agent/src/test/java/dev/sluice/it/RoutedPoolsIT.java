@@ -1,6 +1,7 @@
 package dev.sluice.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -163,6 +164,53 @@ class RoutedPoolsIT {
       throw new AssertionError(e.getMessage() + "\n" + app.output(), e);
     }
     InstanceCutOffIT.awaitFailure(app, "query first SELECT 1");
+
+    // Fencing the old primary refuses nothing of a pool that goes to the new one now; fencing the
+    // new one refuses its borrows. (The pool first went to a: the agent maps it by the group.)
+    String nodeA = datanode(a);
+    String nodeB = datanode(b);
+    fence(app, nodeA, true);
+    try {
+      AppProcess.Reply r = app.send("hold fenced");
+      assertTrue(r.ok, () -> pool + ": a borrow with the old primary fenced: " + r);
+      assertEquals("b", who(app, "fenced"), pool);
+      assertTrue(app.send("close fenced").ok);
+    } finally {
+      fence(app, nodeA, false);
+    }
+    fence(app, nodeB, true);
+    try {
+      AppProcess.Reply r = app.send("borrow");
+      assertFalse(r.ok, () -> pool + ": a borrow with the primary fenced: " + r);
+      assertTrue(r.text.contains(nodeB), r::toString);
+    } finally {
+      fence(app, nodeB, false);
+    }
+    AppProcess.Reply again = app.send("borrow");
+    assertTrue(again.ok, () -> pool + ": a borrow after the primary is enabled again: " + again);
+  }
+
+  private static String datanode(H2TcpServer member) {
+    return DatasourceCutOffIT.DATANODES + "/routed/" + member.hostPort().replace(':', '_');
+  }
+
+  /** Writes DISABLED (or enables) {@code node}; returns once the agent has logged it. */
+  private void fence(AppProcess app, String node, boolean disabled) throws Exception {
+    Await.until(node, java.time.Duration.ofSeconds(10), () -> exists(node));
+    long before = app.agentLog().stream().filter(l -> l.contains(node)).count();
+    zk.set(node, disabled ? "DISABLED" : "");
+    Await.until(
+        "the agent's log of " + node + (disabled ? " DISABLED" : " enabled"),
+        java.time.Duration.ofSeconds(10),
+        () -> app.agentLog().stream().filter(l -> l.contains(node)).count() > before);
+  }
+
+  private boolean exists(String node) {
+    try {
+      return zk.get(node) != null;
+    } catch (Exception e) {
+      return false;
+    }
   }
 
   private static void awaitOnB(AppProcess app, String pool, int[] n) {

@@ -7,8 +7,11 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.curator.test.TestingServer;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -23,7 +26,9 @@ import org.h2.tools.Server;
  * primary aborted ({@code cutoff.grace-ms=0}). {@link #SWITCHES} switches against a loopback
  * ZooKeeper; the members are two H2 TCP servers that serve the same database name from two
  * different in-memory databases, each with a table naming it. The baseline is ZooKeeper alone, in
- * the same run: a plain client's watch on the same key fires and it reads the value.
+ * the same run: a plain client's watch on the same key fires and it reads the value; for the first
+ * connect on the new primary also a second plain client that, once it has read the value, connects
+ * to the member it names and runs the probe's query.
  */
 final class Failover {
 
@@ -46,6 +51,7 @@ final class Failover {
     Server b = member("b");
     try (TestingServer zk = new TestingServer(true)) {
       ZooKeeper operator = Propagation.connect(zk.getConnectString());
+      ZooKeeper follower = Propagation.connect(zk.getConnectString());
       createWithParents(operator, KEY, hostPort(a));
       List<String> cmd =
           List.of(
@@ -72,11 +78,12 @@ final class Failover {
         Propagation.expect(out, "READY");
         Propagation.send(in, "open a");
         Propagation.expect(out, "OPENED");
-        measure(operator, in, out, a, b);
+        measure(operator, follower, in, out, a, b);
         Propagation.send(in, "exit");
       } finally {
         p.destroy();
         operator.close();
+        follower.close();
       }
     } finally {
       a.stop();
@@ -84,13 +91,15 @@ final class Failover {
     }
   }
 
-  private void measure(ZooKeeper operator, Writer in, BufferedReader out, Server a, Server b)
+  private void measure(
+      ZooKeeper operator, ZooKeeper follower, Writer in, BufferedReader out, Server a, Server b)
       throws Exception {
     long[] applied = new long[SWITCHES];
     long[] landed = new long[SWITCHES];
     long[] began = new long[SWITCHES];
     long[] aborted = new long[SWITCHES];
     long[] zkAlone = new long[SWITCHES];
+    long[] byHand = new long[SWITCHES];
     String what = "failover";
     for (int i = 0; i < SWITCHES; i++) {
       boolean toB = i % 2 == 0;
@@ -99,6 +108,7 @@ final class Failover {
       Propagation.send(in, "arm " + name + " " + next);
       Propagation.expect(out, "ARMED");
       Propagation.WatchAndRead zkWatch = Propagation.WatchAndRead.arm(operator, KEY);
+      FollowByHand hand = FollowByHand.arm(follower, KEY, name);
       long t0 = PropagationProbe.epochMicros();
       operator.setData(KEY, next.getBytes(StandardCharsets.UTF_8), -1);
       String[] times = Propagation.expect(out, "TIMES").split(" ");
@@ -112,6 +122,7 @@ final class Failover {
       began[i] = Math.max(0, Long.parseLong(times[4]) - t0);
       aborted[i] = Propagation.sample(what, i, "all routed aborted", Long.parseLong(times[3]) - t0);
       zkAlone[i] = Propagation.sample(what, i, "ZooKeeper alone", watchedAt - t0);
+      byHand[i] = Propagation.sample(what, i, "watch, read and connect", hand.await(what, i) - t0);
       Propagation.send(in, "open " + name);
       Propagation.expect(out, "OPENED");
     }
@@ -132,6 +143,12 @@ final class Failover {
         Bench.difference(landed, zkAlone),
         "p50 +2,000, p99 +5,000");
     bench.row(
+        label + "  the same beside a plain client's watch, read, connect and query (µs)",
+        Bench.percentiles(landed),
+        Bench.percentiles(byHand),
+        Bench.difference(landed, byHand),
+        "");
+    bench.row(
         label + "  that connect began (µs)",
         Bench.percentiles(began),
         zk,
@@ -150,6 +167,55 @@ final class Failover {
             + counts[2]
             + " were handed out to the old primary, whose query it answered although the Group"
             + " MXBean showed the new primary before the query started");
+  }
+
+  /**
+   * What a client without the agent does at the least to follow the key: its own watch fires, it
+   * reads the value, connects to the member the value names and runs the query the probe runs to
+   * tell where it landed. On a ZooKeeper session of its own, whose event thread may block.
+   */
+  private static final class FollowByHand {
+    private final CountDownLatch done = new CountDownLatch(1);
+    private volatile long at;
+    private volatile String failure;
+
+    static FollowByHand arm(ZooKeeper zk, String key, String expected) throws Exception {
+      FollowByHand f = new FollowByHand();
+      zk.getData(
+          key,
+          e ->
+              zk.getData(
+                  key,
+                  false,
+                  (rc, path, ctx, data, stat) ->
+                      f.follow(new String(data, StandardCharsets.UTF_8), expected),
+                  null),
+          null);
+      return f;
+    }
+
+    private void follow(String hostPort, String expected) {
+      try (Connection c =
+          DriverManager.getConnection("jdbc:h2:tcp://" + hostPort + "/" + DATABASE)) {
+        String on = FailoverProbe.member(c);
+        if (expected.equals(on)) {
+          at = PropagationProbe.epochMicros();
+        } else {
+          failure = "landed on " + on + ", not on " + expected;
+        }
+      } catch (SQLException e) {
+        failure = e.toString();
+      }
+      done.countDown();
+    }
+
+    long await(String what, int i) throws InterruptedException {
+      if (!done.await(10, TimeUnit.SECONDS) || failure != null) {
+        throw new IllegalStateException(
+            what + ", switch " + i + ": the plain client did not follow the key: " + failure);
+      }
+      return at;
+    }
   }
 
   /** An H2 server on a free loopback port whose {@link #DATABASE} is a table naming it. */

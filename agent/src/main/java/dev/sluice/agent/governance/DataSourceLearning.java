@@ -149,6 +149,11 @@ final class DataSourceLearning {
         trackOpenedBy(dataSource, c);
       }
     }
+    Object physical = connections.trackedBehind(c);
+    Tracked lent = physical == null ? null : connections.get(physical);
+    if (lent != null && lent.routedFrom != null) {
+      e.routedUrl = lent.routedFrom;
+    }
     if (decided) {
       changed.run();
     }

@@ -98,7 +98,13 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     this.cutoffGraceMs = cutoffGraceMs;
     this.catalog = catalog;
     this.connections = catalog.connections();
-    this.sources = new KnownDataSources(catalog::forUrl);
+    this.sources =
+        new KnownDataSources(
+            catalog::forUrl,
+            url -> {
+              GroupRouting r = routing;
+              return r != null && r.groupOf(url) != null;
+            });
     this.learning =
         new DataSourceLearning(sources, connections, this::opened, this::recomputeAttention);
     this.poolAttempts = new PoolAttempts(sources::classes);
@@ -222,7 +228,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private void restorePools(Datasource d) {
     sources.forEach(
         (dataSource, e) -> {
-          if (d == null || e.datasource == d) {
+          if (goesTo(e, d)) {
             eviction.restored(dataSource);
           }
         });
@@ -240,7 +246,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private void purgePools(Datasource d) {
     sources.forEach(
         (dataSource, e) -> {
-          if (d == null || e.datasource == d) {
+          if (goesTo(e, d)) {
             eviction.purge(dataSource);
           }
         });
@@ -393,6 +399,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     synchronized (routeChange) {
       t.routedGroup = via.group;
       t.routedMember = via.member;
+      t.routedFrom = via.asked;
       String now = r.primaryOf(via.group);
       if (now == null || via.member.equals(now)) {
         return false;
@@ -604,7 +611,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       return refuse(s.refusal());
     }
     if (s.anyDatasourceDisabled()) {
-      Datasource d = sources.datasourceOf(dataSource);
+      Datasource d = datasourceNow(dataSource);
       if (d != null && s.datasourceDisabled(d.path())) {
         d.refused.increment();
         return refuse(d.refusal());
@@ -618,12 +625,38 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
    * off ({@link PoolAttempts}). Returns the state to decide with.
    */
   private GovernanceState holdIfPoolsOwn(GovernanceState s, Object dataSource) {
-    Datasource d = s.cutOff() ? null : sources.datasourceOf(dataSource);
+    Datasource d = s.cutOff() ? null : datasourceNow(dataSource);
     if (s.cutOff() || (d != null && s.datasourceDisabled(d.path()))) {
       poolAttempts.holdIfPoolsOwn(() -> state.cutOff() || (d != null && state.cutOff(d.path())));
       return state;
     }
     return s;
+  }
+
+  /**
+   * The datasource a borrow from {@code dataSource} goes to now, or {@code null} while unknown. For
+   * a data source whose connections are routed through a group's address: the group's primary in
+   * force now (none while no primary is known), not the member it first went to.
+   */
+  private Datasource datasourceNow(Object dataSource) {
+    Datasource d = sources.datasourceOf(dataSource);
+    Entry e = sources.peek(dataSource);
+    return e == null || e.routedUrl == null ? d : primaryOf(e.routedUrl);
+  }
+
+  /** The datasource of the primary in force now of the group whose address {@code url} names. */
+  private Datasource primaryOf(String url) {
+    GroupRouting r = routing;
+    String now = r == null ? null : r.primaryUrl(url);
+    return now == null ? null : catalog.forUrl(now);
+  }
+
+  /**
+   * Whether a data source's connections may go to {@code d} (to any: {@code null}): the one it was
+   * mapped to, and for one routed through a group's address also the group's primary now.
+   */
+  private boolean goesTo(Entry e, Datasource d) {
+    return d == null || e.datasource == d || (e.routedUrl != null && primaryOf(e.routedUrl) == d);
   }
 
   /** The datasource the agent knows {@code dataSource} goes to, or {@code null}. */

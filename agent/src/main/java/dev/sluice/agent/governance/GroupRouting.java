@@ -27,11 +27,13 @@ public final class GroupRouting {
   /** A connect this thread routed last: which URL went to which group's member. */
   static final class Routed {
     final String url;
+    final String asked;
     final String group;
     final String member;
 
-    Routed(String url, String group, String member) {
+    Routed(String url, String asked, String group, String member) {
       this.url = url;
+      this.asked = asked;
       this.group = group;
       this.member = member;
     }
@@ -118,6 +120,20 @@ public final class GroupRouting {
       return null;
     }
     return target.hostPort();
+  }
+
+  /**
+   * {@code url}, which names a group's address, to the group's primary in force now; {@code null}
+   * for any other URL (a read address among them) and while no primary is known. Never waits.
+   */
+  String primaryUrl(String url) {
+    Map<String, RoutingGroup> groups = byAddress;
+    String hostPort = groupAddressOf(url, groups);
+    RoutingGroup g = hostPort == null ? null : groups.get(hostPort);
+    if (g == null || !hostPort.equals(g.address()) || g.primary() == null) {
+      return null;
+    }
+    return JdbcUrls.withHostPort(url, g.primary());
   }
 
   /** The primary of {@code group} in force now, or {@code null}. */
@@ -228,7 +244,7 @@ public final class GroupRouting {
       }
     }
     String routed = JdbcUrls.withHostPort(url, g.primary());
-    lastRouted.set(new Routed(routed, g.name(), g.primary()));
+    lastRouted.set(new Routed(routed, url, g.name(), g.primary()));
     return routed;
   }
 

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,17 +59,27 @@ final class KnownDataSources {
 
     /** Its first call looked at borrowed from another data source inside. */
     volatile boolean borrowedInside;
+
+    /**
+     * The URL naming a routing group's address its connections are routed through (its URL getter
+     * says so, or a connection it lent was routed), or {@code null}: where they go changes with the
+     * group's primary.
+     */
+    volatile String routedUrl;
   }
 
   private final IdentityTable<Entry> entries = new IdentityTable<>();
   private final Function<String, Datasource> forUrl;
+  private final Predicate<String> routed;
   private volatile Class<?>[] factoryClasses = new Class<?>[0];
 
   /**
    * @param forUrl the datasource of a JDBC URL
+   * @param routed whether a JDBC URL names a routing group's address
    */
-  KnownDataSources(Function<String, Datasource> forUrl) {
+  KnownDataSources(Function<String, Datasource> forUrl, Predicate<String> routed) {
     this.forUrl = forUrl;
+    this.routed = routed;
   }
 
   /** The entry of {@code dataSource}, registered if new. */
@@ -115,6 +126,9 @@ final class KnownDataSources {
     }
     String url = urlOf(dataSource, getters);
     if (url != null) {
+      if (routed.test(url)) {
+        e.routedUrl = url;
+      }
       d = forUrl.apply(url);
       e.datasource = d;
       if (e.kind == Kind.UNMAPPABLE) {

@@ -41,6 +41,9 @@ final class TrackedConnections {
 
     volatile String routedMember;
 
+    /** For a routed connection: the URL the application named (the group's address). */
+    volatile String routedFrom;
+
     Tracked(Datasource datasource, Object pooled) {
       this.datasource = datasource;
       this.pooled = pooled;

@@ -16,7 +16,7 @@ class DataSourceLearningTest {
    */
   @Test
   void aDataSourceMadeWhileARoundIsOpenStartsLookingAgain() {
-    KnownDataSources sources = new KnownDataSources(url -> null);
+    KnownDataSources sources = new KnownDataSources(url -> null, url -> false);
     AtomicInteger changes = new AtomicInteger();
     DataSourceLearning learning =
         new DataSourceLearning(
