@@ -122,6 +122,14 @@ final class AppProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code java -jar sluice-agent.jar controller <settings>}: no application, no command loop; the
+   * process is started and not waited for.
+   */
+  static Builder controller(String... settings) {
+    return new Builder(null, null).withoutAgent().args("controller").args(settings);
+  }
+
   static Builder jdbcApp(String... args) {
     return new Builder("jdbc-app", "dev.sluice.testapp.jdbc.JdbcApp").args(args);
   }
@@ -196,11 +204,13 @@ final class AppProcess implements AutoCloseable {
       cmd.add("-Dcom.sun.management.jmxremote.authenticate=false");
       cmd.add("-Dcom.sun.management.jmxremote.ssl=false");
     }
-    Path appDir = testAppsDir().resolve(b.app).resolve("target");
-    if (!Files.exists(appDir.resolve(b.app + ".jar"))) {
+    Path appDir = b.app == null ? null : testAppsDir().resolve(b.app).resolve("target");
+    if (appDir == null) {
+      cmd.add("-jar"); // the agent jar itself: the operator tools
+      cmd.add(agentJar().toString());
+    } else if (!Files.exists(appDir.resolve(b.app + ".jar"))) {
       throw new IllegalStateException("test app not built: " + appDir.resolve(b.app + ".jar"));
-    }
-    if (b.mainClass == null) {
+    } else if (b.mainClass == null) {
       cmd.add("-jar"); // a self-contained (fat) jar with its own launcher
       cmd.add(appDir.resolve(b.app + ".jar").toString());
     } else {
@@ -221,6 +231,9 @@ final class AppProcess implements AutoCloseable {
     stdin = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
     pump(process.getInputStream(), true);
     pump(process.getErrorStream(), false);
+    if (appDir == null) {
+      return;
+    }
     Reply ready = awaitReply(60);
     if (!ready.text.isEmpty() || ready.ms != 0) {
       throw new IllegalStateException("unexpected first reply " + ready);

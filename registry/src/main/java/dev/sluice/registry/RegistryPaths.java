@@ -7,10 +7,12 @@ public final class RegistryPaths {
   private final String instancesRoot;
   private final String datasourcesRoot;
   private final String groupsRoot;
+  private final String controlRoot;
 
   RegistryPaths(RegistryLayout layout, String namespace, String app) {
     this.layout = layout;
     String root = "/" + namespace;
+    controlRoot = root + "/control";
     if (layout == RegistryLayout.V5) {
       instancesRoot = root + "/states/proxynodes";
       datasourcesRoot = root + "/states/datanodes";
@@ -28,6 +30,24 @@ public final class RegistryPaths {
    */
   public String groupPrimaryPath(String group) {
     return groupsRoot + "/" + group + "/primary";
+  }
+
+  /** {@code /{namespace}/control/leader}: the fleet leader's election (SPEC section 8). */
+  public String leaderPath() {
+    return controlRoot + "/leader";
+  }
+
+  /** {@code /{namespace}/control/recovery}: the global recovery switch. */
+  public String recoverySwitchPath() {
+    return controlRoot + "/recovery";
+  }
+
+  /**
+   * {@code /{namespace}/control/controllers/{id}}: the ephemeral node of a {@code controller}
+   * process, which has no instance node (it runs no application).
+   */
+  public String controllerPath(String id) {
+    return controlRoot + "/controllers/" + id;
   }
 
   public RegistryLayout layout() {

@@ -28,6 +28,8 @@ public final class SluiceCli {
           "  status                 list the registered instances and their values",
           "  disable <instance-id>  write DISABLED into an instance node",
           "  enable <instance-id>   write an empty value into an instance node",
+          "  controller             stand for fleet leader, without an application (until"
+              + " stopped)",
           "keys: registry=zookeeper://host:port[,...] | zookeeper+tls://host:port[,...] |"
               + " etcd://host:port[,...] | etcd+https://host:port[,...]",
           "      namespace=sluice layout=v5|legacy app=NAME registry.tls-ca-file=PEM",
@@ -68,8 +70,16 @@ public final class SluiceCli {
     }
     RegistryUri uri = config.registry().get();
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
+    String command = positional.get(0);
+    if (command.equals("controller")) {
+      try {
+        return Controller.run(config);
+      } catch (Exception e) {
+        err.println("sluice: the controller on registry " + uri + " failed: " + e);
+        return 1;
+      }
+    }
     try (OperatorAccess nodes = Registries.operator(config)) {
-      String command = positional.get(0);
       switch (command) {
         case "status":
           return status(nodes, paths, out);

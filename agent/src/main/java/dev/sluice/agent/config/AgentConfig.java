@@ -56,6 +56,8 @@ public final class AgentConfig {
   private static final String DEFAULT_FAILOVER_WAIT_MS = "10000";
   private static final long MAX_FAILOVER_WAIT_MS = 600_000;
   private static final Pattern LOG_LEVELS = Pattern.compile("trace|debug|info|warn|error|off");
+  private static final java.util.Set<String> AUTO_DISABLE =
+      java.util.Set.of("off", "replicas", "all");
 
   private final Map<ConfigKey, String> values = new EnumMap<>(ConfigKey.class);
   private final Map<ConfigKey, String> origins = new EnumMap<>(ConfigKey.class);
@@ -542,6 +544,19 @@ public final class AgentConfig {
         v -> v.matches("/*[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/*") ? v : null,
         "a namespace of [A-Za-z0-9._-] segments separated by /, such as /service");
     check(
+        ConfigKey.RECOVERY_CANDIDATE,
+        v -> v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false") ? v : null,
+        "true or false");
+    check(
+        ConfigKey.RECOVERY_AUTO_DISABLE,
+        v -> AUTO_DISABLE.contains(v.toLowerCase(Locale.ROOT)) ? v : null,
+        "off, replicas or all");
+    checkMillis(ConfigKey.RECOVERY_PROBE_INTERVAL_MS, 100, 3_600_000);
+    checkMillis(ConfigKey.RECOVERY_PROBE_TIMEOUT_MS, 10, 600_000);
+    checkCount(ConfigKey.RECOVERY_FAILURES_TO_DISABLE, 1, 1000);
+    checkCount(ConfigKey.RECOVERY_SUCCESSES_TO_ENABLE, 1, 1000);
+    checkMillis(ConfigKey.RECOVERY_BLOCK_MS, 0, 604_800_000);
+    check(
         ConfigKey.LOG_LEVEL,
         v -> LOG_LEVELS.matcher(v.toLowerCase(Locale.ROOT)).matches() ? v : null,
         "trace, debug, info, warn, error or off");
@@ -588,6 +603,16 @@ public final class AgentConfig {
 
   private static String name(String v) {
     return NAME.matcher(v).matches() ? v : null;
+  }
+
+  private void checkCount(ConfigKey key, int min, int max) {
+    check(
+        key,
+        v -> {
+          long n = Long.parseLong(v);
+          return n >= min && n <= max ? n : null;
+        },
+        "a whole number from " + min + " to " + max);
   }
 
   private void checkMillis(ConfigKey key, int min, int max) {
@@ -726,6 +751,36 @@ public final class AgentConfig {
 
   public int cutoffGraceMs() {
     return intValue(ConfigKey.CUTOFF_GRACE_MS);
+  }
+
+  /** Whether this JVM stands in the fleet leader's election (SPEC section 8). */
+  public boolean recoveryCandidate() {
+    return Boolean.parseBoolean(values.get(ConfigKey.RECOVERY_CANDIDATE).toLowerCase(Locale.ROOT));
+  }
+
+  /** What the fleet leader may disable on its own: {@code off}, {@code replicas} or {@code all}. */
+  public String recoveryAutoDisable() {
+    return values.get(ConfigKey.RECOVERY_AUTO_DISABLE).toLowerCase(Locale.ROOT);
+  }
+
+  public int recoveryProbeIntervalMs() {
+    return intValue(ConfigKey.RECOVERY_PROBE_INTERVAL_MS);
+  }
+
+  public int recoveryProbeTimeoutMs() {
+    return intValue(ConfigKey.RECOVERY_PROBE_TIMEOUT_MS);
+  }
+
+  public int recoveryFailuresToDisable() {
+    return intValue(ConfigKey.RECOVERY_FAILURES_TO_DISABLE);
+  }
+
+  public int recoverySuccessesToEnable() {
+    return intValue(ConfigKey.RECOVERY_SUCCESSES_TO_ENABLE);
+  }
+
+  public int recoveryBlockMs() {
+    return intValue(ConfigKey.RECOVERY_BLOCK_MS);
   }
 
   public String jmxDomain() {

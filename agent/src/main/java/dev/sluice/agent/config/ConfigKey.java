@@ -21,7 +21,14 @@ public enum ConfigKey {
   JMX_DOMAIN("jmx.domain", "sluice"),
   LOG_LEVEL("log.level", "info"),
   ORCHESTRATOR_KV_PREFIX("orchestrator.kv-prefix", "mysql/master"),
-  PATRONI_NAMESPACE("patroni.namespace", "/service");
+  PATRONI_NAMESPACE("patroni.namespace", "/service"),
+  RECOVERY_CANDIDATE("recovery.candidate", "true"),
+  RECOVERY_AUTO_DISABLE("recovery.auto-disable", "off"),
+  RECOVERY_PROBE_INTERVAL_MS("recovery.probe-interval-ms", "1000"),
+  RECOVERY_PROBE_TIMEOUT_MS("recovery.probe-timeout-ms", "1000"),
+  RECOVERY_FAILURES_TO_DISABLE("recovery.failures-to-disable", "3"),
+  RECOVERY_SUCCESSES_TO_ENABLE("recovery.successes-to-enable", "5"),
+  RECOVERY_BLOCK_MS("recovery.block-ms", "600000");
 
   /** The prefix of {@code datasources.<schema>.<name>} keys. */
   public static final String DATASOURCES_PREFIX = "datasources.";

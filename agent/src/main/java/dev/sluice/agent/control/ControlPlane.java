@@ -159,6 +159,12 @@ public final class ControlPlane implements RegistryListener {
     Runtime.getRuntime().addShutdownHook(new Thread(registry::close, "sluice-shutdown"));
     instance.connection(false); // starts the registry-loss clock, if that policy is on
     registry.start(this);
+    RegistryCenter started = registry;
+    faults.guard(
+        "the fleet's recovery",
+        () ->
+            new FleetRecovery(config, paths, config.recoveryCandidate() ? idText : null)
+                .start(started, server, domain));
     log.info(
         "started: instance {} at {} in {} ({} layout)",
         idText,
