@@ -150,6 +150,13 @@ class DatasourceCutOffIT {
             .start()) {
       assertTrue(app.send("connect").ok, "an unrecognised value enables");
       assertEquals("maintenance", get(node), "an existing node is never overwritten");
+      // its endpoint is recorded for the fleet leader's probes (SPEC 8)
+      String endpoint = "/sluice/meta/endpoints/orders/primary";
+      String recorded =
+          Await.until(endpoint, Duration.ofSeconds(10), () -> get(endpoint), v -> v != null);
+      assertTrue(
+          recorded.startsWith(hostPort + "/") && recorded.endsWith("sales"),
+          endpoint + " holds " + recorded);
       zk.set(node, "DISABLED");
       assertDatasourceRefusal(InstanceCutOffIT.awaitRefused(app, "connect"), node);
       zk.set(node, "");

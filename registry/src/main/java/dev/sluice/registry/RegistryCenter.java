@@ -48,6 +48,13 @@ public interface RegistryCenter extends Closeable {
    */
   void ensureDatasourceNode(String path);
 
+  /**
+   * Creates the persistent node {@code path} holding {@code value} unless it exists; never
+   * overwrites. Runs in the background and again after a reconnect if the registry was away, as
+   * {@link #ensureDatasourceNode} does, but not again after a deletion. Never throws.
+   */
+  void ensureNode(String path, String value);
+
   /** Writes a datasource node, as {@link #writeInstanceValue} writes the instance node. */
   void writeDatasourceValue(String path, String value, long timeoutMs) throws RegistryException;
 

@@ -8,11 +8,13 @@ public final class RegistryPaths {
   private final String datasourcesRoot;
   private final String groupsRoot;
   private final String controlRoot;
+  private final String metaRoot;
 
   RegistryPaths(RegistryLayout layout, String namespace, String app) {
     this.layout = layout;
     String root = "/" + namespace;
     controlRoot = root + "/control";
+    metaRoot = root + "/meta";
     if (layout == RegistryLayout.V5) {
       instancesRoot = root + "/states/proxynodes";
       datasourcesRoot = root + "/states/datanodes";
@@ -30,6 +32,19 @@ public final class RegistryPaths {
    */
   public String groupPrimaryPath(String group) {
     return groupsRoot + "/" + group + "/primary";
+  }
+
+  /**
+   * {@code /{namespace}/meta/endpoints/{schema}/{name}}: where a datasource's endpoint is recorded
+   * for the fleet leader's probes (SPEC section 8), in both layouts.
+   */
+  public String endpointPath(String schema, String name) {
+    return metaRoot + "/endpoints/" + schema + "/" + name;
+  }
+
+  /** {@code /{namespace}/meta/endpoints}. */
+  public String endpointsRoot() {
+    return metaRoot + "/endpoints";
   }
 
   /** {@code /{namespace}/control/leader}: the fleet leader's election (SPEC section 8). */

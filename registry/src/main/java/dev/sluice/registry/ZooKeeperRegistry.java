@@ -296,10 +296,15 @@ public final class ZooKeeperRegistry implements RegistryCenter {
     datasourceNodes.ensure(path);
   }
 
-  private boolean createDatasourceNode(String path) {
+  @Override
+  public void ensureNode(String path, String value) {
+    datasourceNodes.ensure(path, value);
+  }
+
+  private boolean createDatasourceNode(String path, String value) {
     try {
-      client.create().creatingParentsIfNeeded().forPath(path, new byte[0]);
-      log.info("created datasource node {}", path);
+      client.create().creatingParentsIfNeeded().forPath(path, NodeValue.encode(value));
+      log.info("created node {}", path);
     } catch (KeeperException.NodeExistsException exists) {
       // never overwrite an operator's value
     } catch (Exception e) {

@@ -385,6 +385,24 @@ abstract class RegistryContract {
   }
 
   /**
+   * A datasource's endpoint is recorded for the fleet leader (SPEC 8): created holding its value
+   * when absent, persistent, and never overwritten (another JVM recorded it first, or an operator
+   * corrected it).
+   */
+  @Test
+  void anEnsuredNodeIsCreatedWithItsValueAndNeverOverwritten() throws Exception {
+    RegistryCenter r = start(instancePath("e"), new Heard());
+    String absent = paths.endpointPath("shop", "db1_3306");
+    String present = paths.endpointPath("shop", "db2_3306");
+    backend().put(present, "db2.example.com:3306/shop");
+    r.ensureNode(absent, "db1.example.com:3306/shop");
+    r.ensureNode(present, "10.0.0.2:3306/shop");
+    await("created", () -> "db1.example.com:3306/shop".equals(value(absent)));
+    assertEquals("db2.example.com:3306/shop", value(present), "not overwritten");
+    assertFalse(backend().ownedBy(absent, r), "persistent");
+  }
+
+  /**
    * The agent's shutdown hook closes the registry while the application may still meet a new
    * datasource: that must not throw into the connecting thread.
    */

@@ -44,8 +44,8 @@ class RegistryCoreTest {
             Runnable::run,
             new Faults(LoggerFactory.getLogger(RegistryCoreTest.class)),
             connected::get,
-            path -> {
-              attempts.add(path);
+            (path, value) -> {
+              attempts.add(value.isEmpty() ? path : path + "=" + value);
               return !failing.get();
             });
   }
@@ -65,6 +65,18 @@ class RegistryCoreTest {
     assertEquals(List.of("/ds/a", "/ds/b", "/ds/b"), b.attempts);
     b.nodes.retryPending();
     assertEquals(3, b.attempts.size(), "created on the retry, so no more attempts");
+  }
+
+  @Test
+  void anEnsuredNodeIsCreatedWithItsValueAndRetriedWithIt() {
+    Backend b = new Backend();
+    b.failing.set(true);
+    b.nodes.ensure("/meta/e", "db1:3306/shop");
+    b.failing.set(false);
+    b.nodes.retryPending();
+    assertEquals(List.of("/meta/e=db1:3306/shop", "/meta/e=db1:3306/shop"), b.attempts);
+    b.nodes.deleted("/meta/e");
+    assertEquals(2, b.attempts.size(), "not a datasource node: not created again after a delete");
   }
 
   @Test

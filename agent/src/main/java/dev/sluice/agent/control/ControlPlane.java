@@ -125,7 +125,7 @@ public final class ControlPlane implements RegistryListener {
       instance.registryUnusable(config.registry().get().toString(), unusable);
     }
     instanceBean = new Instance(instance);
-    DatasourceSwitch ds = new DatasourceSwitch(governor, registry, server, domain);
+    DatasourceSwitch ds = new DatasourceSwitch(governor, registry, paths, server, domain);
     datasources = ds;
     register(server, instanceBean, domain + ":type=Instance");
     catalog.listen(this::met);

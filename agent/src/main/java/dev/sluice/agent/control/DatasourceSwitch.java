@@ -1,5 +1,6 @@
 package dev.sluice.agent.control;
 
+import dev.sluice.agent.datasource.Endpoint;
 import dev.sluice.agent.governance.Datasource;
 import dev.sluice.agent.governance.GovernanceState;
 import dev.sluice.agent.governance.Governor;
@@ -8,6 +9,7 @@ import dev.sluice.jmx.DatasourceControl;
 import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryException;
+import dev.sluice.registry.RegistryPaths;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.management.MBeanServer;
@@ -26,6 +28,7 @@ final class DatasourceSwitch {
 
   private final Governor governor;
   private final RegistryCenter registry;
+  private final RegistryPaths paths;
   private final MBeanServer server;
   private final String domain;
   private final Map<String, DataSource> beans = new ConcurrentHashMap<>();
@@ -33,9 +36,15 @@ final class DatasourceSwitch {
   /**
    * @param registry {@code null} in local mode
    */
-  DatasourceSwitch(Governor governor, RegistryCenter registry, MBeanServer server, String domain) {
+  DatasourceSwitch(
+      Governor governor,
+      RegistryCenter registry,
+      RegistryPaths paths,
+      MBeanServer server,
+      String domain) {
     this.governor = governor;
     this.registry = registry;
+    this.paths = paths;
     this.server = server;
     this.domain = domain;
   }
@@ -53,6 +62,11 @@ final class DatasourceSwitch {
   void met(Datasource d) {
     if (registry != null) {
       registry.ensureDatasourceNode(d.path());
+      if (d.endpoint().kind() == Endpoint.Kind.NETWORK) {
+        // for the fleet leader's probes (SPEC 8)
+        registry.ensureNode(
+            paths.endpointPath(d.name().schema(), d.name().name()), d.endpoint().toString());
+      }
     }
     if (beans.containsKey(d.path())) {
       return;

@@ -345,17 +345,22 @@ public final class EtcdRegistry implements RegistryCenter {
     }
   }
 
-  private boolean createDatasourceNode(String path) {
+  @Override
+  public void ensureNode(String path, String value) {
+    datasourceNodes.ensure(path, value);
+  }
+
+  private boolean createDatasourceNode(String path, String value) {
     ByteSequence key = bytes(path);
     try {
       TxnResponse created =
           await(
               kv.txn()
                   .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0)))
-                  .Then(Op.put(key, ByteSequence.EMPTY, PutOption.DEFAULT))
+                  .Then(Op.put(key, bytes(value), PutOption.DEFAULT))
                   .commit());
       if (created.isSucceeded()) {
-        log.info("created datasource key {}", path);
+        log.info("created key {}", path);
       }
     } catch (Exception e) {
       log.warn("could not create {}: {}; retrying when connected again", path, describe(e));
