@@ -1,12 +1,21 @@
 package dev.sluice.jmx;
 
+import java.util.concurrent.atomic.AtomicLong;
+import javax.management.MBeanNotificationInfo;
+import javax.management.Notification;
+
 /**
  * The {@code sluice:type=Recovery} MXBean. Announces each change of {@code Leader} and of {@code
- * Enabled} with an {@code AttributeChangeNotification} ({@code "true"} / {@code "false"}).
+ * Enabled} with an {@code AttributeChangeNotification} ({@code "true"} / {@code "false"}), and each
+ * detection of the leader's probes with a notification of type {@value #DETECTION}.
  */
 public final class Recovery extends AnnouncingBean implements RecoveryMXBean {
 
+  /** The type of a detection's notification; its message is the detection. */
+  public static final String DETECTION = "sluice.recovery.detection";
+
   private final RecoveryControl control;
+  private final AtomicLong detections = new AtomicLong();
 
   public Recovery(RecoveryControl control) {
     super("The fleet's leadership or the global recovery switch changed");
@@ -16,6 +25,25 @@ public final class Recovery extends AnnouncingBean implements RecoveryMXBean {
   /** Announces that this JVM took or lost the fleet's leadership. */
   public void leaderChanged(boolean now) {
     announce("Leader", Boolean.toString(!now), Boolean.toString(now));
+  }
+
+  /** Announces a detection of the leader's probes. */
+  public void detected(String text) {
+    sendNotification(
+        new Notification(
+            DETECTION, this, detections.incrementAndGet(), System.currentTimeMillis(), text));
+  }
+
+  @Override
+  public MBeanNotificationInfo[] getNotificationInfo() {
+    MBeanNotificationInfo[] changes = super.getNotificationInfo();
+    MBeanNotificationInfo[] all = java.util.Arrays.copyOf(changes, changes.length + 1);
+    all[changes.length] =
+        new MBeanNotificationInfo(
+            new String[] {DETECTION},
+            Notification.class.getName(),
+            "The fleet leader's probes found an endpoint down, or up again");
+    return all;
   }
 
   /** Announces that the global recovery switch changed. */

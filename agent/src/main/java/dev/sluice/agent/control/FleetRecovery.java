@@ -1,6 +1,7 @@
 package dev.sluice.agent.control;
 
 import dev.sluice.agent.config.AgentConfig;
+import dev.sluice.agent.recovery.FleetProbes;
 import dev.sluice.jmx.Recovery;
 import dev.sluice.jmx.RecoveryControl;
 import dev.sluice.registry.KeyListener;
@@ -36,6 +37,7 @@ public final class FleetRecovery implements RecoveryControl {
   private final RegistryPaths paths;
   private final String participantId;
   private final String autoDisable;
+  private final FleetProbes probes;
   private final Deque<String> detections = new ArrayDeque<>();
   private final Deque<String> actions = new ArrayDeque<>();
   private final Set<String> acknowledged = new HashSet<>();
@@ -55,6 +57,16 @@ public final class FleetRecovery implements RecoveryControl {
     this.paths = paths;
     this.participantId = participantId;
     this.autoDisable = config.recoveryAutoDisable();
+    this.probes =
+        participantId == null
+            ? null
+            : new FleetProbes(
+                paths.endpointsRoot(),
+                config.recoveryProbeIntervalMs(),
+                config.recoveryProbeTimeoutMs(),
+                config.recoveryFailuresToDisable(),
+                config.recoverySuccessesToEnable(),
+                this::detected);
   }
 
   /**
@@ -77,6 +89,15 @@ public final class FleetRecovery implements RecoveryControl {
           }
         });
     if (participantId != null) {
+      registry.watch(
+          paths.endpointsRoot(),
+          true,
+          new KeyListener() {
+            @Override
+            public void changed(String key, String value, long revision) {
+              probes.endpoint(key, value);
+            }
+          });
       leadership = registry.leadership(paths.leaderPath(), participantId, this::leadershipChanged);
       log.info("standing for fleet leader as {} under {}", participantId, paths.leaderPath());
     }
@@ -119,9 +140,25 @@ public final class FleetRecovery implements RecoveryControl {
             : "this JVM ({}) no longer leads the fleet ({})",
         participantId,
         paths.leaderPath());
+    probes.leading(leader);
     Recovery b = bean;
     if (b != null) {
       b.leaderChanged(leader);
+    }
+  }
+
+  /** A detection of this leader's probes: logged by them, kept, and announced. */
+  private void detected(String text) {
+    String entry = java.time.Instant.now() + " " + text;
+    synchronized (detections) {
+      detections.addFirst(entry);
+      while (detections.size() > RECENT) {
+        detections.removeLast();
+      }
+    }
+    Recovery b = bean;
+    if (b != null) {
+      b.detected(text);
     }
   }
 
@@ -232,6 +269,9 @@ public final class FleetRecovery implements RecoveryControl {
     Leadership l = leadership;
     if (l != null) {
       l.close();
+    }
+    if (probes != null) {
+      probes.close();
     }
   }
 }

@@ -1,0 +1,207 @@
+package dev.sluice.agent.recovery;
+
+import dev.sluice.agent.recovery.EndpointProbe.Protocol;
+import dev.sluice.agent.recovery.EndpointProbe.Result;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fleet leader's probes (SPEC section 8): while this JVM leads, every endpoint recorded under
+ * {@code /{namespace}/meta/endpoints} is probed every {@code recovery.probe-interval-ms} ({@link
+ * EndpointProbe}), on the agent's own {@code sluice-probe} threads, never on the application's.
+ * {@code recovery.failures-to-disable} failures in a row make a detection (the endpoint is down),
+ * and {@code recovery.successes-to-enable} good probes in a row after it another (it is up again).
+ * A probe still running when its next round comes is not started twice. What a leader learned is
+ * forgotten when it stops leading: the next leader starts afresh.
+ */
+public final class FleetProbes {
+
+  private static final Logger log = LoggerFactory.getLogger(FleetProbes.class);
+
+  /** Probes running at once, at most. */
+  static final int THREADS = 8;
+
+  /** One endpoint's probing state; its counters only change on the one probe running. */
+  private static final class Target {
+    final String name;
+    volatile String endpoint;
+    volatile boolean running;
+    Protocol protocol = Protocol.UNKNOWN;
+    int failures;
+    int successes;
+    boolean down;
+
+    Target(String name, String endpoint) {
+      this.name = name;
+      this.endpoint = endpoint;
+    }
+  }
+
+  private final String root;
+  private final int intervalMs;
+  private final int timeoutMs;
+  private final int failuresToDetect;
+  private final int successesToRecover;
+  private final Consumer<String> detections;
+  private final Map<String, Target> targets = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService timer;
+  private final ExecutorService probers;
+  private ScheduledFuture<?> rounds; // under this
+
+  /**
+   * @param root the endpoints' root, {@code /{namespace}/meta/endpoints}
+   * @param detections hears each detection's text, on a probe thread
+   */
+  public FleetProbes(
+      String root,
+      int intervalMs,
+      int timeoutMs,
+      int failuresToDetect,
+      int successesToRecover,
+      Consumer<String> detections) {
+    this.root = root;
+    this.intervalMs = intervalMs;
+    this.timeoutMs = timeoutMs;
+    this.failuresToDetect = failuresToDetect;
+    this.successesToRecover = successesToRecover;
+    this.detections = detections;
+    AtomicInteger n = new AtomicInteger();
+    ScheduledThreadPoolExecutor t =
+        new ScheduledThreadPoolExecutor(1, r -> daemon(r, "sluice-probe-timer"));
+    t.setRemoveOnCancelPolicy(true);
+    this.timer = t;
+    ThreadPoolExecutor p =
+        new ThreadPoolExecutor(
+            THREADS,
+            THREADS,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> daemon(r, "sluice-probe-" + n.incrementAndGet()));
+    p.allowCoreThreadTimeOut(true); // no thread while this JVM does not lead
+    this.probers = p;
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  /**
+   * An endpoint key changed: {@code key} under the root holds {@code value} ({@code
+   * host:port[/database]}), or is gone ({@code null}).
+   */
+  public void endpoint(String key, String value) {
+    if (!key.startsWith(root + "/")) {
+      return;
+    }
+    String name = key.substring(root.length() + 1); // schema/name
+    if (value == null || value.isBlank()) {
+      targets.remove(name);
+      return;
+    }
+    targets.compute(
+        name,
+        (k, t) -> {
+          if (t == null || !value.equals(t.endpoint)) {
+            return new Target(name, value.strip());
+          }
+          return t;
+        });
+  }
+
+  /** This JVM took or lost the fleet's leadership: the rounds start or stop. */
+  public synchronized void leading(boolean leader) {
+    if (leader && rounds == null) {
+      log.info("probing {} endpoint(s) under {} every {} ms", targets.size(), root, intervalMs);
+      rounds = timer.scheduleWithFixedDelay(this::round, 0, intervalMs, TimeUnit.MILLISECONDS);
+    } else if (!leader && rounds != null) {
+      rounds.cancel(false);
+      rounds = null;
+      // what this leader learned is not the next one's
+      targets.replaceAll((name, t) -> new Target(name, t.endpoint));
+    }
+  }
+
+  private void round() {
+    for (Target t : targets.values()) {
+      if (!t.running) {
+        t.running = true;
+        probers.execute(() -> probe(t));
+      }
+    }
+  }
+
+  private void probe(Target t) {
+    try {
+      String endpoint = t.endpoint;
+      String hostPort =
+          endpoint.contains("/") ? endpoint.substring(0, endpoint.indexOf('/')) : endpoint;
+      int colon = hostPort.lastIndexOf(':');
+      if (colon <= 0) {
+        return; // no port: nothing to probe
+      }
+      String host = hostPort.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port;
+      try {
+        port = Integer.parseInt(hostPort.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        return;
+      }
+      Result r = EndpointProbe.probe(host, port, timeoutMs, t.protocol);
+      if (r.protocol != Protocol.UNKNOWN) {
+        t.protocol = r.protocol;
+      }
+      if (r.alive) {
+        t.failures = 0;
+        t.successes++;
+        if (t.down && t.successes >= successesToRecover) {
+          t.down = false;
+          detected(t, "UP again after " + t.successes + " good probes: " + r.detail);
+        }
+      } else {
+        t.successes = 0;
+        t.failures++;
+        if (!t.down && t.failures >= failuresToDetect) {
+          t.down = true;
+          detected(t, "DOWN after " + t.failures + " failed probes: " + r.detail);
+        }
+      }
+    } catch (RuntimeException e) {
+      log.warn("probing {} failed inside the agent: {}", t.name, e.toString());
+    } finally {
+      t.running = false;
+    }
+  }
+
+  private void detected(Target t, String what) {
+    String text = t.name + " (" + t.endpoint + ") " + what;
+    if (t.down) {
+      log.warn("detected: {}", text);
+    } else {
+      log.info("detected: {}", text);
+    }
+    detections.accept(text);
+  }
+
+  /** Stops probing for good. */
+  public void close() {
+    timer.shutdownNow();
+    probers.shutdownNow();
+  }
+}
