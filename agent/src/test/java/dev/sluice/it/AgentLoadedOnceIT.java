@@ -54,6 +54,10 @@ class AgentLoadedOnceIT extends WithZooKeeperAndH2 {
         () -> app.output().contains(SECOND_LOAD) || instanceNodes(app) > 1);
     assertEquals(1, instanceNodes(app), "one instance node per JVM:\n" + app.output());
     assertEquals(1, InstanceCutOffIT.countLines(app, SECOND_LOAD), "said once:\n" + app.output());
+    Await.until(
+        "the agent's start line",
+        Duration.ofSeconds(10),
+        () -> InstanceCutOffIT.countLines(app, "started: instance") > 0);
     assertEquals(1, InstanceCutOffIT.countLines(app, "started: instance"), app::output);
 
     MBeanServerConnection jmx = app.jmx();

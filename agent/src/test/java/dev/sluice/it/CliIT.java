@@ -59,6 +59,51 @@ class CliIT {
     }
   }
 
+  /** {@code recovery status|disable|enable}: the global recovery switch, followed by every JVM. */
+  @Test
+  void theRecoverySwitch() throws Exception {
+    try (ZooKeeperFixture zk = new ZooKeeperFixture();
+        AppProcess app =
+            AppProcess.jdbcApp("jdbc:h2:mem:cli")
+                .agentArgs(InstanceCutOffIT.registryArgsFor(zk))
+                .jmx()
+                .start()) {
+      String registry = "registry=zookeeper://" + zk.connectString();
+      String[] status = cli("recovery", registry);
+      assertEquals("0", status[0], status[1]);
+      assertTrue(
+          status[1].contains("/sluice/control/recovery = (absent): automatic recovery ENABLED"),
+          status[1]);
+
+      String[] off = cli("recovery", "disable", registry);
+      assertEquals("0", off[0], off[1]);
+      assertEquals("DISABLED", zk.get("/sluice/control/recovery"));
+      awaitRecoveryEnabled(app, false);
+      String[] now = cli("recovery", "status", registry);
+      assertTrue(now[1].contains("= 'DISABLED': automatic recovery DISABLED"), now[1]);
+
+      assertEquals("0", cli("recovery", "enable", registry)[0]);
+      awaitRecoveryEnabled(app, true);
+
+      String[] bad = cli("recovery", "sideways", registry);
+      assertEquals("2", bad[0], bad[1]);
+      assertTrue(bad[1].contains("recovery takes status, disable or enable"), bad[1]);
+    }
+  }
+
+  private static void awaitRecoveryEnabled(AppProcess app, boolean enabled) {
+    Await.until(
+        "Recovery Enabled=" + enabled,
+        java.time.Duration.ofSeconds(10),
+        () -> {
+          try {
+            return enabled == (Boolean) app.jmx().getAttribute(FleetLeaderIT.RECOVERY, "Enabled");
+          } catch (Exception e) {
+            return false;
+          }
+        });
+  }
+
   @Test
   void statusDisableAndEnableOverEtcdWithTlsAndAuthentication() throws Exception {
     try (EtcdCluster etcd = EtcdCluster.start(1, true);
@@ -94,6 +139,12 @@ class CliIT {
 
         assertEquals("0", cli("enable", id, registry, tls, auth)[0]);
         InstanceCutOffIT.awaitAllowed(app, "connect");
+
+        String[] recovery = cli("recovery", "disable", registry, tls, auth);
+        assertEquals("0", recovery[0], recovery[1]);
+        assertEquals("DISABLED", etcdctl.get("/sluice/control/recovery"));
+        assertTrue(cli("recovery", registry, tls, auth)[1].contains("automatic recovery DISABLED"));
+        assertEquals("0", cli("recovery", "enable", registry, tls, auth)[0]);
 
         String[] anonymous = cli("disable", id, registry, tls);
         assertEquals("1", anonymous[0], anonymous[1]);

@@ -4,7 +4,7 @@ import java.util.Map;
 
 /**
  * The registry as an operator's tool (the CLI) sees it: read one level of nodes, write a node that
- * exists.
+ * exists, write a persistent node whether or not it exists.
  */
 public interface OperatorAccess extends AutoCloseable {
 
@@ -13,6 +13,12 @@ public interface OperatorAccess extends AutoCloseable {
 
   /** Writes an existing node; {@code false} when there is none. */
   boolean set(String path, String value) throws Exception;
+
+  /**
+   * Writes a persistent node (etcd: a key without lease), creating it and its parents when absent,
+   * as {@code zkCli create}/{@code set} or {@code etcdctl put} do. Not for ephemeral nodes.
+   */
+  void put(String path, String value) throws Exception;
 
   @Override
   void close();

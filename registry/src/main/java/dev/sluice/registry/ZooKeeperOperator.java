@@ -61,6 +61,18 @@ public final class ZooKeeperOperator implements OperatorAccess {
   }
 
   @Override
+  public void put(String path, String value) throws Exception {
+    if (set(path, value)) {
+      return;
+    }
+    try {
+      client.create().creatingParentsIfNeeded().forPath(path, NodeValue.encode(value));
+    } catch (KeeperException.NodeExistsException createdMeanwhile) {
+      client.setData().forPath(path, NodeValue.encode(value));
+    }
+  }
+
+  @Override
   public void close() {
     client.close();
   }

@@ -28,6 +28,9 @@ public final class SluiceCli {
           "  status                 list the registered instances and their values",
           "  disable <instance-id>  write DISABLED into an instance node",
           "  enable <instance-id>   write an empty value into an instance node",
+          "  recovery [status|disable|enable]",
+          "                         the global recovery switch: show it, or stop (start) every"
+              + " automatic action in the fleet",
           "  controller             stand for fleet leader, without an application (until"
               + " stopped)",
           "keys: registry=zookeeper://host:port[,...] | zookeeper+tls://host:port[,...] |"
@@ -97,6 +100,8 @@ public final class SluiceCli {
           }
           out.println(path + " = " + NodeValue.printable(value));
           return 0;
+        case "recovery":
+          return recovery(nodes, paths, positional, out, err);
         default:
           err.println("sluice: unknown command '" + command + "'\n" + USAGE);
           return 2;
@@ -104,6 +109,45 @@ public final class SluiceCli {
     } catch (Exception e) {
       err.println("sluice: registry " + uri + " failed: " + e);
       return 1;
+    }
+  }
+
+  /** {@code recovery [status|disable|enable]}: the global recovery switch (SPEC 8). */
+  private static int recovery(
+      OperatorAccess nodes,
+      RegistryPaths paths,
+      List<String> positional,
+      PrintStream out,
+      PrintStream err)
+      throws Exception {
+    String what = positional.size() > 1 ? positional.get(1) : "status";
+    String path = paths.recoverySwitchPath();
+    switch (what) {
+      case "status":
+        String value = nodes.children(path.substring(0, path.lastIndexOf('/'))).get("recovery");
+        out.println(
+            path
+                + " = "
+                + (value == null ? "(absent)" : NodeValue.printable(value))
+                + ": automatic recovery "
+                + (NodeValue.of(value).disables() ? "DISABLED" : "ENABLED"));
+        return 0;
+      case "disable":
+      case "enable":
+        String written = what.equals("disable") ? NodeValue.DISABLED_TEXT : "";
+        nodes.put(path, written);
+        out.println(
+            path
+                + " = "
+                + NodeValue.printable(written)
+                + ": automatic recovery "
+                + (what.equals("disable") ? "DISABLED" : "ENABLED")
+                + " fleet-wide");
+        return 0;
+      default:
+        err.println(
+            "sluice: recovery takes status, disable or enable, not '" + what + "'\n" + USAGE);
+        return 2;
     }
   }
 

@@ -606,23 +606,21 @@ public final class AgentConfig {
   }
 
   private void checkCount(ConfigKey key, int min, int max) {
-    check(
-        key,
-        v -> {
-          long n = Long.parseLong(v);
-          return n >= min && n <= max ? n : null;
-        },
-        "a whole number from " + min + " to " + max);
+    checkRange(key, min, max, "a whole number from ");
   }
 
   private void checkMillis(ConfigKey key, int min, int max) {
+    checkRange(key, min, max, "a whole number of milliseconds from ");
+  }
+
+  private void checkRange(ConfigKey key, int min, int max, String what) {
     check(
         key,
         v -> {
           long n = Long.parseLong(v);
           return n >= min && n <= max ? n : null;
         },
-        "a whole number of milliseconds from " + min + " to " + max);
+        what + min + " to " + max);
   }
 
   /**

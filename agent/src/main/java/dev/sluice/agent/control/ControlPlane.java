@@ -159,18 +159,18 @@ public final class ControlPlane implements RegistryListener {
     Runtime.getRuntime().addShutdownHook(new Thread(registry::close, "sluice-shutdown"));
     instance.connection(false); // starts the registry-loss clock, if that policy is on
     registry.start(this);
-    RegistryCenter started = registry;
-    faults.guard(
-        "the fleet's recovery",
-        () ->
-            new FleetRecovery(config, paths, config.recoveryCandidate() ? idText : null)
-                .start(started, server, domain));
     log.info(
         "started: instance {} at {} in {} ({} layout)",
         idText,
         registry.instancePath(),
         config.registry().get(),
         config.layout().configValue());
+    RegistryCenter started = registry;
+    faults.guard(
+        "the fleet's recovery",
+        () ->
+            new FleetRecovery(config, paths, config.recoveryCandidate() ? idText : null)
+                .start(started, server, domain));
     if (registry.awaitInitialSync(Long.MAX_VALUE)) {
       governor.initialSyncDone();
       log.info(

@@ -62,6 +62,16 @@ public final class FleetRecovery implements RecoveryControl {
             ? null
             : new FleetProbes(
                 paths.endpointsRoot(),
+                listener ->
+                    registry.watch(
+                        paths.endpointsRoot(),
+                        true,
+                        new KeyListener() {
+                          @Override
+                          public void changed(String key, String value, long revision) {
+                            listener.accept(key, value);
+                          }
+                        }),
                 config.recoveryProbeIntervalMs(),
                 config.recoveryProbeTimeoutMs(),
                 config.recoveryFailuresToDisable(),
@@ -89,15 +99,6 @@ public final class FleetRecovery implements RecoveryControl {
           }
         });
     if (participantId != null) {
-      registry.watch(
-          paths.endpointsRoot(),
-          true,
-          new KeyListener() {
-            @Override
-            public void changed(String key, String value, long revision) {
-              probes.endpoint(key, value);
-            }
-          });
       leadership = registry.leadership(paths.leaderPath(), participantId, this::leadershipChanged);
       log.info("standing for fleet leader as {} under {}", participantId, paths.leaderPath());
     }

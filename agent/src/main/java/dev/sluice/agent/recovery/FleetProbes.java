@@ -2,6 +2,8 @@ package dev.sluice.agent.recovery;
 
 import dev.sluice.agent.recovery.EndpointProbe.Protocol;
 import dev.sluice.agent.recovery.EndpointProbe.Result;
+import java.io.Closeable;
+import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -12,7 +14,9 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * EndpointProbe}), on the agent's own {@code sluice-probe} threads, never on the application's.
  * {@code recovery.failures-to-disable} failures in a row make a detection (the endpoint is down),
  * and {@code recovery.successes-to-enable} good probes in a row after it another (it is up again).
- * A probe still running when its next round comes is not started twice. What a leader learned is
- * forgotten when it stops leading: the next leader starts afresh.
+ * A probe still running when its next round comes is not started twice. Only the leader watches the
+ * endpoints (the rest of the fleet reads none of them), and what it learned is forgotten when it
+ * stops leading: the next leader starts afresh.
  */
 public final class FleetProbes {
 
@@ -54,6 +59,8 @@ public final class FleetProbes {
   private final int failuresToDetect;
   private final int successesToRecover;
   private final Consumer<String> detections;
+  private final Function<BiConsumer<String, String>, Closeable> watchEndpoints;
+  private Closeable watching; // on the timer thread only
   private final Map<String, Target> targets = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
   private final ExecutorService probers;
@@ -61,16 +68,20 @@ public final class FleetProbes {
 
   /**
    * @param root the endpoints' root, {@code /{namespace}/meta/endpoints}
+   * @param watchEndpoints starts watching every key under {@code root}, telling the given listener
+   *     each key and value ({@code null}: gone); closing the result ends the watch
    * @param detections hears each detection's text, on a probe thread
    */
   public FleetProbes(
       String root,
+      Function<BiConsumer<String, String>, Closeable> watchEndpoints,
       int intervalMs,
       int timeoutMs,
       int failuresToDetect,
       int successesToRecover,
       Consumer<String> detections) {
     this.root = root;
+    this.watchEndpoints = watchEndpoints;
     this.intervalMs = intervalMs;
     this.timeoutMs = timeoutMs;
     this.failuresToDetect = failuresToDetect;
@@ -125,14 +136,33 @@ public final class FleetProbes {
   /** This JVM took or lost the fleet's leadership: the rounds start or stop. */
   public synchronized void leading(boolean leader) {
     if (leader && rounds == null) {
-      log.info("probing {} endpoint(s) under {} every {} ms", targets.size(), root, intervalMs);
+      log.info("probing the endpoints under {} every {} ms", root, intervalMs);
+      timer.execute(this::startWatching);
       rounds = timer.scheduleWithFixedDelay(this::round, 0, intervalMs, TimeUnit.MILLISECONDS);
     } else if (!leader && rounds != null) {
       rounds.cancel(false);
       rounds = null;
-      // what this leader learned is not the next one's
-      targets.replaceAll((name, t) -> new Target(name, t.endpoint));
+      timer.execute(this::stopWatching);
     }
+  }
+
+  private void startWatching() {
+    if (watching == null) {
+      watching = watchEndpoints.apply(this::endpoint);
+    }
+  }
+
+  /** What this leader learned is not the next one's. */
+  private void stopWatching() {
+    if (watching != null) {
+      try {
+        watching.close();
+      } catch (IOException | RuntimeException e) {
+        log.debug("closing the endpoints' watch: {}", e.toString());
+      }
+      watching = null;
+    }
+    targets.clear();
   }
 
   private void round() {

@@ -66,6 +66,43 @@ class AgentConfigTest {
   }
 
   @Test
+  void theRecoveryKeysHaveTheSpecDefaultsAndBadValuesFallBackToThem() {
+    AgentConfig d = AgentConfig.load("", Map.of(), Map.of());
+    assertTrue(d.recoveryCandidate());
+    assertEquals("off", d.recoveryAutoDisable());
+    assertEquals(1000, d.recoveryProbeIntervalMs());
+    assertEquals(1000, d.recoveryProbeTimeoutMs());
+    assertEquals(3, d.recoveryFailuresToDisable());
+    assertEquals(5, d.recoverySuccessesToEnable());
+    assertEquals(600000, d.recoveryBlockMs());
+
+    AgentConfig set =
+        AgentConfig.load(
+            "recovery.candidate=FALSE,recovery.auto-disable=Replicas,recovery.probe-interval-ms=250,"
+                + "recovery.failures-to-disable=2",
+            Map.of(),
+            Map.of());
+    assertTrue(set.problems().isEmpty(), set.problems()::toString);
+    assertFalse(set.recoveryCandidate());
+    assertEquals("replicas", set.recoveryAutoDisable());
+    assertEquals(250, set.recoveryProbeIntervalMs());
+    assertEquals(2, set.recoveryFailuresToDisable());
+
+    AgentConfig bad =
+        AgentConfig.load(
+            "recovery.candidate=yes,recovery.auto-disable=everything,recovery.probe-interval-ms=5,"
+                + "recovery.successes-to-enable=0",
+            Map.of(),
+            Map.of());
+    assertEquals(4, bad.problems().size(), bad.problems()::toString);
+    assertTrue(bad.problems().get(0).contains("true or false"), bad.problems()::toString);
+    assertTrue(bad.recoveryCandidate(), "the default");
+    assertEquals("off", bad.recoveryAutoDisable());
+    assertEquals(1000, bad.recoveryProbeIntervalMs());
+    assertEquals(5, bad.recoverySuccessesToEnable());
+  }
+
+  @Test
   void configFileFromTheEnvironment(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("s.properties");
     Files.writeString(file, "registry=zookeeper://zk:2181\n");

@@ -79,6 +79,11 @@ final class EtcdOperator implements OperatorAccess {
   }
 
   @Override
+  public void put(String path, String value) throws Exception {
+    client.getKVClient().put(bytes(path), bytes(value)).get(timeoutMs, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
   public void close() {
     client.close();
   }
