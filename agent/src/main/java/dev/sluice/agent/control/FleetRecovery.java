@@ -10,12 +10,10 @@ import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryException;
 import dev.sluice.registry.RegistryPaths;
+import dev.sluice.registry.SeenWrites;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import javax.management.MBeanServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,14 +38,13 @@ public final class FleetRecovery implements RecoveryControl {
   private final FleetProbes probes;
   private final Deque<String> detections = new ArrayDeque<>();
   private final Deque<String> actions = new ArrayDeque<>();
-  private final Set<String> acknowledged = new HashSet<>();
   private final Object switchRead = new Object();
+  private final SeenWrites switchSeen = new SeenWrites();
 
   private volatile RegistryCenter registry;
   private volatile Leadership leadership;
   private volatile Recovery bean;
   private volatile boolean enabled = true;
-  private long switchRevision = -1; // under switchRead
   private String unrecognised; // the last unrecognised value logged; under switchRead
 
   /**
@@ -118,9 +115,8 @@ public final class FleetRecovery implements RecoveryControl {
       }
       was = enabled;
       enabled = now;
-      switchRevision = Math.max(switchRevision, revision);
-      switchRead.notifyAll();
     }
+    switchSeen.seen(path, revision); // after the state: a write-through returns with it applied
     if (was != now) {
       log.info(
           "the recovery switch {} holds {}: automatic recovery is {} fleet-wide",
@@ -227,26 +223,15 @@ public final class FleetRecovery implements RecoveryControl {
       log.warn("JMX {} of the recovery switch failed: {}", what, e.getMessage());
       throw new IllegalStateException(e.getMessage());
     }
-    long deadline =
-        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS);
-    synchronized (switchRead) {
-      while (switchRevision < written) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new IllegalStateException(
-              "wrote "
-                  + path
-                  + " but did not read it back within "
-                  + InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS
-                  + " ms");
-        }
-        try {
-          TimeUnit.NANOSECONDS.timedWait(switchRead, left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException("interrupted while reading " + path + " back");
-        }
-      }
+    try {
+      switchSeen.await(
+          path,
+          written,
+          InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS,
+          r.backend() + " " + r.endpoints());
+    } catch (RegistryException e) {
+      log.warn("JMX {} of the recovery switch: {}", what, e.getMessage());
+      throw new IllegalStateException(e.getMessage());
     }
     log.info(
         "automatic recovery {} fleet-wide by JMX through {}", on ? "ENABLED" : "DISABLED", path);
@@ -259,10 +244,11 @@ public final class FleetRecovery implements RecoveryControl {
       throw new IllegalArgumentException(
           "expected schema/name, such as orders/db2_3306, not '" + schemaSlashName + "'");
     }
-    synchronized (acknowledged) {
-      acknowledged.add(schemaSlashName);
-    }
-    log.info("{} acknowledged by JMX: its anti-flapping block is lifted", schemaSlashName);
+    // automatic actions, and with them their anti-flapping block, are not built yet
+    log.info(
+        "{} acknowledged by JMX; no automatic action is blocked (automatic disabling is not built"
+            + " yet)",
+        schemaSlashName);
   }
 
   /** Leaves the election. */
