@@ -295,7 +295,14 @@ class PoolMatrixIT {
     sw.set("");
     AppProcess.Reply r;
     while (!(r = app.send("borrow")).ok) {
-      assertEquals("08004", r.sqlState(), where + ": only refusals until access is back: " + r);
+      if (!"08004".equals(r.sqlState())) {
+        throw new AssertionError(
+            where
+                + ": only refusals until access is back, was "
+                + r
+                + "; the agent's log:\n"
+                + String.join("\n", app.agentLog()));
+      }
       assertTrue(
           System.nanoTime() - written < 1_000_000_000L,
           where + ": a good borrow within 1 s of the re-enable");

@@ -114,7 +114,8 @@ public final class CommandLoop {
                 + " "
                 + e.getSQLState()
                 + " "
-                + oneLine(e.getMessage()));
+                + oneLine(e.getMessage())
+                + causes(e));
       } catch (Exception e) {
         reply(
             "ERR "
@@ -122,13 +123,28 @@ public final class CommandLoop {
                 + " "
                 + e.getClass().getName()
                 + " - "
-                + oneLine(e.getMessage()));
+                + oneLine(e.getMessage())
+                + causes(e));
       }
     }
   }
 
   private static long elapsedMs(long start) {
     return (System.nanoTime() - start) / 1_000_000;
+  }
+
+  /** The causes of {@code e}, each as " / caused by: class state message", on the same line. */
+  private static String causes(Throwable e) {
+    StringBuilder out = new StringBuilder();
+    int depth = 0;
+    for (Throwable c = e.getCause(); c != null && c != e && depth < 8; c = c.getCause(), depth++) {
+      out.append(" / caused by: ").append(c.getClass().getName());
+      if (c instanceof SQLException) {
+        out.append(' ').append(((SQLException) c).getSQLState());
+      }
+      out.append(' ').append(oneLine(c.getMessage()));
+    }
+    return out.toString();
   }
 
   private static String oneLine(String s) {
