@@ -87,7 +87,24 @@ class CliIT {
 
       String[] bad = cli("recovery", "sideways", registry);
       assertEquals("2", bad[0], bad[1]);
-      assertTrue(bad[1].contains("recovery takes status, disable or enable"), bad[1]);
+      assertTrue(bad[1].contains("recovery takes status, disable, enable or ack"), bad[1]);
+
+      // ack: the leader's record of its last action on a datasource is marked acknowledged
+      String[] none = cli("recovery", "ack", "shop/db2_3306", registry);
+      assertEquals("1", none[0], none[1]);
+      assertTrue(none[1].contains("no automatic action is recorded"), none[1]);
+      String record = "/sluice/control/actions/shop/db2_3306";
+      zk.create(
+          record,
+          "{\"action\":\"disable\",\"reason\":\"DOWN\",\"at\":\"2026-11-28T10:00:00Z\","
+              + "\"leader\":\"x\"}");
+      String[] ack = cli("recovery", "ack", "shop/db2_3306", registry);
+      assertEquals("0", ack[0], ack[1]);
+      String acked = zk.get(record);
+      assertTrue(acked.startsWith("{\"action\":\"disable\",\"reason\":\"DOWN\""), acked);
+      assertTrue(acked.matches(".*\"acknowledged\":\"20\\d\\d-.*Z\"}"), acked);
+      String[] usage = cli("recovery", "ack", "no-slash", registry);
+      assertEquals("2", usage[0], usage[1]);
     }
   }
 

@@ -169,6 +169,16 @@ final class MariaDbServer implements AutoCloseable {
     }
   }
 
+  /**
+   * The server as a process of this machine (Debian's binaries), to be killed, paused, restarted.
+   */
+  NativeServer process() {
+    if (!(server instanceof NativeServer)) {
+      throw new IllegalStateException("not a local server: " + server);
+    }
+    return (NativeServer) server;
+  }
+
   /** {@code jdbc:<scheme>://host:port/test}, e.g. scheme {@code mariadb} or {@code mysql}. */
   String url(String scheme) {
     return "jdbc:" + scheme + "://" + host + ":" + port + "/test";

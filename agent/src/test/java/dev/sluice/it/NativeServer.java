@@ -72,8 +72,46 @@ abstract class NativeServer implements AutoCloseable {
     return out;
   }
 
+  private List<String> startedWith;
+  private String[] awaitedWith;
+
+  /** Kills the server as {@code kill -9} does (a crash): its port refuses connections. */
+  void kill() throws Exception {
+    signal("KILL");
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("the server did not die of SIGKILL");
+    }
+  }
+
+  /**
+   * Stops the server as {@code kill -STOP} does: a hung server, whose port still accepts TCP
+   * connections (the kernel completes them) but which answers nothing.
+   */
+  void pause() throws Exception {
+    signal("STOP");
+  }
+
+  /** Lets a paused server run on ({@code kill -CONT}). */
+  void resume() throws Exception {
+    signal("CONT");
+  }
+
+  private void signal(String name) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+    }
+  }
+
+  /** Starts the server again, as it was started, on its own port and data; after {@link #kill}. */
+  void restart() throws Exception {
+    startAndAwait(startedWith, awaitedWith[0], awaitedWith[1], awaitedWith[2]);
+  }
+
   /** Starts the server as the service user and waits until {@code url} accepts a connection. */
   void startAndAwait(List<String> cmd, String url, String user, String password) throws Exception {
+    startedWith = cmd;
+    awaitedWith = new String[] {url, user, password};
     process =
         new ProcessBuilder(asService(cmd))
             .redirectErrorStream(true)

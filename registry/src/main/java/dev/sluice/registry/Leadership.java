@@ -39,7 +39,16 @@ public interface Leadership extends Closeable {
    *     does); nothing was written
    * @throws RegistryException the registry could not be asked; nothing may have been written
    */
-  void writeIfLeader(String path, String value) throws RegistryException;
+  default void writeIfLeader(String path, String value) throws RegistryException {
+    writeIfLeader(java.util.Map.of(path, value));
+  }
+
+  /**
+   * As {@link #writeIfLeader(String, String)}, for several keys in the same one transaction: all
+   * are written, at one registry revision (ZooKeeper {@code mzxid}, etcd {@code mod_revision}), or
+   * none.
+   */
+  void writeIfLeader(java.util.Map<String, String> writes) throws RegistryException;
 
   /** Leaves the election (leadership, if held, passes on). Idempotent. */
   @Override

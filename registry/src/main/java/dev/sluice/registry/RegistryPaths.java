@@ -58,6 +58,19 @@ public final class RegistryPaths {
   }
 
   /**
+   * {@code /{namespace}/control/actions/{schema}/{name}}: the fleet leader's last automatic action
+   * on a datasource, as JSON {@code {action, reason, at, leader}} (SPEC section 8).
+   */
+  public String actionPath(String schema, String name) {
+    return actionsRoot() + "/" + schema + "/" + name;
+  }
+
+  /** {@code /{namespace}/control/actions}. */
+  public String actionsRoot() {
+    return controlRoot + "/actions";
+  }
+
+  /**
    * {@code /{namespace}/control/controllers/{id}}: the ephemeral node of a {@code controller}
    * process, which has no instance node (it runs no application).
    */

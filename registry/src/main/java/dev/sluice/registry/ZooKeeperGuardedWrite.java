@@ -2,6 +2,7 @@ package dev.sluice.registry;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -18,7 +19,7 @@ import org.apache.zookeeper.KeeperException;
 /**
  * A write that ZooKeeper applies only while a token node exists: one {@code multi} of a {@code
  * check} of the token with the {@code setData} (or, when the node is absent, the {@code create}) of
- * the target. Parents of an absent target are created first, outside the transaction: they are
+ * each target. Parents of an absent target are created first, outside the transaction: they are
  * empty, persistent and harmless to anyone.
  *
  * <p>The server decides, not this JVM: if Curator retries the {@code multi} after the session was
@@ -36,62 +37,65 @@ final class ZooKeeperGuardedWrite {
   }
 
   /**
-   * Writes {@code value} to {@code target} if the node {@code t} exists when ZooKeeper applies it.
+   * Writes each value of {@code writes} to its node, all in one {@code multi}, if the node {@code
+   * t} exists when ZooKeeper applies it. Each node is set, or created when absent (its parents
+   * first, outside the transaction).
    *
    * @throws NotLeaderException from {@code refusedByCheck}: the token is gone, nothing was written
    * @throws RegistryException ZooKeeper refused or did not answer in time; nothing was written, or
    *     (no answer) it is applied later only while the token still exists
    */
-  void write(String t, String target, String value, Supplier<NotLeaderException> refusedByCheck)
+  void write(String t, Map<String, String> writes, Supplier<NotLeaderException> refusedByCheck)
       throws RegistryException {
     long deadline =
         System.nanoTime()
             + TimeUnit.MILLISECONDS.toNanos(client.getZookeeperClient().getConnectionTimeoutMs());
-    byte[] data = NodeValue.encode(value);
+    String targets = String.join(", ", writes.keySet());
     for (int attempt = 0; attempt < 3; attempt++) {
-      CuratorEvent set =
-          multi(t, () -> client.transactionOp().setData().forPath(target, data), target, deadline);
-      if (succeeded(set, t, target, refusedByCheck)) {
-        return;
-      }
-      // The node is absent: its parents first (harmless to anyone), then the node with the check.
-      String parent = ZKPaths.getPathAndNode(target).getPath();
-      if (!parent.equals("/")) {
-        CuratorEvent parents =
-            await(
-                cb ->
-                    client
-                        .create()
-                        .creatingParentsIfNeeded()
-                        .inBackground(cb)
-                        .forPath(parent, new byte[0]),
-                deadline,
-                target);
-        int rc = parents.getResultCode();
-        if (rc != KeeperException.Code.OK.intValue()
-            && rc != KeeperException.Code.NODEEXISTS.intValue()) {
-          throw refused(target, KeeperException.Code.get(rc));
+      List<Op> ops = new ArrayList<>();
+      for (Map.Entry<String, String> w : writes.entrySet()) {
+        String target = w.getKey();
+        byte[] data = NodeValue.encode(w.getValue());
+        CuratorEvent exists =
+            await(cb -> client.checkExists().inBackground(cb).forPath(target), deadline, target);
+        if (exists.getStat() != null) {
+          ops.add(() -> client.transactionOp().setData().forPath(target, data));
+          continue;
         }
+        // absent: its parents first (harmless to anyone), then the node with the check
+        String parent = ZKPaths.getPathAndNode(target).getPath();
+        if (!parent.equals("/")) {
+          CuratorEvent parents =
+              await(
+                  cb ->
+                      client
+                          .create()
+                          .creatingParentsIfNeeded()
+                          .inBackground(cb)
+                          .forPath(parent, new byte[0]),
+                  deadline,
+                  target);
+          int rc = parents.getResultCode();
+          if (rc != KeeperException.Code.OK.intValue()
+              && rc != KeeperException.Code.NODEEXISTS.intValue()) {
+            throw refused(target, KeeperException.Code.get(rc));
+          }
+        }
+        ops.add(
+            () ->
+                client
+                    .transactionOp()
+                    .create()
+                    .withMode(CreateMode.PERSISTENT)
+                    .forPath(target, data));
       }
-      CuratorEvent create =
-          multi(
-              t,
-              () ->
-                  client
-                      .transactionOp()
-                      .create()
-                      .withMode(CreateMode.PERSISTENT)
-                      .forPath(target, data),
-              target,
-              deadline);
-      if (create.getResultCode() != KeeperException.Code.NODEEXISTS.intValue()
-          && succeeded(create, t, target, refusedByCheck)) {
+      if (succeeded(multi(t, ops, targets, deadline), t, targets, refusedByCheck)) {
         return;
       }
-      // created by someone else meanwhile: set it
+      // one appeared or vanished meanwhile: look again
     }
     throw new RegistryException(
-        target + " kept appearing and vanishing while written through ZooKeeper " + connectString);
+        targets + " kept appearing and vanishing while written through ZooKeeper " + connectString);
   }
 
   /**
@@ -136,18 +140,20 @@ final class ZooKeeperGuardedWrite {
     CuratorOp make() throws Exception;
   }
 
-  /** The check of the token {@code t} and {@code write}, in one {@code multi}. */
-  private CuratorEvent multi(String t, Op write, String target, long deadline)
+  /** The check of the token {@code t} and {@code writes}, in one {@code multi}. */
+  private CuratorEvent multi(String t, List<Op> writes, String targets, long deadline)
       throws RegistryException {
     return await(
         cb -> {
           List<CuratorOp> ops = new ArrayList<>();
           ops.add(client.transactionOp().check().forPath(t));
-          ops.add(write.make());
+          for (Op w : writes) {
+            ops.add(w.make());
+          }
           client.transaction().inBackground(cb).forOperations(ops);
         },
         deadline,
-        target);
+        targets);
   }
 
   private interface Call {

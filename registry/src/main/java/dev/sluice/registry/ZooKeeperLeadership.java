@@ -397,17 +397,18 @@ final class ZooKeeperLeadership implements Leadership {
   }
 
   @Override
-  public void writeIfLeader(String target, String value) throws RegistryException {
+  public void writeIfLeader(java.util.Map<String, String> writes) throws RegistryException {
     String t = token;
+    String targets = String.join(", ", writes.keySet());
     if (t == null || !isLeader()) {
-      throw notLeader(target);
+      throw notLeader(targets);
     }
-    guardedWrite.write(t, target, value, () -> notLeader(target));
+    guardedWrite.write(t, writes, () -> notLeader(targets));
   }
 
-  private NotLeaderException notLeader(String target) {
+  private NotLeaderException notLeader(String targets) {
     return new NotLeaderException(
-        participantId + " does not lead under " + path + "; " + target + " was not written");
+        participantId + " does not lead under " + path + "; " + targets + " was not written");
   }
 
   @Override

@@ -971,6 +971,32 @@ abstract class RegistryContract {
   }
 
   /**
+   * An automatic action writes the datanode and its action record in one guarded transaction: both
+   * at one revision (so that a later reader can tell whether the node still holds that action's
+   * value), one of them created, the other set; a non-leader writes neither.
+   */
+  @Test
+  void aGuardedWriteOfTwoKeysAppliesBothAtOneRevisionOrNeither() throws Exception {
+    List<Candidate> all = List.of(candidate("m1"), candidate("m2"));
+    await("a leader", () -> leaderOf(all) != null);
+    Candidate leader = leaderOf(all);
+    Candidate other = all.get(0) == leader ? all.get(1) : all.get(0);
+    String node = "/" + namespace + "/states/datanodes/shop/ds_2";
+    String record = "/" + namespace + "/control/actions/shop/ds_2";
+    backend().put(node, "");
+    java.util.Map<String, String> writes = new java.util.LinkedHashMap<>();
+    writes.put(node, "DISABLED");
+    writes.put(record, "{\"action\":\"disable\"}");
+    assertThrows(NotLeaderException.class, () -> other.leadership.writeIfLeader(writes));
+    assertEquals("", value(node), "the other's write changed nothing");
+    assertNull(value(record), "nor created anything");
+    leader.leadership.writeIfLeader(writes);
+    assertEquals("DISABLED", value(node));
+    assertEquals("{\"action\":\"disable\"}", value(record));
+    assertEquals(backend().revision(node), backend().revision(record), "one revision");
+  }
+
+  /**
    * The leader is cut off from the registry by a partition (a TCP proxy that stops forwarding, so
    * that what it sends arrives only after the partition heals); another takes over. A write the
    * former leader made during the partition, and any it makes afterwards, is rejected by the

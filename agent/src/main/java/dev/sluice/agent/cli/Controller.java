@@ -2,6 +2,7 @@ package dev.sluice.agent.cli;
 
 import dev.sluice.agent.Registries;
 import dev.sluice.agent.config.AgentConfig;
+import dev.sluice.agent.control.ControlPlane;
 import dev.sluice.agent.control.FleetRecovery;
 import dev.sluice.agent.log.AgentLog;
 import dev.sluice.registry.RegistryCenter;
@@ -30,7 +31,8 @@ final class Controller {
     String id = "controller@" + config.instanceIp() + "@" + ProcessHandle.current().pid();
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
     RegistryCenter registry = Registries.create(config, paths, paths.controllerPath(id));
-    FleetRecovery recovery = new FleetRecovery(config, paths, id);
+    FleetRecovery recovery =
+        new FleetRecovery(config, paths, id, ControlPlane.followGroups(config, paths, registry));
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

@@ -3,6 +3,7 @@ package dev.sluice.agent.cli;
 import dev.sluice.agent.Registries;
 import dev.sluice.agent.config.AgentConfig;
 import dev.sluice.agent.config.RegistryUri;
+import dev.sluice.agent.control.ActionRecord;
 import dev.sluice.agent.log.AgentLog;
 import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.OperatorAccess;
@@ -31,6 +32,9 @@ public final class SluiceCli {
           "  recovery [status|disable|enable]",
           "                         the global recovery switch: show it, or stop (start) every"
               + " automatic action in the fleet",
+          "  recovery ack <schema/name>",
+          "                         lift the anti-flapping block of the leader's last automatic"
+              + " action on a datasource",
           "  controller             stand for fleet leader, without an application (until"
               + " stopped)",
           "keys: registry=zookeeper://host:port[,...] | zookeeper+tls://host:port[,...] |"
@@ -144,11 +148,44 @@ public final class SluiceCli {
                 + (what.equals("disable") ? "DISABLED" : "ENABLED")
                 + " fleet-wide");
         return 0;
+      case "ack":
+        return acknowledge(nodes, paths, positional, out, err);
       default:
         err.println(
-            "sluice: recovery takes status, disable or enable, not '" + what + "'\n" + USAGE);
+            "sluice: recovery takes status, disable, enable or ack, not '" + what + "'\n" + USAGE);
         return 2;
     }
+  }
+
+  /** {@code recovery ack <schema/name>}: marks the action record acknowledged. */
+  private static int acknowledge(
+      OperatorAccess nodes,
+      RegistryPaths paths,
+      List<String> positional,
+      PrintStream out,
+      PrintStream err)
+      throws Exception {
+    String[] sn = positional.size() == 3 ? positional.get(2).split("/", -1) : new String[0];
+    if (sn.length != 2 || sn[0].isBlank() || sn[1].isBlank()) {
+      err.println("sluice: recovery ack takes one schema/name, such as orders/db2_3306\n" + USAGE);
+      return 2;
+    }
+    String path = paths.actionPath(sn[0], sn[1]);
+    String record = nodes.children(paths.actionsRoot() + "/" + sn[0]).get(sn[1]);
+    if (record == null || record.isBlank()) {
+      err.println("sluice: no automatic action is recorded at " + path);
+      return 1;
+    }
+    String acknowledged;
+    try {
+      acknowledged = ActionRecord.acknowledged(record, java.time.Instant.now());
+    } catch (IllegalArgumentException e) {
+      err.println("sluice: " + path + " holds no readable action record: " + e.getMessage());
+      return 1;
+    }
+    nodes.put(path, acknowledged);
+    out.println(path + " = " + acknowledged);
+    return 0;
   }
 
   private static int status(OperatorAccess nodes, RegistryPaths paths, PrintStream out)

@@ -72,6 +72,24 @@ public final class ControlPlane implements RegistryListener {
   }
 
   /**
+   * The groups of {@code config} with their primaries followed in {@code registry}, for a process
+   * that routes no connection (the {@code controller}): the fleet leader's rules need to know each
+   * group's members and primary. {@code null} when no group is configured.
+   */
+  public static GroupRouting followGroups(
+      AgentConfig config, RegistryPaths paths, RegistryCenter registry) {
+    GroupRouting routing = routing(config, paths);
+    if (routing == null) {
+      return null;
+    }
+    Governor governor = new Governor(0, 0, catalog(config, paths), (was, now) -> {});
+    governor.routing(routing);
+    GroupSwitch groups = new GroupSwitch(governor, new Faults(log), config);
+    groups.start(registry, routing, config);
+    return routing;
+  }
+
+  /**
    * The routing of {@code config}'s groups ({@link GroupSwitch}), or {@code null} when connects are
    * never routed. Give it to the governor before the governor is installed.
    */
@@ -169,7 +187,8 @@ public final class ControlPlane implements RegistryListener {
     faults.guard(
         "the fleet's recovery",
         () ->
-            new FleetRecovery(config, paths, config.recoveryCandidate() ? idText : null)
+            new FleetRecovery(
+                    config, paths, config.recoveryCandidate() ? idText : null, governor.routing())
                 .start(started, server, domain));
     if (registry.awaitInitialSync(Long.MAX_VALUE)) {
       governor.initialSyncDone();

@@ -4,6 +4,7 @@ import dev.sluice.agent.datasource.Endpoint;
 import dev.sluice.agent.governance.Datasource;
 import dev.sluice.agent.governance.GovernanceState;
 import dev.sluice.agent.governance.Governor;
+import dev.sluice.agent.governance.GroupRouting;
 import dev.sluice.jmx.DataSource;
 import dev.sluice.jmx.DatasourceControl;
 import dev.sluice.registry.NodeValue;
@@ -62,8 +63,10 @@ final class DatasourceSwitch {
   void met(Datasource d) {
     if (registry != null) {
       registry.ensureDatasourceNode(d.path());
-      if (d.endpoint().kind() == Endpoint.Kind.NETWORK) {
-        // for the fleet leader's probes (SPEC 8)
+      GroupRouting routing = governor.routing();
+      if (d.endpoint().kind() == Endpoint.Kind.NETWORK
+          && (routing == null || !routing.isAddress(d.endpoint().hostPort()))) {
+        // for the fleet leader's probes (SPEC 8); a group's address is no server to probe
         registry.ensureNode(
             paths.endpointPath(d.name().schema(), d.name().name()), d.endpoint().toString());
       }

@@ -1,6 +1,8 @@
 package dev.sluice.agent.control;
 
 import dev.sluice.agent.config.AgentConfig;
+import dev.sluice.agent.governance.GroupRouting;
+import dev.sluice.agent.governance.RoutingGroup;
 import dev.sluice.agent.recovery.FleetProbes;
 import dev.sluice.jmx.Recovery;
 import dev.sluice.jmx.RecoveryControl;
@@ -36,6 +38,7 @@ public final class FleetRecovery implements RecoveryControl {
   private final String participantId;
   private final String autoDisable;
   private final FleetProbes probes;
+  private final AutoRecovery auto;
   private final Deque<String> detections = new ArrayDeque<>();
   private final Deque<String> actions = new ArrayDeque<>();
   private final Object switchRead = new Object();
@@ -50,7 +53,8 @@ public final class FleetRecovery implements RecoveryControl {
   /**
    * @param participantId this JVM's id in the election, or {@code null}: it does not stand
    */
-  public FleetRecovery(AgentConfig config, RegistryPaths paths, String participantId) {
+  public FleetRecovery(
+      AgentConfig config, RegistryPaths paths, String participantId, GroupRouting routing) {
     this.paths = paths;
     this.participantId = participantId;
     this.autoDisable = config.recoveryAutoDisable();
@@ -67,6 +71,10 @@ public final class FleetRecovery implements RecoveryControl {
                           @Override
                           public void changed(String key, String value, long revision) {
                             listener.accept(key, value);
+                            String root = paths.endpointsRoot() + "/";
+                            if (auto != null && key.startsWith(root)) {
+                              auto.endpoint(key.substring(root.length()), value);
+                            }
                           }
                         }),
                 config.recoveryProbeIntervalMs(),
@@ -74,6 +82,38 @@ public final class FleetRecovery implements RecoveryControl {
                 config.recoveryFailuresToDisable(),
                 config.recoverySuccessesToEnable(),
                 this::detected);
+    this.auto =
+        participantId == null
+            ? null
+            : new AutoRecovery(
+                paths,
+                config.recoveryAutoDisable(),
+                config.recoveryBlockMs(),
+                config.recoveryProbeIntervalMs(),
+                probes,
+                hostPort -> groupOf(routing, hostPort),
+                () -> enabled,
+                this::acted,
+                participantId,
+                System::currentTimeMillis);
+  }
+
+  /** The group of {@code routing} that has {@code hostPort} as primary or replica, or null. */
+  private static AutoRecovery.GroupView groupOf(GroupRouting routing, String hostPort) {
+    if (routing == null) {
+      return null;
+    }
+    for (RoutingGroup g : routing.groups()) {
+      String primary = g.primary();
+      List<String> members = new java.util.ArrayList<>(g.replicas());
+      if (primary != null && !members.contains(primary)) {
+        members.add(0, primary);
+      }
+      if (members.contains(hostPort)) {
+        return new AutoRecovery.GroupView(g.name(), primary, members);
+      }
+    }
+    return null;
   }
 
   /**
@@ -116,6 +156,9 @@ public final class FleetRecovery implements RecoveryControl {
       was = enabled;
       enabled = now;
     }
+    if (auto != null && was != now) {
+      auto.switchChanged(now);
+    }
     switchSeen.seen(path, revision); // after the state: a write-through returns with it applied
     if (was != now) {
       log.info(
@@ -138,24 +181,35 @@ public final class FleetRecovery implements RecoveryControl {
         participantId,
         paths.leaderPath());
     probes.leading(leader);
+    auto.leading(leader, registry, () -> leadership);
     Recovery b = bean;
     if (b != null) {
       b.leaderChanged(leader);
     }
   }
 
-  /** A detection of this leader's probes: logged by them, kept, and announced. */
-  private void detected(String text) {
-    String entry = java.time.Instant.now() + " " + text;
-    synchronized (detections) {
-      detections.addFirst(entry);
-      while (detections.size() > RECENT) {
-        detections.removeLast();
-      }
-    }
+  /** A detection of this leader's probes: logged by them, kept, announced, and acted on. */
+  private void detected(FleetProbes.Detection d) {
+    keep(detections, d.text);
     Recovery b = bean;
     if (b != null) {
-      b.detected(text);
+      b.detected(d.text);
+    }
+    auto.detected(d);
+  }
+
+  /** An automatic action this leader took (logged by it): kept for {@code RecentActions}. */
+  private void acted(String text) {
+    keep(actions, text);
+  }
+
+  private static void keep(Deque<String> recent, String text) {
+    String entry = java.time.Instant.now() + " " + text;
+    synchronized (recent) {
+      recent.addFirst(entry);
+      while (recent.size() > RECENT) {
+        recent.removeLast();
+      }
     }
   }
 
@@ -244,11 +298,64 @@ public final class FleetRecovery implements RecoveryControl {
       throw new IllegalArgumentException(
           "expected schema/name, such as orders/db2_3306, not '" + schemaSlashName + "'");
     }
-    // automatic actions, and with them their anti-flapping block, are not built yet
+    RegistryCenter r = registry;
+    if (r == null) {
+      throw new IllegalStateException("no registry: the action records live in the registry");
+    }
+    String path = paths.actionPath(parts[0], parts[1]);
+    try {
+      String record = readOnce(r, path, InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS);
+      if (record == null || record.isBlank()) {
+        throw new IllegalArgumentException("no automatic action is recorded at " + path);
+      }
+      r.put(
+          path,
+          ActionRecord.acknowledged(record, java.time.Instant.now()),
+          InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS);
+    } catch (RegistryException e) {
+      log.warn("JMX acknowledge({}) failed: {}", schemaSlashName, e.getMessage());
+      throw new IllegalStateException(e.getMessage());
+    }
     log.info(
-        "{} acknowledged by JMX; no automatic action is blocked (automatic disabling is not built"
-            + " yet)",
-        schemaSlashName);
+        "{} acknowledged by JMX ({}): its anti-flapping block is lifted", schemaSlashName, path);
+  }
+
+  /** The value of {@code key} as the registry holds it now ({@code null}: absent). */
+  static String readOnce(RegistryCenter r, String key, long timeoutMs) throws RegistryException {
+    java.util.concurrent.atomic.AtomicReference<String> value =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.CountDownLatch read = new java.util.concurrent.CountDownLatch(1);
+    java.io.Closeable watch =
+        r.watch(
+            key,
+            false,
+            new KeyListener() {
+              @Override
+              public void changed(String k, String v, long revision) {
+                value.set(v);
+              }
+
+              @Override
+              public void synced() {
+                read.countDown();
+              }
+            });
+    try {
+      if (!read.await(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        throw new RegistryException(
+            key + " was not read from " + r.backend() + " " + r.endpoints() + " in time");
+      }
+      return value.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RegistryException("interrupted reading " + key, e);
+    } finally {
+      try {
+        watch.close();
+      } catch (java.io.IOException | RuntimeException e) {
+        log.debug("closing the read of {}: {}", key, e.toString());
+      }
+    }
   }
 
   /** Leaves the election. */
@@ -259,6 +366,7 @@ public final class FleetRecovery implements RecoveryControl {
     }
     if (probes != null) {
       probes.close();
+      auto.close();
     }
   }
 }

@@ -93,6 +93,15 @@ public final class GroupRouting {
   }
 
   /**
+   * Whether {@code hostPort} is a group's address or read address: a name connects are routed from,
+   * not a server of its own (a member's own {@code host:port} used as the address is met again as
+   * the member that routed connections land on).
+   */
+  public boolean isAddress(String hostPort) {
+    return byAddress.containsKey(hostPort);
+  }
+
+  /**
    * The group whose address or read address {@code url} names (a single host), or {@code null};
    * never waits.
    */

@@ -26,9 +26,9 @@ import org.slf4j.LoggerFactory;
  * EndpointProbe}), on the agent's own {@code sluice-probe} threads, never on the application's.
  * {@code recovery.failures-to-disable} failures in a row make a detection (the endpoint is down),
  * and {@code recovery.successes-to-enable} good probes in a row after it another (it is up again).
- * A probe still running when its next round comes is not started twice. Only the leader watches the
- * endpoints (the rest of the fleet reads none of them), and what it learned is forgotten when it
- * stops leading: the next leader starts afresh.
+ * A probe still running when its next round comes is not started twice; the next starts as it ends.
+ * Only the leader watches the endpoints (the rest of the fleet reads none of them), and what it
+ * learned is forgotten when it stops leading: the next leader starts afresh.
  */
 public final class FleetProbes {
 
@@ -41,11 +41,13 @@ public final class FleetProbes {
   private static final class Target {
     final String name;
     volatile String endpoint;
-    volatile boolean running;
+    final java.util.concurrent.atomic.AtomicBoolean running =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    volatile boolean due; // a round came while a probe ran: the next one starts as it ends
     Protocol protocol = Protocol.UNKNOWN;
     int failures;
-    int successes;
-    boolean down;
+    volatile int successes;
+    volatile boolean down;
 
     Target(String name, String endpoint) {
       this.name = name;
@@ -58,7 +60,7 @@ public final class FleetProbes {
   private final int timeoutMs;
   private final int failuresToDetect;
   private final int successesToRecover;
-  private final Consumer<String> detections;
+  private final Consumer<Detection> detections;
   private final Function<BiConsumer<String, String>, Closeable> watchEndpoints;
   private Closeable watching; // on the timer thread only
   private final Map<String, Target> targets = new ConcurrentHashMap<>();
@@ -70,7 +72,7 @@ public final class FleetProbes {
    * @param root the endpoints' root, {@code /{namespace}/meta/endpoints}
    * @param watchEndpoints starts watching every key under {@code root}, telling the given listener
    *     each key and value ({@code null}: gone); closing the result ends the watch
-   * @param detections hears each detection's text, on a probe thread
+   * @param detections hears each detection, on a probe thread
    */
   public FleetProbes(
       String root,
@@ -79,7 +81,7 @@ public final class FleetProbes {
       int timeoutMs,
       int failuresToDetect,
       int successesToRecover,
-      Consumer<String> detections) {
+      Consumer<Detection> detections) {
     this.root = root;
     this.watchEndpoints = watchEndpoints;
     this.intervalMs = intervalMs;
@@ -167,9 +169,10 @@ public final class FleetProbes {
 
   private void round() {
     for (Target t : targets.values()) {
-      if (!t.running) {
-        t.running = true;
+      if (t.running.compareAndSet(false, true)) {
         probers.execute(() -> probe(t));
+      } else {
+        t.due = true;
       }
     }
   }
@@ -215,7 +218,14 @@ public final class FleetProbes {
     } catch (RuntimeException e) {
       log.warn("probing {} failed inside the agent: {}", t.name, e.toString());
     } finally {
-      t.running = false;
+      if (t.due && targets.get(t.name) == t && !probers.isShutdown()) {
+        // a slow probe (a hung server: the whole timeout) missed its round: the next starts now,
+        // so that a hung server is detected after failures x max(interval, timeout), not more
+        t.due = false;
+        probers.execute(() -> probe(t));
+      } else {
+        t.running.set(false);
+      }
     }
   }
 
@@ -226,7 +236,47 @@ public final class FleetProbes {
     } else {
       log.info("detected: {}", text);
     }
-    detections.accept(text);
+    detections.accept(new Detection(t.name, t.endpoint, t.down, text));
+  }
+
+  /**
+   * Whether {@code schemaSlashName} answered its last {@code successes-to-enable} probes or more
+   * (of this leader's): it is up, whether or not this leader ever saw it down.
+   */
+  public boolean healthy(String schemaSlashName) {
+    Target t = targets.get(schemaSlashName);
+    return t != null && !t.down && t.successes >= successesToRecover;
+  }
+
+  /**
+   * Whether this leader's probes hold {@code schemaSlashName} down (a detection said so and none
+   * since said it is up again).
+   */
+  public boolean down(String schemaSlashName) {
+    Target t = targets.get(schemaSlashName);
+    return t != null && t.down;
+  }
+
+  /** A detection: an endpoint went down, or came up again. */
+  public static final class Detection {
+    /** {@code schema/name}. */
+    public final String name;
+
+    /** {@code host:port[/database]}, as recorded. */
+    public final String endpoint;
+
+    /** Down (else: up again). */
+    public final boolean down;
+
+    /** What the log line and {@code RecentDetections} say. */
+    public final String text;
+
+    Detection(String name, String endpoint, boolean down, String text) {
+      this.name = name;
+      this.endpoint = endpoint;
+      this.down = down;
+      this.text = text;
+    }
   }
 
   /** Stops probing for good. */

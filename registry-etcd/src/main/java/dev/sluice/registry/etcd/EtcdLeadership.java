@@ -423,11 +423,17 @@ final class EtcdLeadership implements Leadership {
   }
 
   @Override
-  public void writeIfLeader(String path, String value) throws RegistryException {
+  public void writeIfLeader(java.util.Map<String, String> writes) throws RegistryException {
+    String targets = String.join(", ", writes.keySet());
     LeaderKey t = token.get();
     if (t == null || !isLeader()) {
       throw new NotLeaderException(
-          participantId + " does not lead " + this.path + "; " + path + " was not written");
+          participantId + " does not lead " + this.path + "; " + targets + " was not written");
+    }
+    Op[] puts = new Op[writes.size()];
+    int i = 0;
+    for (java.util.Map.Entry<String, String> w : writes.entrySet()) {
+      puts[i++] = Op.put(bytes(w.getKey()), bytes(w.getValue()), PutOption.DEFAULT);
     }
     TxnResponse written;
     try {
@@ -435,13 +441,13 @@ final class EtcdLeadership implements Leadership {
           await(
               kv.txn()
                   .If(new Cmp(t.getKey(), Cmp.Op.EQUAL, CmpTarget.createRevision(t.getRevision())))
-                  .Then(Op.put(bytes(path), bytes(value), PutOption.DEFAULT))
+                  .Then(puts)
                   .commit(),
               timeoutMs);
     } catch (Exception e) {
       throw new RegistryException(
           "writing "
-              + path
+              + targets
               + " as the leader of "
               + this.path
               + " to "
@@ -460,7 +466,7 @@ final class EtcdLeadership implements Leadership {
               + " by "
               + registry
               + "'s account; "
-              + path
+              + targets
               + " was not written");
     }
   }
