@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints one table, every figure next to its no-agent baseline.
 #   ./bench.sh                      all of them (several minutes)
-#   ./bench.sh hotpath startup      some of them: hotpath propagation failover fanout startup footprint
+#   ./bench.sh hotpath startup      some of them: hotpath propagation failover fanout leader startup footprint
 #                                   (failover-patroni: only the Patroni half of failover; needs patroni, haproxy)
 set -euo pipefail
 cd "$(dirname "$0")"

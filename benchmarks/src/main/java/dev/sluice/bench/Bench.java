@@ -18,8 +18,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * Runs every benchmark and prints one table, each figure next to its no-agent baseline. {@code
- * ./bench.sh [hotpath|propagation|failover|fanout|startup|footprint ...]}; no argument runs them
- * all.
+ * ./bench.sh [hotpath|propagation|failover|fanout|leader|startup|footprint ...]}; no argument runs
+ * them all.
  */
 public final class Bench {
 
@@ -38,7 +38,8 @@ public final class Bench {
         new Bench(Paths.get(System.getProperty("bench.root", ".")).toAbsolutePath().normalize());
     List<String> parts =
         args.length == 0
-            ? List.of("hotpath", "propagation", "failover", "fanout", "startup", "footprint")
+            ? List.of(
+                "hotpath", "propagation", "failover", "fanout", "leader", "startup", "footprint")
             : List.of(args);
     for (String part : parts) {
       try {
@@ -72,6 +73,9 @@ public final class Bench {
         break;
       case "fanout":
         new FanOut(bench).run();
+        break;
+      case "leader":
+        new LeaderScale(bench).run();
         break;
       case "startup":
         new Startup(bench).startup();
