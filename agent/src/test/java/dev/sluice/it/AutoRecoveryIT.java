@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import javax.management.ObjectName;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.Test;
@@ -180,7 +181,7 @@ class AutoRecoveryIT {
               .sysProp("sluice.groups.h.replicas", b.hostPort() + "," + c.hostPort())
               .jmx()
               .start()) {
-        Await.until("it leads", Duration.ofSeconds(30), () -> leads(app));
+        Await.until("it leads", Duration.ofSeconds(30), () -> FleetProbesIT.leads(app));
         for (Member m : List.of(a, b, c, d, e)) {
           assertTrue(app.send("openTo " + m.name + " " + m.url()).ok, m.name);
         }
@@ -241,6 +242,99 @@ class AutoRecoveryIT {
           assertEquals("", zk.get(DATANODES + "/" + a.datasource()), "a primary is never touched");
         } catch (AssertionError err) {
           throw new AssertionError(err.getMessage() + "\n--- app ---\n" + app.output(), err);
+        }
+      }
+    }
+  }
+
+  /**
+   * Point 1's partition, end to end: JVM {@code a} leads through a TCP proxy in front of ZooKeeper,
+   * {@code b} reaches ZooKeeper directly. The proxy partitions {@code a} off and, at the same
+   * moment, an endpoint both met stops: {@code a}'s probes (its network to the database is fine)
+   * hold it down while {@code a} still believes it leads, so it attempts the guarded write into the
+   * partition. It stops leading before {@code b} starts (never two leaders at any sample); {@code
+   * b} disables the endpoint; once the partition heals, {@code a}'s write has been rejected: the
+   * action record is {@code b}'s, written once.
+   */
+  @Test
+  void aLeaderCutOffFromTheRegistryStopsFirstAndItsLateWriteIsRejected() throws Exception {
+    try (ZooKeeperFixture zk = new ZooKeeperFixture();
+        dev.sluice.registry.TcpProxy proxy = new dev.sluice.registry.TcpProxy(zk.connectString());
+        Member m = new Member("m")) {
+      String probes = probeArgs("replicas", 0);
+      try (AppProcess a =
+          AppProcess.jdbcApp(m.url())
+              .agentArgs(
+                  "registry=zookeeper://"
+                      + proxy.address()
+                      + ",registry.session-timeout-ms="
+                      + FleetLeaderIT.SESSION_TIMEOUT_MS
+                      + probes)
+              .jmx()
+              .start()) {
+        Await.until("a leads", Duration.ofSeconds(30), () -> FleetProbesIT.leads(a));
+        try (AppProcess b =
+            AppProcess.jdbcApp(m.url())
+                .agentArgs(InstanceCutOffIT.registryArgsFor(zk) + probes)
+                .jmx()
+                .start()) {
+          assertTrue(a.send("connect").ok);
+          assertTrue(b.send("connect").ok);
+          Await.until(
+              "m recorded",
+              Duration.ofSeconds(10),
+              () -> get(zk, "/sluice/meta/endpoints/" + m.datasource()) != null);
+          Await.until(
+              "b has read the election",
+              Duration.ofSeconds(10),
+              () -> participantId(a).equals(attribute(b, "LeaderId", String.class)));
+          String bId = participantId(b);
+          String node = DATANODES + "/" + m.datasource();
+          String record = ACTIONS + "/" + m.datasource();
+
+          proxy.partition();
+          m.stop();
+          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+          int samples = 0;
+          while (!FleetProbesIT.leads(b)) {
+            boolean aLeads = FleetProbesIT.leads(a);
+            assertTrue(!aLeads || !FleetProbesIT.leads(b), "two leaders at sample " + samples);
+            samples++;
+            assertTrue(System.nanoTime() < deadline, "b leads within 30 s");
+            Thread.sleep(20);
+          }
+          assertTrue(!FleetProbesIT.leads(a), "a stopped leading before b started");
+          System.out.printf("AutoRecoveryIT partition: %d samples, never two leaders%n", samples);
+          String attempt =
+              Await.until(
+                  "a's write attempt into the partition",
+                  Duration.ofSeconds(30),
+                  () ->
+                      a.agentLog().stream()
+                          .filter(
+                              l ->
+                                  l.contains("automatic recovery: writing " + node + " failed")
+                                      || l.contains("automatic recovery: not written"))
+                          .findFirst()
+                          .orElse(null),
+                  l -> l != null);
+          System.out.println("AutoRecoveryIT partition: a's attempt: " + attempt);
+          awaitNode(zk, node, "DISABLED");
+          proxy.heal();
+          ObjectName registry = new ObjectName("sluice:type=Registry");
+          Await.until(
+              "a back in the registry",
+              Duration.ofSeconds(60),
+              () -> {
+                try {
+                  return (Boolean) a.jmx().getAttribute(registry, "Connected");
+                } catch (Exception e) {
+                  return false;
+                }
+              });
+          String written = zk.get(record);
+          assertTrue(written.contains("\"leader\":\"" + bId + "\""), written);
+          assertEquals(0, zk.stat(record).getVersion(), "the record was written once: " + written);
         }
       }
     }
@@ -315,15 +409,6 @@ class AutoRecoveryIT {
     }
   }
 
-  private static boolean leads(AppProcess app) {
-    try {
-      return app.jmx().isRegistered(RECOVERY)
-          && (Boolean) app.jmx().getAttribute(RECOVERY, "Leader");
-    } catch (Exception e) {
-      return false;
-    }
-  }
-
   private static AppProcess awaitLeader(List<AppProcess> apps) {
     return Await.until(
         "a leader",
@@ -331,7 +416,7 @@ class AutoRecoveryIT {
         () -> {
           List<AppProcess> leading = new ArrayList<>();
           for (AppProcess app : apps) {
-            if (leads(app)) {
+            if (FleetProbesIT.leads(app)) {
               leading.add(app);
             }
           }

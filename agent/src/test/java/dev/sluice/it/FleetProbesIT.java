@@ -102,7 +102,8 @@ class FleetProbesIT {
     }
   }
 
-  private static boolean leads(AppProcess app) {
+  /** Whether {@code app}'s {@code sluice:type=Recovery} says it leads the fleet. */
+  static boolean leads(AppProcess app) {
     try {
       return app.jmx().isRegistered(RECOVERY)
           && (Boolean) app.jmx().getAttribute(RECOVERY, "Leader");

@@ -5,7 +5,6 @@ import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
 import java.sql.SQLTransientConnectionException;
 import java.util.Arrays;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,9 +19,7 @@ import org.slf4j.LoggerFactory;
  * an aborted connection or a closed driver connection is evicted from its pool and the borrow
  * repeated with the same arguments. A borrow that fails while aborted connections are about (a pool
  * that uses the connection inside its borrow, to enlist it in a transaction or test it) is repeated
- * too: most pools have dropped the dead connection by then; one that keeps it (Agroal puts it back)
- * is told to drop its connections ({@link PoolEviction#purge}) and given up to {@link
- * #PURGE_WAIT_MS} ms to do so. The check allocates nothing.
+ * too: the pool has dropped the dead connection by then. The check allocates nothing.
  */
 final class StaleConnections {
 
@@ -155,7 +152,6 @@ final class StaleConnections {
     if (!worthRepeating(thrown)) {
       return thrown;
     }
-    long purgeDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PURGE_WAIT_MS);
     for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
       if (repeatsLeft.getAndUpdate(n -> Math.max(0, n - 1)) <= 0) {
         return thrown;
@@ -164,9 +160,6 @@ final class StaleConnections {
           "a borrow from {} failed while aborted connections are about ({}); borrowing again",
           dataSource.getClass().getName(),
           thrown.toString());
-      if (attempt > 0 && !awaitPurge(dataSource, attempt, purgeDeadline)) {
-        return thrown;
-      }
       Object again = borrowAgain((DataSource) dataSource, credentials, user, password);
       if (again instanceof Connection) {
         return replaceIfStale(dataSource, credentials, user, password, again);
@@ -177,33 +170,6 @@ final class StaleConnections {
       thrown = (Throwable) again;
     }
     return thrown;
-  }
-
-  /** The longest one borrow waits, in all, for its pool to drop a dead connection it keeps. */
-  static final long PURGE_WAIT_MS = 500;
-
-  /**
-   * A repeated borrow failed too: the pool kept the dead connection (Agroal puts back a connection
-   * that failed inside its borrow, and drops connections only on a task of its own, which may be
-   * queued behind others). Has the pool drop its connections ({@link PoolEviction#purge}) and waits
-   * a little longer each time for that to happen, at most {@link #PURGE_WAIT_MS} in all. Returns
-   * false when the wait is used up or the thread is interrupted: the borrow then fails as it did.
-   */
-  private boolean awaitPurge(Object dataSource, int attempt, long deadline) {
-    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-    if (left <= 0) {
-      return false;
-    }
-    if (attempt == 1) {
-      eviction.purge(dataSource);
-    }
-    try {
-      Thread.sleep(Math.min(left, 1L << Math.min(attempt - 1, 6))); // 1, 2, 4 ... 64 ms
-      return true;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
   }
 
   private static boolean refusedByTheAgent(Throwable thrown) {
