@@ -117,7 +117,7 @@ final class AutoRecovery {
   private final Map<String, RecordSeen> records = new HashMap<>(); // schema/name -> seen
   private final Map<String, String> ownWrites = new HashMap<>(); // datanode path -> value
   private final Map<String, String> leftAlone = new HashMap<>(); // schema/name -> reason logged
-  private final Map<String, String> lastDetection = new HashMap<>(); // schema/name -> text
+  private final Map<String, String> lastDetection = new HashMap<>(); // schema/name -> DOWN text
   private ScheduledFuture<?> reconciling;
 
   AutoRecovery(
@@ -198,7 +198,11 @@ final class AutoRecovery {
     run(
         "the detection of " + d.name,
         () -> {
-          lastDetection.put(d.name, d.text);
+          if (d.down) {
+            lastDetection.put(d.name, d.text);
+          } else {
+            lastDetection.remove(d.name);
+          }
           consider(d.name);
         });
   }
@@ -398,8 +402,9 @@ final class AutoRecovery {
 
   private void disableIfAllowed(String name) {
     String endpoint = endpoints.get(name);
-    if (endpoint == null) {
-      return;
+    String seen = lastDetection.get(name);
+    if (endpoint == null || seen == null) {
+      return; // the detection's own task, queued behind this one, acts on it
     }
     String[] sn = split(name);
     String path = paths.datasourcePath(sn[0], sn[1]);
@@ -465,13 +470,7 @@ final class AutoRecovery {
         return;
       }
     }
-    String seen = lastDetection.get(name);
-    write(
-        name,
-        path,
-        NodeValue.DISABLED_TEXT,
-        "disable",
-        seen != null ? seen : name + " held down by the leader's probes");
+    write(name, path, NodeValue.DISABLED_TEXT, "disable", seen);
   }
 
   private void undoIfOwn(String name) {
