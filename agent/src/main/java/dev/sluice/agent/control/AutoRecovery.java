@@ -106,13 +106,11 @@ final class AutoRecovery {
   private final ScheduledThreadPoolExecutor thread;
 
   // all below on the sluice-recovery thread only
-  private RegistryCenter registry;
   private Supplier<Leadership> leadership;
   private boolean leading;
   private long leadingSinceMs;
   private final List<Closeable> watches = new ArrayList<>();
   private boolean nodesSynced;
-  private final Map<String, String> endpoints = new HashMap<>(); // schema/name -> host:port/db
   private final Map<String, NodeSeen> nodes = new HashMap<>(); // datanode path -> seen
   private final Map<String, RecordSeen> records = new HashMap<>(); // schema/name -> seen
   private final Map<String, String> ownWrites = new HashMap<>(); // datanode path -> value
@@ -153,11 +151,6 @@ final class AutoRecovery {
     this.thread = t;
   }
 
-  /** Whether any automatic action may ever be taken ({@code recovery.auto-disable} not off). */
-  boolean acts() {
-    return mode != Mode.OFF;
-  }
-
   /** This JVM took or lost the fleet's leadership. */
   void leading(boolean leader, RegistryCenter r, Supplier<Leadership> l) {
     if (mode == Mode.OFF) {
@@ -170,22 +163,6 @@ final class AutoRecovery {
             start(r, l);
           } else if (!leader && leading) {
             stop();
-          }
-        });
-  }
-
-  /** An endpoint record changed ({@code null}: gone). From the probes' endpoint watch. */
-  void endpoint(String schemaSlashName, String value) {
-    if (mode == Mode.OFF) {
-      return;
-    }
-    run(
-        "endpoint " + schemaSlashName,
-        () -> {
-          if (value == null || value.isBlank()) {
-            endpoints.remove(schemaSlashName);
-          } else {
-            endpoints.put(schemaSlashName, value.strip());
           }
         });
   }
@@ -217,23 +194,26 @@ final class AutoRecovery {
 
   private void run(String what, Runnable task) {
     try {
-      thread.execute(
-          () -> {
-            try {
-              task.run();
-            } catch (RuntimeException e) {
-              log.warn("automatic recovery: {} failed inside the agent: {}", what, e.toString());
-            }
-          });
+      thread.execute(guarded(what, task));
     } catch (java.util.concurrent.RejectedExecutionException closed) {
       // closed: nothing acts any more
     }
   }
 
+  /** {@code task}, its own faults logged: the thread goes on. */
+  private static Runnable guarded(String what, Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        log.warn("automatic recovery: {} failed inside the agent: {}", what, e.toString());
+      }
+    };
+  }
+
   // ---------------------------------------------------------------- on sluice-recovery
 
   private void start(RegistryCenter r, Supplier<Leadership> l) {
-    registry = r;
     leadership = l;
     leading = true;
     leadingSinceMs = clock.getAsLong();
@@ -255,7 +235,7 @@ final class AutoRecovery {
             }));
     watches.add(
         r.watch(
-            actionsRoot(),
+            paths.actionsRoot(),
             true,
             new KeyListener() {
               @Override
@@ -265,13 +245,7 @@ final class AutoRecovery {
             }));
     reconciling =
         thread.scheduleWithFixedDelay(
-            () -> {
-              try {
-                reconcile();
-              } catch (RuntimeException e) {
-                log.warn("automatic recovery failed inside the agent: {}", e.toString());
-              }
-            },
+            guarded("a periodic look", this::reconcile),
             intervalMs,
             intervalMs,
             TimeUnit.MILLISECONDS);
@@ -302,10 +276,6 @@ final class AutoRecovery {
     ownWrites.clear();
     leftAlone.clear();
     lastDetection.clear();
-  }
-
-  private String actionsRoot() {
-    return paths.actionsRoot();
   }
 
   private void nodeChanged(String path, String value, long revision) {
@@ -339,7 +309,7 @@ final class AutoRecovery {
     if (!leading) {
       return;
     }
-    String root = actionsRoot() + "/";
+    String root = paths.actionsRoot() + "/";
     if (!key.startsWith(root) || key.indexOf('/', root.length()) < 0) {
       return; // the root or a schema's node: no record
     }
@@ -383,7 +353,7 @@ final class AutoRecovery {
     if (!leading) {
       return;
     }
-    for (String name : new ArrayList<>(endpoints.keySet())) {
+    for (String name : new ArrayList<>(probes.names())) {
       consider(name);
     }
   }
@@ -401,13 +371,12 @@ final class AutoRecovery {
   }
 
   private void disableIfAllowed(String name) {
-    String endpoint = endpoints.get(name);
+    String hostPort = probes.hostPortOf(name);
     String seen = lastDetection.get(name);
-    if (endpoint == null || seen == null) {
+    if (hostPort == null || seen == null) {
       return; // the detection's own task, queued behind this one, acts on it
     }
-    String[] sn = split(name);
-    String path = paths.datasourcePath(sn[0], sn[1]);
+    String path = nodePath(name);
     NodeSeen n = nodes.get(path);
     if (n != null && NodeValue.of(n.value).disables()) {
       leftAlone.remove(name);
@@ -446,7 +415,6 @@ final class AutoRecovery {
               + ")");
       return;
     }
-    String hostPort = hostPortOf(endpoint);
     GroupView g = groups.groupOf(hostPort);
     if (g != null) {
       if (mode == Mode.REPLICAS && hostPort.equals(g.primary)) {
@@ -459,7 +427,7 @@ final class AutoRecovery {
       }
       int enabledOthers = 0;
       for (String member : g.members) {
-        if (!member.equals(hostPort) && !memberDisabled(sn[0], member)) {
+        if (!member.equals(hostPort) && !memberDisabled(schemaOf(name), member)) {
           enabledOthers++;
         }
       }
@@ -478,8 +446,7 @@ final class AutoRecovery {
     if (r == null || !r.action.equals("disable")) {
       return;
     }
-    String[] sn = split(name);
-    String path = paths.datasourcePath(sn[0], sn[1]);
+    String path = nodePath(name);
     NodeSeen n = nodes.get(path);
     if (n == null || !NodeValue.of(n.value).disables()) {
       return; // enabled by someone meanwhile
@@ -508,11 +475,11 @@ final class AutoRecovery {
         "up again: the leader's probes succeeded recovery.successes-to-enable times in a row");
   }
 
+  /** Whether an endpoint of {@code member} in {@code schema} has its datanode DISABLED. */
   private boolean memberDisabled(String schema, String member) {
-    for (Map.Entry<String, String> e : endpoints.entrySet()) {
-      String[] sn = split(e.getKey());
-      if (sn[0].equals(schema) && hostPortOf(e.getValue()).equals(member)) {
-        NodeSeen n = nodes.get(paths.datasourcePath(sn[0], sn[1]));
+    for (String name : probes.names()) {
+      if (schemaOf(name).equals(schema) && member.equals(probes.hostPortOf(name))) {
+        NodeSeen n = nodes.get(nodePath(name));
         if (n != null && NodeValue.of(n.value).disables()) {
           return true;
         }
@@ -526,7 +493,7 @@ final class AutoRecovery {
     String record = ActionRecord.of(action, reason, Instant.ofEpochMilli(now), participantId);
     Map<String, String> writes = new LinkedHashMap<>();
     writes.put(path, value);
-    writes.put(paths.actionPath(split(name)[0], split(name)[1]), record);
+    writes.put(paths.actionPath(schemaOf(name), nameOf(name)), record);
     ownWrites.put(path, value);
     NodeSeen n = nodes.computeIfAbsent(path, p -> new NodeSeen());
     String before = n.value;
@@ -537,15 +504,14 @@ final class AutoRecovery {
         throw new NotLeaderException("no place in the election yet");
       }
       l.writeIfLeader(writes);
-    } catch (NotLeaderException e) {
-      ownWrites.remove(path);
-      n.value = before;
-      log.warn("automatic recovery: not written, this JVM no longer leads: {}", e.getMessage());
-      return;
     } catch (RegistryException e) {
       ownWrites.remove(path);
       n.value = before;
-      log.warn("automatic recovery: writing {} failed: {}", path, e.getMessage());
+      if (e instanceof NotLeaderException) {
+        log.warn("automatic recovery: not written, this JVM no longer leads: {}", e.getMessage());
+      } else {
+        log.warn("automatic recovery: writing {} failed: {}", path, e.getMessage());
+      }
       return;
     }
     leftAlone.remove(name);
@@ -572,16 +538,17 @@ final class AutoRecovery {
     }
   }
 
-  private static String[] split(String schemaSlashName) {
-    int slash = schemaSlashName.indexOf('/');
-    return new String[] {schemaSlashName.substring(0, slash), schemaSlashName.substring(slash + 1)};
+  private static String schemaOf(String schemaSlashName) {
+    return schemaSlashName.substring(0, schemaSlashName.indexOf('/'));
   }
 
-  /** {@code host:port} of a recorded endpoint {@code host:port[/database]}, host in lower case. */
-  static String hostPortOf(String endpoint) {
-    int slash = endpoint.indexOf('/');
-    String hp = slash < 0 ? endpoint : endpoint.substring(0, slash);
-    return hp.toLowerCase(java.util.Locale.ROOT);
+  private static String nameOf(String schemaSlashName) {
+    return schemaSlashName.substring(schemaSlashName.indexOf('/') + 1);
+  }
+
+  /** The datanode of {@code schema/name}. */
+  private String nodePath(String schemaSlashName) {
+    return paths.datasourcePath(schemaOf(schemaSlashName), nameOf(schemaSlashName));
   }
 
   void close() {

@@ -71,10 +71,6 @@ public final class FleetRecovery implements RecoveryControl {
                           @Override
                           public void changed(String key, String value, long revision) {
                             listener.accept(key, value);
-                            String root = paths.endpointsRoot() + "/";
-                            if (auto != null && key.startsWith(root)) {
-                              auto.endpoint(key.substring(root.length()), value);
-                            }
                           }
                         }),
                 config.recoveryProbeIntervalMs(),

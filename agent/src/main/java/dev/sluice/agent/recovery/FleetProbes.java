@@ -40,7 +40,10 @@ public final class FleetProbes {
   /** One endpoint's probing state; its counters only change on the one probe running. */
   private static final class Target {
     final String name;
-    volatile String endpoint;
+    final String endpoint;
+    final String hostPort; // host:port of the endpoint, host in lower case
+    final String host; // without an IPv6 literal's brackets
+    final int port; // -1: no port, nothing to probe
     final java.util.concurrent.atomic.AtomicBoolean running =
         new java.util.concurrent.atomic.AtomicBoolean();
     volatile boolean due; // a round came while a probe ran: the next one starts as it ends
@@ -52,6 +55,21 @@ public final class FleetProbes {
     Target(String name, String endpoint) {
       this.name = name;
       this.endpoint = endpoint;
+      int slash = endpoint.indexOf('/');
+      String hp = slash < 0 ? endpoint : endpoint.substring(0, slash);
+      this.hostPort = hp.toLowerCase(java.util.Locale.ROOT);
+      int colon = hp.lastIndexOf(':');
+      String h = colon <= 0 ? hp : hp.substring(0, colon);
+      this.host = h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
+      int p = -1;
+      if (colon > 0) {
+        try {
+          p = Integer.parseInt(hp.substring(colon + 1));
+        } catch (NumberFormatException e) {
+          p = -1;
+        }
+      }
+      this.port = p;
     }
   }
 
@@ -179,24 +197,10 @@ public final class FleetProbes {
 
   private void probe(Target t) {
     try {
-      String endpoint = t.endpoint;
-      String hostPort =
-          endpoint.contains("/") ? endpoint.substring(0, endpoint.indexOf('/')) : endpoint;
-      int colon = hostPort.lastIndexOf(':');
-      if (colon <= 0) {
+      if (t.port < 0) {
         return; // no port: nothing to probe
       }
-      String host = hostPort.substring(0, colon);
-      if (host.startsWith("[") && host.endsWith("]")) {
-        host = host.substring(1, host.length() - 1);
-      }
-      int port;
-      try {
-        port = Integer.parseInt(hostPort.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        return;
-      }
-      Result r = EndpointProbe.probe(host, port, timeoutMs, t.protocol);
+      Result r = EndpointProbe.probe(t.host, t.port, timeoutMs, t.protocol);
       if (r.protocol != Protocol.UNKNOWN) {
         t.protocol = r.protocol;
       }
@@ -237,6 +241,20 @@ public final class FleetProbes {
       log.info("detected: {}", text);
     }
     detections.accept(new Detection(t.name, t.endpoint, t.down, text));
+  }
+
+  /** The {@code schema/name} of every endpoint this leader probes (a live view). */
+  public java.util.Set<String> names() {
+    return java.util.Collections.unmodifiableSet(targets.keySet());
+  }
+
+  /**
+   * The {@code host:port} (host in lower case) of the endpoint {@code schemaSlashName}, or {@code
+   * null} when this leader does not probe it.
+   */
+  public String hostPortOf(String schemaSlashName) {
+    Target t = targets.get(schemaSlashName);
+    return t == null ? null : t.hostPort;
   }
 
   /**
