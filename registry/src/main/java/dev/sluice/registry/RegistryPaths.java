@@ -35,6 +35,13 @@ public final class RegistryPaths {
   }
 
   /**
+   * The parent of the groups' nodes: {@code .../states/groups} (legacy: {@code .../state/groups}).
+   */
+  public String groupsRoot() {
+    return groupsRoot;
+  }
+
+  /**
    * {@code /{namespace}/meta/endpoints/{schema}/{name}}: where a datasource's endpoint is recorded
    * for the fleet leader's probes (SPEC section 8), in both layouts.
    */
@@ -45,6 +52,24 @@ public final class RegistryPaths {
   /** {@code /{namespace}/meta/endpoints}. */
   public String endpointsRoot() {
     return metaRoot + "/endpoints";
+  }
+
+  /**
+   * {@code /{namespace}/meta/instances/{id}}: an instance's metadata (SPEC section 9), ephemeral,
+   * with the same id as its instance node, in both layouts.
+   */
+  public String metaInstancePath(String id) {
+    return metaInstancesRoot() + "/" + id;
+  }
+
+  /** {@code /{namespace}/meta/instances}. */
+  public String metaInstancesRoot() {
+    return metaRoot + "/instances";
+  }
+
+  /** {@code /{namespace}/control/controllers}: the {@code controller} processes' nodes. */
+  public String controllersRoot() {
+    return controlRoot + "/controllers";
   }
 
   /** {@code /{namespace}/control/leader}: the fleet leader's election (SPEC section 8). */
@@ -75,7 +100,7 @@ public final class RegistryPaths {
    * process, which has no instance node (it runs no application).
    */
   public String controllerPath(String id) {
-    return controlRoot + "/controllers/" + id;
+    return controllersRoot() + "/" + id;
   }
 
   public RegistryLayout layout() {

@@ -1,8 +1,10 @@
 package dev.sluice.registry;
 
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryNTimes;
@@ -49,6 +51,44 @@ public final class ZooKeeperOperator implements OperatorAccess {
     }
     return out;
   }
+
+  @Override
+  public Map<String, String> subtree(String root) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    collect(root, out);
+    return out;
+  }
+
+  private void collect(String parent, Map<String, String> out) throws Exception {
+    List<String> names;
+    try {
+      names = client.getChildren().forPath(parent);
+    } catch (KeeperException.NoNodeException e) {
+      return;
+    }
+    for (String name : names) {
+      String path = parent + "/" + name;
+      try {
+        out.put(path, NodeValue.decode(client.getData().forPath(path)));
+      } catch (KeeperException.NoNodeException gone) {
+        continue; // went away while listing
+      }
+      collect(path, out);
+    }
+  }
+
+  @Override
+  public String leader(String electionPath) throws Exception {
+    // LeaderLatch's nodes are <prefix>latch-<sequence>; the lowest sequence leads
+    Map<String, String> nodes = children(electionPath);
+    return nodes.keySet().stream()
+        .filter(n -> n.contains(LATCH))
+        .min(Comparator.comparing(n -> n.substring(n.lastIndexOf(LATCH) + LATCH.length())))
+        .map(nodes::get)
+        .orElse("");
+  }
+
+  private static final String LATCH = "latch-";
 
   @Override
   public boolean set(String path, String value) throws Exception {

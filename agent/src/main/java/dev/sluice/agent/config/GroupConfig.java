@@ -91,14 +91,14 @@ public final class GroupConfig {
     return failoverWaitMs;
   }
 
+  /** The {@code groups.<group>.primary} setting: {@code node}, {@code orchestrator:<alias>}... */
+  public String primarySetting() {
+    return source.name().toLowerCase(java.util.Locale.ROOT)
+        + (sourceName == null ? "" : ":" + sourceName);
+  }
+
   @Override
   public String toString() {
-    return name
-        + " (address "
-        + address
-        + ", primary from "
-        + source.name().toLowerCase(java.util.Locale.ROOT)
-        + (sourceName == null ? "" : ":" + sourceName)
-        + ")";
+    return name + " (address " + address + ", primary from " + primarySetting() + ")";
   }
 }

@@ -1,6 +1,7 @@
 package dev.sluice.agent.control;
 
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -14,15 +15,12 @@ public final class ActionRecord {
 
   /** A new record. */
   static String of(String action, String reason, Instant at, String leader) {
-    return "{\"action\":"
-        + json(action)
-        + ",\"reason\":"
-        + json(reason)
-        + ",\"at\":"
-        + json(at.toString())
-        + ",\"leader\":"
-        + json(leader)
-        + "}";
+    Map<String, String> fields = new LinkedHashMap<>();
+    fields.put("action", action);
+    fields.put("reason", reason);
+    fields.put("at", at.toString());
+    fields.put("leader", leader);
+    return Json.write(fields);
   }
 
   /**
@@ -32,31 +30,8 @@ public final class ActionRecord {
    * @throws IllegalArgumentException {@code record} is not a JSON object
    */
   public static String acknowledged(String record, Instant at) {
-    Map<String, String> fields = FlatJson.parse(record);
+    Map<String, Object> fields = Json.object(record);
     fields.put("acknowledged", at.toString());
-    StringBuilder b = new StringBuilder("{");
-    for (Map.Entry<String, String> f : fields.entrySet()) {
-      if (b.length() > 1) {
-        b.append(',');
-      }
-      b.append(json(f.getKey())).append(':').append(json(f.getValue()));
-    }
-    return b.append('}').toString();
-  }
-
-  /** {@code s} as a JSON string. */
-  static String json(String s) {
-    StringBuilder b = new StringBuilder("\"");
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '"' || c == '\\') {
-        b.append('\\').append(c);
-      } else if (c < 0x20) {
-        b.append(String.format("\\u%04x", (int) c));
-      } else {
-        b.append(c);
-      }
-    }
-    return b.append('"').toString();
+    return Json.write(fields);
   }
 }

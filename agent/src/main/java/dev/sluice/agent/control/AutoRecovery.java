@@ -321,7 +321,7 @@ final class AutoRecovery {
     RecordSeen r = new RecordSeen();
     r.revision = revision;
     try {
-      Map<String, String> fields = FlatJson.parse(value);
+      Map<String, String> fields = Json.flat(value);
       r.action = String.valueOf(fields.getOrDefault("action", ""));
       r.atMs = millis(fields.get("at"));
       r.acknowledgedAtMs = millis(fields.get("acknowledged"));

@@ -185,6 +185,11 @@ public final class ControlPlane implements RegistryListener {
         config.layout().configValue());
     RegistryCenter started = registry;
     faults.guard(
+        "the instance metadata",
+        () ->
+            new InstanceMetadata(config, catalog, governor::routing)
+                .start(started, paths.metaInstancePath(idText), executor, faults));
+    faults.guard(
         "the fleet's recovery",
         () ->
             new FleetRecovery(

@@ -343,9 +343,7 @@ final class GroupSwitch implements Closeable {
               + " (groups."
               + group
               + ".primary="
-              + gc.source().name().toLowerCase(java.util.Locale.ROOT)
-              + ":"
-              + gc.sourceName()
+              + gc.primarySetting()
               + "); setPrimary writes only groups with primary=node");
     }
     String primary;

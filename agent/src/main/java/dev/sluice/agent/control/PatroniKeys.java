@@ -142,7 +142,7 @@ final class PatroniKeys {
   private Member member(String key, String json, long revision) {
     Map<String, String> fields;
     try {
-      fields = FlatJson.parse(json);
+      fields = Json.flat(json);
     } catch (IllegalArgumentException e) {
       return problem(key, json, " is not a JSON object (" + e.getMessage() + ")", revision);
     }

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /** Operator access to etcd, for the CLI. */
@@ -45,6 +46,41 @@ final class EtcdOperator implements OperatorAccess {
       }
     }
     return out;
+  }
+
+  @Override
+  public Map<String, String> subtree(String root) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    for (KeyValue kv :
+        client
+            .getKVClient()
+            .get(bytes(root + "/"), GetOption.builder().isPrefix(true).build())
+            .get(timeoutMs, TimeUnit.MILLISECONDS)
+            .getKvs()) {
+      out.put(
+          kv.getKey().toString(StandardCharsets.UTF_8),
+          kv.getValue().toString(StandardCharsets.UTF_8));
+    }
+    return out;
+  }
+
+  @Override
+  public String leader(String electionPath) throws Exception {
+    // the election API's keys are <name>/<lease>; the oldest key leads
+    List<KeyValue> first =
+        client
+            .getKVClient()
+            .get(
+                bytes(electionPath + "/"),
+                GetOption.builder()
+                    .isPrefix(true)
+                    .withSortField(GetOption.SortTarget.CREATE)
+                    .withSortOrder(GetOption.SortOrder.ASCEND)
+                    .withLimit(1)
+                    .build())
+            .get(timeoutMs, TimeUnit.MILLISECONDS)
+            .getKvs();
+    return first.isEmpty() ? "" : first.get(0).getValue().toString(StandardCharsets.UTF_8);
   }
 
   /** Writes the value keeping the key's lease, so an instance key still expires with its JVM. */
