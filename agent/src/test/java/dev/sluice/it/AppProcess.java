@@ -127,7 +127,16 @@ final class AppProcess implements AutoCloseable {
    * process is started and not waited for.
    */
   static Builder controller(String... settings) {
-    return new Builder(null, null).withoutAgent().args("controller").args(settings);
+    Builder b = new Builder(null, null).withoutAgent().args("controller").args(settings);
+    // several controllers on one machine: each console on a port of its own, unless one is named
+    return java.util.Arrays.stream(settings).anyMatch(s -> s.startsWith("console.bind="))
+        ? b
+        : b.args("console.bind=127.0.0.1:0");
+  }
+
+  /** {@code java -jar sluice-agent.jar console <settings>}, started and not waited for. */
+  static Builder console(String... settings) {
+    return new Builder(null, null).withoutAgent().args("console").args(settings);
   }
 
   static Builder jdbcApp(String... args) {

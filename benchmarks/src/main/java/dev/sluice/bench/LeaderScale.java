@@ -242,7 +242,8 @@ final class LeaderScale {
             "recovery.auto-disable=replicas",
             "recovery.probe-interval-ms=" + INTERVAL_MS,
             "recovery.failures-to-disable=" + FAILURES,
-            "recovery.block-ms=0");
+            "recovery.block-ms=0",
+            "console.bind=off");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     List<String> log = new CopyOnWriteArrayList<>();
     CountDownLatch leads = new CountDownLatch(1);

@@ -61,6 +61,11 @@ public enum NodeValue {
     return "(not read)" + tooLongSuffix(length);
   }
 
+  /** Whether {@code value} stands for a value too long to have been read in full. */
+  public static boolean wasCut(String value) {
+    return value != null && value.endsWith(" bytes, longer than any valid value)");
+  }
+
   private static String tooLongSuffix(long length) {
     return "... (" + length + " bytes, longer than any valid value)";
   }

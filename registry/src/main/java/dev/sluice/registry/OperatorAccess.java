@@ -1,28 +1,13 @@
 package dev.sluice.registry;
 
-import java.util.Map;
-
 /**
- * The registry as an operator's tool (the CLI) sees it: read one level of nodes, write a node that
- * exists, write a persistent node whether or not it exists.
+ * The registry as an operator's tool (the CLI) sees it: read nodes ({@link NodeReader}), write a
+ * node that exists, write a persistent node whether or not it exists.
  */
-public interface OperatorAccess extends AutoCloseable {
+public interface OperatorAccess extends NodeReader, AutoCloseable {
 
-  /** The children of {@code parent} (direct children only): name to value. */
-  Map<String, String> children(String parent) throws Exception;
-
-  /**
-   * Every node below {@code root} (not {@code root} itself), at any depth: path to value, sorted by
-   * path. Empty when there is no such node.
-   */
-  Map<String, String> subtree(String root) throws Exception;
-
-  /**
-   * The participant id of the leader of the election under {@code electionPath} (ZooKeeper: the
-   * Curator {@code LeaderLatch} node with the lowest sequence; etcd: the election key with the
-   * lowest create revision), or empty when nobody stands.
-   */
-  String leader(String electionPath) throws Exception;
+  /** A node's value, {@code null} when there is no such node. */
+  String get(String path) throws Exception;
 
   /** Writes an existing node; {@code false} when there is none. */
   boolean set(String path, String value) throws Exception;

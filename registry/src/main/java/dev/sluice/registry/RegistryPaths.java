@@ -67,6 +67,19 @@ public final class RegistryPaths {
     return metaRoot + "/instances";
   }
 
+  /**
+   * {@code /{namespace}/control/consoles/{id}}: the ephemeral node of a {@code console} process,
+   * which watches the namespace for its page.
+   */
+  public String consolePath(String id) {
+    return controlRoot + "/consoles/" + id;
+  }
+
+  /** {@code /{namespace}}: every node of the namespace lies below it, in both layouts. */
+  public String namespaceRoot() {
+    return controlRoot.substring(0, controlRoot.length() - "/control".length());
+  }
+
   /** {@code /{namespace}/control/controllers}: the {@code controller} processes' nodes. */
   public String controllersRoot() {
     return controlRoot + "/controllers";

@@ -53,6 +53,15 @@ public final class ZooKeeperOperator implements OperatorAccess {
   }
 
   @Override
+  public String get(String path) throws Exception {
+    try {
+      return NodeValue.decode(client.getData().forPath(path));
+    } catch (KeeperException.NoNodeException e) {
+      return null;
+    }
+  }
+
+  @Override
   public Map<String, String> subtree(String root) throws Exception {
     Map<String, String> out = new TreeMap<>();
     collect(root, out);
@@ -77,6 +86,8 @@ public final class ZooKeeperOperator implements OperatorAccess {
     }
   }
 
+  private static final String LATCH = "latch-";
+
   @Override
   public String leader(String electionPath) throws Exception {
     // LeaderLatch's nodes are <prefix>latch-<sequence>; the lowest sequence leads
@@ -87,8 +98,6 @@ public final class ZooKeeperOperator implements OperatorAccess {
         .map(nodes::get)
         .orElse("");
   }
-
-  private static final String LATCH = "latch-";
 
   @Override
   public boolean set(String path, String value) throws Exception {

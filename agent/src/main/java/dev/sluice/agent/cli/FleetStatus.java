@@ -1,8 +1,8 @@
 package dev.sluice.agent.cli;
 
 import dev.sluice.agent.control.Json;
+import dev.sluice.registry.NodeReader;
 import dev.sluice.registry.NodeValue;
-import dev.sluice.registry.OperatorAccess;
 import dev.sluice.registry.RegistryPaths;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +21,7 @@ final class FleetStatus {
   private FleetStatus() {}
 
   /** Reads the fleet; {@code registry} names the registry for the reader. */
-  static Map<String, Object> read(OperatorAccess nodes, RegistryPaths paths, String registry)
+  static Map<String, Object> read(NodeReader nodes, RegistryPaths paths, String registry)
       throws Exception {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("registry", registry);
@@ -82,10 +82,7 @@ final class FleetStatus {
   }
 
   private static List<Map<String, Object>> datasources(
-      OperatorAccess nodes,
-      RegistryPaths paths,
-      Map<String, Long> open,
-      Map<String, String> endpoints)
+      NodeReader nodes, RegistryPaths paths, Map<String, Long> open, Map<String, String> endpoints)
       throws Exception {
     Map<String, String> values = new TreeMap<>();
     String root = paths.datasourcesRoot();
@@ -178,7 +175,7 @@ final class FleetStatus {
 
   @SuppressWarnings("unchecked")
   private static List<Map<String, Object>> groups(
-      OperatorAccess nodes, RegistryPaths paths, Map<String, Map<String, Object>> reported)
+      NodeReader nodes, RegistryPaths paths, Map<String, Map<String, Object>> reported)
       throws Exception {
     String suffix = "/primary";
     String root = paths.groupsRoot();

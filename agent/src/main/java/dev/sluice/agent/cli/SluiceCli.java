@@ -48,13 +48,16 @@ public final class SluiceCli {
           "  import <file> [--dry-run]",
           "                           make the registry hold a file's state; --dry-run only shows"
               + " the difference",
-          "  controller               stand for fleet leader, without an application (until"
-              + " stopped)",
+          "  console                  the web console at console.bind (until stopped)",
+          "  controller               stand for fleet leader, without an application, with the"
+              + " web console (until stopped)",
           "options: --json (the result as JSON on standard output)",
           "keys: registry=zookeeper://host:port[,...] | zookeeper+tls://host:port[,...] |"
               + " etcd://host:port[,...] | etcd+https://host:port[,...]",
           "      namespace=sluice layout=v5|legacy app=NAME registry.tls-ca-file=PEM",
           "      registry.auth-file=FILE (holding USER:PASSWORD; or SLUICE_REGISTRY_AUTH_FILE)",
+          "      console.bind=127.0.0.1:8088|off console.auth=USER:PASSWORD (or"
+              + " SLUICE_CONSOLE_AUTH)",
           "      (also from -Dsluice.<key>, SLUICE_<KEY> or sluice.config, as for the agent)");
 
   private static final Set<String> FLAGS = Set.of("--json", "--dry-run", "--help");
@@ -148,11 +151,11 @@ public final class SluiceCli {
     }
     RegistryUri uri = config.registry().get();
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
-    if (command.equals("controller")) {
+    if (command.equals("controller") || command.equals("console")) {
       try {
-        return Controller.run(config);
+        return command.equals("controller") ? Controller.run(config) : Controller.console(config);
       } catch (Exception e) {
-        return reply.failed(1, "the controller on registry " + uri + " failed: " + e);
+        return reply.failed(1, "the " + command + " on registry " + uri + " failed: " + e);
       }
     }
     Commands commands;
@@ -172,7 +175,15 @@ public final class SluiceCli {
 
   private static final Set<String> COMMANDS =
       Set.of(
-          "status", "disable", "enable", "primary", "recovery", "export", "import", "controller");
+          "status",
+          "disable",
+          "enable",
+          "primary",
+          "recovery",
+          "export",
+          "import",
+          "console",
+          "controller");
 
   static String describe(Throwable e) {
     StringBuilder b = new StringBuilder(e.toString());

@@ -557,6 +557,23 @@ public final class AgentConfig {
     checkCount(ConfigKey.RECOVERY_SUCCESSES_TO_ENABLE, 1, 1000);
     checkMillis(ConfigKey.RECOVERY_BLOCK_MS, 0, 604_800_000);
     check(
+        ConfigKey.CONSOLE_BIND,
+        v -> {
+          if (v.equalsIgnoreCase("off")) {
+            return v;
+          }
+          // port 0 (any free port) is allowed here, unlike in a database's host:port
+          int colon = v.lastIndexOf(':');
+          String port = colon < 0 ? "" : v.substring(colon + 1);
+          return port.equals("0")
+              ? HostPort.parse(v.substring(0, colon) + ":1", null)
+              : HostPort.parse(v, null);
+        },
+        "host:port (port 0: any free port) or off");
+    if (values.containsKey(ConfigKey.CONSOLE_AUTH)) {
+      check(ConfigKey.CONSOLE_AUTH, AgentConfig::userPassword, AUTH_ACCEPTED);
+    }
+    check(
         ConfigKey.LOG_LEVEL,
         v -> LOG_LEVELS.matcher(v.toLowerCase(Locale.ROOT)).matches() ? v : null,
         "trace, debug, info, warn, error or off");
@@ -720,6 +737,17 @@ public final class AgentConfig {
   public String registryAuth() {
     String auth = values.get(ConfigKey.REGISTRY_AUTH);
     return auth != null ? auth : authFromFile;
+  }
+
+  /** {@code console.bind}: {@code host:port}, or {@code null} for {@code off}. */
+  public String consoleBind() {
+    String v = values.get(ConfigKey.CONSOLE_BIND);
+    return v.equalsIgnoreCase("off") ? null : v;
+  }
+
+  /** {@code console.auth}: {@code user:password}, or {@code null}. A secret: never log it. */
+  public String consoleAuth() {
+    return values.get(ConfigKey.CONSOLE_AUTH);
   }
 
   /** The PEM file of CAs to trust for {@code etcd+https://}, or {@code null}: the JVM's own. */

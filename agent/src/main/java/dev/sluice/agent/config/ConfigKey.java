@@ -28,7 +28,9 @@ public enum ConfigKey {
   RECOVERY_PROBE_TIMEOUT_MS("recovery.probe-timeout-ms", "1000"),
   RECOVERY_FAILURES_TO_DISABLE("recovery.failures-to-disable", "3"),
   RECOVERY_SUCCESSES_TO_ENABLE("recovery.successes-to-enable", "5"),
-  RECOVERY_BLOCK_MS("recovery.block-ms", "600000");
+  RECOVERY_BLOCK_MS("recovery.block-ms", "600000"),
+  CONSOLE_BIND("console.bind", "127.0.0.1:8088"),
+  CONSOLE_AUTH("console.auth", null);
 
   /** The prefix of {@code datasources.<schema>.<name>} keys. */
   public static final String DATASOURCES_PREFIX = "datasources.";
@@ -66,7 +68,7 @@ public enum ConfigKey {
 
   /** Whether this key holds a secret that must never be printed. */
   public boolean secret() {
-    return this == REGISTRY_AUTH;
+    return this == REGISTRY_AUTH || this == CONSOLE_AUTH;
   }
 
   public static ConfigKey forKey(String key) {

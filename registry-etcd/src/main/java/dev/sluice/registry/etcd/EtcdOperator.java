@@ -49,6 +49,13 @@ final class EtcdOperator implements OperatorAccess {
   }
 
   @Override
+  public String get(String path) throws Exception {
+    List<KeyValue> kvs =
+        client.getKVClient().get(bytes(path)).get(timeoutMs, TimeUnit.MILLISECONDS).getKvs();
+    return kvs.isEmpty() ? null : kvs.get(0).getValue().toString(StandardCharsets.UTF_8);
+  }
+
+  @Override
   public Map<String, String> subtree(String root) throws Exception {
     Map<String, String> out = new TreeMap<>();
     for (KeyValue kv :
