@@ -18,14 +18,18 @@ class LocalModeIT {
       ObjectName instance = new ObjectName("sluice:type=Instance");
       InstanceCutOffIT.awaitMBean(jmx, instance);
       assertEquals("LOCAL", jmx.getAttribute(instance, "Mode"));
-      assertEquals("", jmx.getAttribute(instance, "RegistryPath"));
       assertEquals(false, jmx.getAttribute(instance, "RegistryConnected"));
       assertTrue(jmx.queryNames(new ObjectName("sluice:type=Registry"), null).isEmpty());
       String id = (String) jmx.getAttribute(instance, "Id");
       assertTrue(id.contains("@" + app.pid() + "@"), id);
+      // the path the node would have: the same JVM with a registry would be switched there
+      assertEquals("/sluice/states/proxynodes/" + id, jmx.getAttribute(instance, "RegistryPath"));
 
       assertTrue(app.send("open held").ok);
-      jmx.invoke(instance, "disable", null, null);
+      String done = (String) jmx.invoke(instance, "disable", null, null);
+      assertEquals(
+          "DISABLED in this JVM (local mode); 1 open connection aborted, new connections refused",
+          done);
       AppProcess.Reply refused = app.send("connect");
       InstanceCutOffIT.assertRefusal(refused, id, "local mode; JMX sluice:type=Instance");
       InstanceCutOffIT.awaitFailure(app, "query held SELECT 1");

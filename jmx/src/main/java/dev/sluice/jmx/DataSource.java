@@ -6,8 +6,16 @@ public final class DataSource extends SwitchBean implements DataSourceMXBean {
   private final DatasourceControl control;
 
   public DataSource(DatasourceControl control) {
-    super("datasource");
+    super(DataSourceMXBean.class, "datasource");
     this.control = control;
+  }
+
+  /**
+   * Announces a change of {@code EffectiveState} (whether connections to it are refused, for any
+   * reason) with an attribute-change notification.
+   */
+  public void effectiveStateChanged(boolean wasCutOff, boolean nowCutOff) {
+    announce("EffectiveState", stateName(wasCutOff), stateName(nowCutOff));
   }
 
   /** {@code <domain>:type=DataSource,schema=<schema>,name=<name>}. */
@@ -41,6 +49,16 @@ public final class DataSource extends SwitchBean implements DataSourceMXBean {
   }
 
   @Override
+  public String getEffectiveState() {
+    return stateName(!control.cutOffBy().isEmpty());
+  }
+
+  @Override
+  public String getCutOffBy() {
+    return control.cutOffBy();
+  }
+
+  @Override
   public int getOpenConnections() {
     return control.openConnections();
   }
@@ -61,12 +79,12 @@ public final class DataSource extends SwitchBean implements DataSourceMXBean {
   }
 
   @Override
-  public void disable() {
-    control.setDisabled(true);
+  public String disable() {
+    return control.setDisabled(true);
   }
 
   @Override
-  public void enable() {
-    control.setDisabled(false);
+  public String enable() {
+    return control.setDisabled(false);
   }
 }

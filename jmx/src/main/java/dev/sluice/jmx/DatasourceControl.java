@@ -21,9 +21,15 @@ public interface DatasourceControl {
 
   /**
    * Sets the datasource state through the registry (or in memory in local mode) and returns once it
-   * is applied.
+   * is applied, with what it did.
    *
    * @throws IllegalStateException naming the registry problem when the write did not go through
    */
-  void setDisabled(boolean disabled);
+  String setDisabled(boolean disabled);
+
+  /**
+   * Why connections to this endpoint are refused now ({@code datasource node}, {@code instance
+   * switch}, {@code registry loss}, joined by {@code " and "}); empty when they are not.
+   */
+  String cutOffBy();
 }

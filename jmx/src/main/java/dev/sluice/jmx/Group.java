@@ -1,40 +1,35 @@
 package dev.sluice.jmx;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.management.MBeanException;
 import javax.management.MBeanInfo;
 import javax.management.MBeanOperationInfo;
 import javax.management.MBeanParameterInfo;
-import javax.management.NotificationBroadcasterSupport;
 import javax.management.ReflectionException;
-import javax.management.StandardEmitterMBean;
 
 /**
  * The {@code sluice:type=Group,name=<group>} MXBean: the attributes of {@link GroupMXBean}, the
  * operation {@code setPrimary(String hostPort)}, and a notification for each change of {@code
  * Primary}.
  */
-public final class Group extends StandardEmitterMBean implements GroupMXBean {
+public final class Group extends DescribedBean implements GroupMXBean {
 
   static final String SET_PRIMARY = "setPrimary";
 
   private final GroupControl control;
-  private final AtomicLong sequence = new AtomicLong();
 
   public Group(GroupControl control) {
     super(
         GroupMXBean.class,
-        true,
-        new NotificationBroadcasterSupport(AnnouncingBean.info("The group's primary changed")));
+        changes(
+            "The group's Primary changed (a failover, or no primary known: empty); the"
+                + " notification carries the old and the new value"));
     this.control = control;
   }
 
   /** Announces a change of {@code Primary} ({@code null}: unknown, shown empty). */
   public void primaryChanged(String was, String now) {
-    sendNotification(
-        AnnouncingBean.change(
-            this, sequence.incrementAndGet(), "Primary", orEmpty(was), orEmpty(now)));
+    announce("Primary", orEmpty(was), orEmpty(now));
   }
 
   @Override
@@ -44,11 +39,14 @@ public final class Group extends StandardEmitterMBean implements GroupMXBean {
     ops[ops.length - 1] =
         new MBeanOperationInfo(
             SET_PRIMARY,
-            "Names host:port the group's primary through the registry (primary=node groups)",
+            "Names host:port the group's primary (primary=node groups): writes it into the group's"
+                + " registry node and returns once this JVM applied it (at most 5 s). Every"
+                + " instance then routes new connects there and aborts those to the old primary.",
             new MBeanParameterInfo[] {
-              new MBeanParameterInfo("hostPort", String.class.getName(), "the new primary")
+              new MBeanParameterInfo(
+                  "hostPort", String.class.getName(), "the new primary, host:port")
             },
-            "void",
+            String.class.getName(),
             MBeanOperationInfo.ACTION);
     return new MBeanInfo(
         info.getClassName(),
@@ -67,15 +65,14 @@ public final class Group extends StandardEmitterMBean implements GroupMXBean {
         && params != null
         && params.length == 1
         && (params[0] == null || params[0] instanceof String)) {
-      setPrimary((String) params[0]);
-      return null;
+      return setPrimary((String) params[0]);
     }
     return super.invoke(actionName, params, signature);
   }
 
   /** As {@link GroupControl#setPrimary}. */
-  public void setPrimary(String hostPort) {
-    control.setPrimary(hostPort);
+  public String setPrimary(String hostPort) {
+    return control.setPrimary(hostPort);
   }
 
   /** {@code <domain>:type=Group,name=<group>}. */

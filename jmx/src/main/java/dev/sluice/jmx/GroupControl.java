@@ -32,5 +32,5 @@ public interface GroupControl {
    * @throws IllegalArgumentException when {@code hostPort} is not {@code host:port}
    * @throws IllegalStateException for another primary source, or naming the registry problem
    */
-  void setPrimary(String hostPort);
+  String setPrimary(String hostPort);
 }

@@ -9,7 +9,7 @@ public final class Instance extends SwitchBean implements InstanceMXBean {
   private final InstanceControl control;
 
   public Instance(InstanceControl control) {
-    super("instance");
+    super(InstanceMXBean.class, "instance");
     this.control = control;
   }
 
@@ -54,12 +54,12 @@ public final class Instance extends SwitchBean implements InstanceMXBean {
   }
 
   @Override
-  public void disable() {
-    control.setDisabled(true);
+  public String disable() {
+    return control.setDisabled(true);
   }
 
   @Override
-  public void enable() {
-    control.setDisabled(false);
+  public String enable() {
+    return control.setDisabled(false);
   }
 }

@@ -21,9 +21,9 @@ public interface InstanceControl {
 
   /**
    * Sets the instance state through the registry (or in memory in local mode) and returns once it
-   * is applied.
+   * is applied, with what it did.
    *
    * @throws IllegalStateException naming the registry problem when the write did not go through
    */
-  void setDisabled(boolean disabled);
+  String setDisabled(boolean disabled);
 }

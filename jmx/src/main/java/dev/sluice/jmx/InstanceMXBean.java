@@ -3,43 +3,48 @@ package dev.sluice.jmx;
 /**
  * {@code sluice:type=Instance}: this JVM's kill switch. All attributes are point-in-time values.
  */
+@Description(
+    "This JVM's kill switch. Disabling it writes DISABLED into its instance node: the JVM refuses"
+        + " every new database connection (SQLState 08004) and aborts the open ones.")
 public interface InstanceMXBean {
 
-  /** The instance id, {@code {ip}@{pid}@{uuid}} (v5) or {@code {ip}@-@{pid}} (legacy). */
+  @Description("The instance id, {ip}@{pid}@{uuid} (v5 layout) or {ip}@-@{pid} (legacy layout).")
   String getId();
 
-  /** {@code ENABLED} or {@code DISABLED}, as currently enforced. */
+  @Description("ENABLED or DISABLED: the instance switch as enforced now.")
   String getState();
 
-  /** Whether database access of this JVM is currently cut off by its instance state. */
+  @Description("Whether this JVM's database access is cut off by its instance switch now.")
   boolean isDisabled();
 
-  /** {@code REGISTRY} when a registry is configured, {@code LOCAL} otherwise. */
+  @Description(
+      "REGISTRY when a registry is configured, LOCAL otherwise (the switches live in this JVM only).")
   String getMode();
 
-  /** Whether a registry session is usable right now; always {@code false} in local mode. */
+  @Description("Whether a registry session is usable now; always false in local mode.")
   boolean isRegistryConnected();
 
-  /**
-   * Connections refused because this instance was cut off (its node held {@code DISABLED}, or
-   * {@code on-registry-loss=cut-off} was in force), since the JVM started: one per attempt,
-   * whatever the number of drivers asked or data sources wrapping one another.
-   */
+  @Description(
+      "Connections refused because this instance was cut off (its node held DISABLED, or"
+          + " on-registry-loss=cut-off was in force), since the JVM started: one per attempt.")
   long getRefusedConnections();
 
-  /** Open connections aborted because this instance was cut off, since the JVM started. */
+  @Description("Open connections aborted because this instance was cut off, since the JVM started.")
   long getAbortedConnections();
 
-  /** The path (ZooKeeper) or key (etcd) of this instance's node; empty in local mode. */
+  @Description(
+      "The registry path (ZooKeeper) or key (etcd) of this instance's node. In local mode, the"
+          + " local switch, named as such.")
   String getRegistryPath();
 
-  /**
-   * Cuts this JVM off from every database. In registry mode writes {@code DISABLED} into the
-   * instance node and returns once the agent has applied it (at most 5 s), or fails naming the
-   * registry problem; in local mode changes the state in memory.
-   */
-  void disable();
+  @Description(
+      "Cuts this JVM off from every database: writes DISABLED into the instance node and returns"
+          + " once applied (at most 5 s), saying how many open connections it aborted; in local"
+          + " mode changes this JVM only.")
+  String disable();
 
-  /** Restores database access; writes an empty value into the instance node in registry mode. */
-  void enable();
+  @Description(
+      "Restores database access: writes an empty value into the instance node and returns once"
+          + " applied (at most 5 s).")
+  String enable();
 }

@@ -9,7 +9,7 @@ import javax.management.Notification;
  * Enabled} with an {@code AttributeChangeNotification} ({@code "true"} / {@code "false"}), and each
  * detection of the leader's probes with a notification of type {@value #DETECTION}.
  */
-public final class Recovery extends AnnouncingBean implements RecoveryMXBean {
+public final class Recovery extends DescribedBean implements RecoveryMXBean {
 
   /** The type of a detection's notification; its message is the detection. */
   public static final String DETECTION = "sluice.recovery.detection";
@@ -18,7 +18,15 @@ public final class Recovery extends AnnouncingBean implements RecoveryMXBean {
   private final AtomicLong detections = new AtomicLong();
 
   public Recovery(RecoveryControl control) {
-    super("The fleet's leadership or the global recovery switch changed");
+    super(
+        RecoveryMXBean.class,
+        changes(
+            "This JVM took or lost the fleet's leadership (Leader), or the global recovery switch"
+                + " changed (Enabled); the notification carries the old and the new value"),
+        new MBeanNotificationInfo(
+            new String[] {DETECTION},
+            Notification.class.getName(),
+            "The fleet leader's probes found an endpoint down, or up again"));
     this.control = control;
   }
 
@@ -32,18 +40,6 @@ public final class Recovery extends AnnouncingBean implements RecoveryMXBean {
     sendNotification(
         new Notification(
             DETECTION, this, detections.incrementAndGet(), System.currentTimeMillis(), text));
-  }
-
-  @Override
-  public MBeanNotificationInfo[] getNotificationInfo() {
-    MBeanNotificationInfo[] changes = super.getNotificationInfo();
-    MBeanNotificationInfo[] all = java.util.Arrays.copyOf(changes, changes.length + 1);
-    all[changes.length] =
-        new MBeanNotificationInfo(
-            new String[] {DETECTION},
-            Notification.class.getName(),
-            "The fleet leader's probes found an endpoint down, or up again");
-    return all;
   }
 
   /** Announces that the global recovery switch changed. */
@@ -87,17 +83,17 @@ public final class Recovery extends AnnouncingBean implements RecoveryMXBean {
   }
 
   @Override
-  public void disable() {
-    control.setEnabled(false);
+  public String disable() {
+    return control.setEnabled(false);
   }
 
   @Override
-  public void enable() {
-    control.setEnabled(true);
+  public String enable() {
+    return control.setEnabled(true);
   }
 
   @Override
-  public void acknowledge(String schemaSlashName) {
-    control.acknowledge(schemaSlashName);
+  public String acknowledge(String schemaSlashName) {
+    return control.acknowledge(schemaSlashName);
   }
 }

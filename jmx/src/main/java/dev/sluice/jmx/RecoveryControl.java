@@ -28,12 +28,12 @@ public interface RecoveryControl {
    *
    * @throws IllegalStateException naming the registry problem
    */
-  void setEnabled(boolean enabled);
+  String setEnabled(boolean enabled);
 
   /**
    * Lifts the anti-flapping block of {@code schemaSlashName}.
    *
    * @throws IllegalArgumentException when it is not {@code schema/name}
    */
-  void acknowledge(String schemaSlashName);
+  String acknowledge(String schemaSlashName);
 }

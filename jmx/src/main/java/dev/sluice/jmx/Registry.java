@@ -4,7 +4,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /** The {@code sluice:type=Registry} MXBean. */
-public final class Registry implements RegistryMXBean {
+public final class Registry extends DescribedBean implements RegistryMXBean {
 
   private final String backend;
   private final String endpoints;
@@ -20,6 +20,7 @@ public final class Registry implements RegistryMXBean {
       String layout,
       BooleanSupplier connected,
       Supplier<String> sessionId) {
+    super(RegistryMXBean.class);
     this.backend = backend;
     this.endpoints = endpoints;
     this.namespace = namespace;

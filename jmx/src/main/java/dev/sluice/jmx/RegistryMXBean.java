@@ -1,23 +1,25 @@
 package dev.sluice.jmx;
 
 /** {@code sluice:type=Registry}: the registry this agent talks to. Point-in-time values. */
+@Description("The registry center this agent takes its switches from. Read-only.")
 public interface RegistryMXBean {
 
-  /** {@code ZOOKEEPER} or {@code ETCD}. */
+  @Description("ZOOKEEPER or ETCD.")
   String getBackend();
 
-  /** The configured endpoints, e.g. {@code h1:2181,h2:2181}. */
+  @Description("The configured endpoints, e.g. h1:2181,h2:2181.")
   String getEndpoints();
 
-  /** The root node or key prefix. */
+  @Description("The namespace: the root node (ZooKeeper) or key prefix (etcd) of Sluice's nodes.")
   String getNamespace();
 
-  /** {@code v5} or {@code legacy}. */
+  @Description("The node layout: v5 (ShardingSphere 5) or legacy (orchestration).")
   String getLayout();
 
-  /** Whether a registry session is usable right now. */
+  @Description("Whether a registry session is usable now.")
   boolean isConnected();
 
-  /** The current ZooKeeper session id (hex) or etcd lease id; empty when there is none. */
+  @Description(
+      "The current ZooKeeper session id (hex) or etcd lease id (hex); empty when there is none.")
   String getSessionId();
 }

@@ -1,10 +1,16 @@
 package dev.sluice.jmx;
 
 /** An MXBean with an {@code ENABLED}/{@code DISABLED} {@code State} that announces its changes. */
-abstract class SwitchBean extends AnnouncingBean {
+abstract class SwitchBean extends DescribedBean {
 
-  SwitchBean(String what) {
-    super("The " + what + " state changed");
+  SwitchBean(Class<?> type, String what) {
+    super(
+        type,
+        changes(
+            "The "
+                + what
+                + "'s State (or EffectiveState) changed; the notification carries the old and"
+                + " the new value"));
   }
 
   /** Announces a change of the enforced state with an attribute-change notification. */

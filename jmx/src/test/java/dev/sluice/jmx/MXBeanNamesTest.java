@@ -34,6 +34,8 @@ class MXBeanNamesTest {
             "Endpoint",
             "State",
             "Disabled",
+            "EffectiveState",
+            "CutOffBy",
             "OpenConnections",
             "RefusedConnections",
             "AbortedConnections",
@@ -41,6 +43,8 @@ class MXBeanNamesTest {
         names(info.getAttributes()));
     assertEquals(Set.of("disable", "enable"), names(info.getOperations()));
     assertEquals("ENABLED", server.getAttribute(name, "State"));
+    assertEquals("DISABLED", server.getAttribute(name, "EffectiveState"));
+    assertEquals("DISABLED", server.invoke(name, "disable", new Object[0], new String[0]));
   }
 
   @Test
@@ -52,11 +56,12 @@ class MXBeanNamesTest {
         new Group(
             new GroupControl() {
               @Override
-              public void setPrimary(String hostPort) {
+              public String setPrimary(String hostPort) {
                 if (hostPort.isEmpty()) {
                   throw new IllegalArgumentException("not host:port");
                 }
                 set.add(hostPort);
+                return "primary " + hostPort;
               }
 
               @Override
@@ -122,7 +127,10 @@ class MXBeanNamesTest {
     assertEquals("", server.getAttribute(name, "ReadAddress"));
     assertEquals("", server.getAttribute(name, "LastFailover"));
     assertEquals(Set.of("setPrimary"), names(info.getOperations()));
-    server.invoke(name, "setPrimary", new Object[] {"db2:3306"}, new String[] {"java.lang.String"});
+    assertEquals(
+        "primary db2:3306",
+        server.invoke(
+            name, "setPrimary", new Object[] {"db2:3306"}, new String[] {"java.lang.String"}));
     assertEquals(java.util.List.of("db2:3306"), set);
     javax.management.RuntimeMBeanException bad =
         org.junit.jupiter.api.Assertions.assertThrows(
@@ -198,6 +206,13 @@ class MXBeanNamesTest {
     }
 
     @Override
-    public void setDisabled(boolean disabled) {}
+    public String setDisabled(boolean disabled) {
+      return disabled ? "DISABLED" : "ENABLED";
+    }
+
+    @Override
+    public String cutOffBy() {
+      return "instance switch";
+    }
   }
 }

@@ -133,6 +133,7 @@ public final class ControlPlane implements RegistryListener {
     instance =
         new InstanceSwitch(
             idText,
+            paths.instancePath(id),
             refusalTarget,
             governor,
             registry,

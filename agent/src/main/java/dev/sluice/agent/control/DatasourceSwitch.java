@@ -11,6 +11,8 @@ import dev.sluice.registry.NodeValue;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryException;
 import dev.sluice.registry.RegistryPaths;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.management.MBeanServer;
@@ -91,6 +93,11 @@ final class DatasourceSwitch {
           if (was != now) {
             bean.stateChanged(was, now);
           }
+          boolean wasCutOff = before.cutOff(path);
+          boolean nowCutOff = after.cutOff(path);
+          if (wasCutOff != nowCutOff) {
+            bean.effectiveStateChanged(wasCutOff, nowCutOff);
+          }
         });
   }
 
@@ -138,31 +145,61 @@ final class DatasourceSwitch {
 
     @Override
     public String registryPath() {
-      return registry == null ? "" : d.path();
+      return d.path(); // in local mode, the path its node would have
     }
 
     @Override
-    public void setDisabled(boolean disabled) {
+    public String cutOffBy() {
+      GovernanceState s = governor.state();
+      List<String> why = new ArrayList<>();
+      if (s.datasourceDisabled(d.path())) {
+        why.add("datasource node");
+      }
+      if (s.instanceDisabled()) {
+        why.add("instance switch");
+      } else if (s.cutOff()) {
+        why.add("registry loss");
+      }
+      return String.join(" and ", why);
+    }
+
+    @Override
+    public String setDisabled(boolean disabled) {
       String what = disabled ? "DISABLED" : "ENABLED";
+      boolean was = disabled();
+      int open = d.openConnections();
+      String where;
       if (registry == null) {
         log.info("{} {} by JMX (local mode)", d.name(), what);
         governor.update(s -> s.withDatasource(d.path(), disabled));
-        return;
+        where = " in this JVM (local mode)";
+      } else {
+        try {
+          registry.writeDatasourceValue(
+              d.path(),
+              disabled ? NodeValue.DISABLED_TEXT : "",
+              InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS);
+          log.info("{} {} by JMX through {}", d.name(), what, d.path());
+        } catch (RegistryException e) {
+          log.warn(
+              "JMX {} of {} failed: {}",
+              disabled ? "disable()" : "enable()",
+              d.name(),
+              e.getMessage());
+          throw new IllegalStateException(e.getMessage());
+        }
+        where = " through " + d.path() + " (every instance)";
       }
-      try {
-        registry.writeDatasourceValue(
-            d.path(),
-            disabled ? NodeValue.DISABLED_TEXT : "",
-            InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS);
-        log.info("{} {} by JMX through {}", d.name(), what, d.path());
-      } catch (RegistryException e) {
-        log.warn(
-            "JMX {} of {} failed: {}",
-            disabled ? "disable()" : "enable()",
-            d.name(),
-            e.getMessage());
-        throw new IllegalStateException(e.getMessage());
+      if (was == disabled) {
+        return "already " + what + where;
       }
+      String effect =
+          disabled
+              ? "; " + governor.aborting(open) + " in this JVM, new connections refused"
+              : cutOffBy().isEmpty()
+                  ? "; new connections allowed"
+                  : "; still cut off by the " + cutOffBy();
+      return what + where + effect;
     }
   }
 }

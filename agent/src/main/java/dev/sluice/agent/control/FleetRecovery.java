@@ -258,7 +258,7 @@ public final class FleetRecovery implements RecoveryControl {
   }
 
   @Override
-  public void setEnabled(boolean on) {
+  public String setEnabled(boolean on) {
     RegistryCenter r = registry;
     String path = paths.recoverySwitchPath();
     String what = on ? "enable()" : "disable()";
@@ -285,10 +285,18 @@ public final class FleetRecovery implements RecoveryControl {
     }
     log.info(
         "automatic recovery {} fleet-wide by JMX through {}", on ? "ENABLED" : "DISABLED", path);
+    return "automatic recovery "
+        + (on ? "ENABLED" : "DISABLED")
+        + " fleet-wide: "
+        + path
+        + " = '"
+        + (on ? "" : NodeValue.DISABLED_TEXT)
+        + "', read back at revision "
+        + written;
   }
 
   @Override
-  public void acknowledge(String schemaSlashName) {
+  public String acknowledge(String schemaSlashName) {
     String[] parts = schemaSlashName == null ? new String[0] : schemaSlashName.split("/", -1);
     if (parts.length != 2 || parts[0].isBlank() || parts[1].isBlank()) {
       throw new IllegalArgumentException(
@@ -299,21 +307,21 @@ public final class FleetRecovery implements RecoveryControl {
       throw new IllegalStateException("no registry: the action records live in the registry");
     }
     String path = paths.actionPath(parts[0], parts[1]);
+    String acknowledged;
     try {
       String record = readOnce(r, path, InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS);
       if (record == null || record.isBlank()) {
         throw new IllegalArgumentException("no automatic action is recorded at " + path);
       }
-      r.put(
-          path,
-          ActionRecord.acknowledged(record, java.time.Instant.now()),
-          InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS);
+      acknowledged = ActionRecord.acknowledged(record, java.time.Instant.now());
+      r.put(path, acknowledged, InstanceSwitch.WRITE_THROUGH_TIMEOUT_MS);
     } catch (RegistryException e) {
       log.warn("JMX acknowledge({}) failed: {}", schemaSlashName, e.getMessage());
       throw new IllegalStateException(e.getMessage());
     }
     log.info(
         "{} acknowledged by JMX ({}): its anti-flapping block is lifted", schemaSlashName, path);
+    return path + " = " + acknowledged;
   }
 
   /** The value of {@code key} as the registry holds it now ({@code null}: absent). */

@@ -319,8 +319,8 @@ final class GroupSwitch implements Closeable {
     }
 
     @Override
-    public void setPrimary(String hostPort) {
-      setPrimaryOf(name, hostPort);
+    public String setPrimary(String hostPort) {
+      return setPrimaryOf(name, hostPort);
     }
   }
 
@@ -328,7 +328,7 @@ final class GroupSwitch implements Closeable {
    * Writes {@code hostPort} into the node of {@code group} ({@code primary=node} only) and returns
    * once the agent applied it.
    */
-  void setPrimaryOf(String group, String hostPort) {
+  String setPrimaryOf(String group, String hostPort) {
     GroupConfig gc = configs.get(group);
     RoutingGroup g = routing.group(group);
     if (gc == null || g == null) {
@@ -374,6 +374,17 @@ final class GroupSwitch implements Closeable {
               + " ms");
     }
     log.info("group {}: primary set to {} by JMX through {}", group, primary, g.key());
+    return "primary of group "
+        + group
+        + " is "
+        + primary
+        + " (was "
+        + (g.primary() == null ? "unknown" : g.primary())
+        + "): written to "
+        + g.key()
+        + " at revision "
+        + revision
+        + " and applied";
   }
 
   @Override

@@ -25,6 +25,7 @@ final class InstanceSwitch implements InstanceControl {
   static final long WRITE_THROUGH_TIMEOUT_MS = 5000;
 
   private final String id;
+  private final String path;
   private final String refusal;
   private final Governor governor;
   private final RegistryCenter registry;
@@ -34,10 +35,12 @@ final class InstanceSwitch implements InstanceControl {
   private ScheduledFuture<?> lossTimer;
 
   /**
+   * @param path the instance node's path (in local mode: the one it would have)
    * @param registry {@code null} in local mode
    */
   InstanceSwitch(
       String id,
+      String path,
       String refusalTarget,
       Governor governor,
       RegistryCenter registry,
@@ -45,6 +48,7 @@ final class InstanceSwitch implements InstanceControl {
       long lossGraceMs,
       ScheduledExecutorService timer) {
     this.id = id;
+    this.path = path;
     this.refusal = "Sluice: instance " + id + " is DISABLED (" + refusalTarget + ")";
     this.governor = governor;
     this.registry = registry;
@@ -145,7 +149,7 @@ final class InstanceSwitch implements InstanceControl {
 
   @Override
   public String registryPath() {
-    return registry == null ? "" : registry.instancePath();
+    return registry == null ? path : registry.instancePath();
   }
 
   @Override
@@ -159,19 +163,33 @@ final class InstanceSwitch implements InstanceControl {
   }
 
   @Override
-  public void setDisabled(boolean disabled) {
+  public String setDisabled(boolean disabled) {
+    String what = disabled ? "DISABLED" : "ENABLED";
+    boolean was = disabled();
+    int open = governor.openConnections();
+    String where;
     if (registry == null) {
-      log.info("instance {} by JMX (local mode)", disabled ? "DISABLED" : "ENABLED");
+      log.info("instance {} by JMX (local mode)", what);
       applyInstance(disabled);
-      return;
+      where = " in this JVM (local mode)";
+    } else {
+      try {
+        registry.writeInstanceValue(
+            disabled ? NodeValue.DISABLED_TEXT : "", WRITE_THROUGH_TIMEOUT_MS);
+        log.info("instance {} by JMX through {}", what, registryPath());
+      } catch (RegistryException e) {
+        log.warn("JMX {} failed: {}", disabled ? "disable()" : "enable()", e.getMessage());
+        throw new IllegalStateException(e.getMessage());
+      }
+      where = " through " + registryPath();
     }
-    try {
-      registry.writeInstanceValue(
-          disabled ? NodeValue.DISABLED_TEXT : "", WRITE_THROUGH_TIMEOUT_MS);
-      log.info("instance {} by JMX through {}", disabled ? "DISABLED" : "ENABLED", registryPath());
-    } catch (RegistryException e) {
-      log.warn("JMX {} failed: {}", disabled ? "disable()" : "enable()", e.getMessage());
-      throw new IllegalStateException(e.getMessage());
+    if (was == disabled) {
+      return "already " + what + where;
     }
+    return what
+        + where
+        + (disabled
+            ? "; " + governor.aborting(open) + ", new connections refused"
+            : "; new connections allowed");
   }
 }

@@ -202,6 +202,19 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     onChange.accept(previous, next);
   }
 
+  /** Physical connections open in this JVM now, to every datasource. */
+  public int openConnections() {
+    return connections.allOpen().size();
+  }
+
+  /** What a cut-off does to {@code n} open connections, for an operator's message. */
+  public String aborting(int n) {
+    return n
+        + " open connection"
+        + (n == 1 ? "" : "s")
+        + (cutoffGraceMs > 0 ? " to be aborted after " + cutoffGraceMs + " ms" : " aborted");
+  }
+
   private String grace() {
     return cutoffGraceMs > 0 ? " after " + cutoffGraceMs + " ms" : "";
   }
