@@ -18,6 +18,11 @@ public final class AgentLauncher {
   private static final String CLI_CLASS = "dev.sluice.agent.cli.SluiceCli";
   private static final String BRIDGE_CLASS = "dev.sluice.bootstrap.SluiceBridge";
 
+  /**
+   * The system property naming this jar for the CLI's {@code attach} (not a {@code sluice.} key).
+   */
+  private static final String JAR_PROPERTY = "dev.sluice.agent.jar";
+
   private AgentLauncher() {}
 
   public static void premain(String agentArgs, Instrumentation inst) {
@@ -30,7 +35,9 @@ public final class AgentLauncher {
 
   /** The command-line interface: {@code java -jar sluice-agent.jar ...}. */
   public static void main(String[] args) throws Exception {
-    ClassLoader loader = new AgentClassLoader(agentJar(), ClassLoader.getPlatformClassLoader());
+    File jar = agentJar();
+    System.setProperty(JAR_PROPERTY, jar.getPath());
+    ClassLoader loader = new AgentClassLoader(jar, ClassLoader.getPlatformClassLoader());
     Thread.currentThread().setContextClassLoader(loader);
     try {
       loader.loadClass(CLI_CLASS).getMethod("main", String[].class).invoke(null, (Object) args);

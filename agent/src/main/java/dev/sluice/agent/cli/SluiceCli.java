@@ -48,6 +48,9 @@ public final class SluiceCli {
           "  import <file> [--dry-run]",
           "                           make the registry hold a file's state; --dry-run only shows"
               + " the difference",
+          "  attach <pid> [key=value ...]",
+          "                           load the agent into a running JVM, with these settings as"
+              + " its agent arguments",
           "  console                  the web console at console.bind (until stopped)",
           "  controller               stand for fleet leader, without an application, with the"
               + " web console (until stopped)",
@@ -145,6 +148,13 @@ public final class SluiceCli {
     if (!COMMANDS.contains(command)) {
       return reply.failed(2, "unknown command '" + command + "'\n" + USAGE);
     }
+    if (command.equals("attach")) {
+      try {
+        return Attach.run(config, positional, settings, reply);
+      } catch (Failure f) {
+        return reply.failed(f.exit, f.getMessage());
+      }
+    }
     if (!config.registry().isPresent()) {
       return reply.failed(
           2, "no registry given; add registry=zookeeper://host:port or etcd://host:port");
@@ -182,6 +192,7 @@ public final class SluiceCli {
           "recovery",
           "export",
           "import",
+          "attach",
           "console",
           "controller");
 
