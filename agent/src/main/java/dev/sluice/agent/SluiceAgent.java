@@ -113,6 +113,11 @@ public final class SluiceAgent {
             },
             "sluice-start");
     starter.setDaemon(true);
+    if (starter.getContextClassLoader() == null) {
+      // attached: the attach listener's thread has no context class loader, and libraries of the
+      // registry clients (Vert.x's logging) look theirs up; the agent's threads inherit this one
+      starter.setContextClassLoader(SluiceAgent.class.getClassLoader());
+    }
     starter.start();
   }
 }

@@ -1,6 +1,7 @@
 package dev.sluice.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sluice.agent.control.Json;
@@ -8,10 +9,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code java -jar sluice-agent.jar attach <pid>} (SPEC section 9) into JVMs started without the
@@ -20,42 +25,53 @@ import org.junit.jupiter.api.Test;
  */
 class AttachIT {
 
-  @Test
-  void attachToConnectedApps() throws Exception {
-    try (ZooKeeperFixture zk = new ZooKeeperFixture();
+  @ParameterizedTest(name = "on {0}")
+  @ValueSource(strings = {"zookeeper", "etcd"})
+  void attachToConnectedApps(String backendName) throws Exception {
+    try (CliIT.Backend registry = CliIT.backend(backendName);
         H2TcpServer h2 = new H2TcpServer();
         AppProcess plain = AppProcess.jdbcApp(h2.url("attach")).withoutAgent().start();
         AppProcess hikari = AppProcess.hikariApp(h2.url("attach")).withoutAgent().start()) {
       assertTrue(plain.send("open held").ok);
       assertTrue(hikari.send("borrow").ok, "the pool holds connections opened without the agent");
-      String registry = "registry=zookeeper://" + zk.connectString();
+      List<String> agentSettings = List.of(registry.agentArgs().split(","));
+      CliIT.Cli operator = new CliIT.Cli(registry.cliArgs());
 
-      CliIT.Run attached = CliIT.run(List.of("attach", String.valueOf(plain.pid()), registry));
+      List<String> attach = new ArrayList<>(List.of("attach", String.valueOf(plain.pid())));
+      attach.addAll(agentSettings);
+      CliIT.Run attached = CliIT.run(attach);
       assertEquals(0, attached.exit, attached.toString());
-      String plainId = zk.awaitChild(InstanceCutOffIT.INSTANCES, "@" + plain.pid() + "@");
-      assertTrue(attached.out.contains("registered as instance " + plainId), attached.out);
-      CliIT.Run json =
-          CliIT.run(
-              List.of("attach", String.valueOf(hikari.pid()), registry, "app=pooled", "--json"));
+      Matcher registered = Pattern.compile("registered as instance (\\S+)").matcher(attached.out);
+      assertTrue(registered.find(), attached.out + "\nthe app:\n" + plain.output());
+      String plainId = registered.group(1);
+      assertTrue(plainId.contains("@" + plain.pid() + "@"), plainId);
+      assertFalse(attached.out.contains("agent-pw"), "no secret shown: " + attached.out);
+      attach =
+          new ArrayList<>(List.of("attach", String.valueOf(hikari.pid()), "app=pooled", "--json"));
+      attach.addAll(agentSettings);
+      CliIT.Run json = CliIT.run(attach);
       assertEquals(0, json.exit, json.toString());
-      Map<String, Object> result = Json.object(json.out);
-      String hikariId = String.valueOf(result.get("instance"));
+      String hikariId = String.valueOf(Json.object(json.out).get("instance"));
       assertTrue(hikariId.contains("@" + hikari.pid() + "@"), json.out);
 
       // the switch works on new connects of the plain app...
-      zk.set(InstanceCutOffIT.INSTANCES + "/" + plainId, "DISABLED");
+      assertEquals(0, operator.run("disable", plainId).exit);
       assertEquals("08004", InstanceCutOffIT.awaitRefused(plain, "connect").sqlState());
       assertTrue(hikari.send("borrow").ok, "the other JVM is not touched");
-      zk.set(InstanceCutOffIT.INSTANCES + "/" + plainId, "");
+      assertEquals(0, operator.run("enable", plainId).exit);
       InstanceCutOffIT.awaitAllowed(plain, "connect");
 
       // ...and on the pool's connections opened before the attach, as the pool hands them out
-      zk.set(InstanceCutOffIT.INSTANCES + "/" + hikariId, "DISABLED");
+      assertEquals(0, operator.run("disable", hikariId).exit);
       assertEquals("08004", InstanceCutOffIT.awaitRefused(hikari, "borrow").sqlState());
-      zk.set(InstanceCutOffIT.INSTANCES + "/" + hikariId, "");
+      assertEquals(0, operator.run("enable", hikariId).exit);
       InstanceCutOffIT.awaitAllowed(hikari, "borrow");
+      assertEquals(
+          "pooled", CliIT.instance(operator.json("status"), hikariId).get("app"), "its metadata");
 
-      CliIT.Run twice = CliIT.run(List.of("attach", String.valueOf(plain.pid()), registry));
+      attach = new ArrayList<>(List.of("attach", String.valueOf(plain.pid())));
+      attach.addAll(agentSettings);
+      CliIT.Run twice = CliIT.run(attach);
       assertEquals(0, twice.exit, twice.toString());
       Await.until(
           "the second load said it does nothing",

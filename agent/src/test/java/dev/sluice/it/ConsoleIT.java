@@ -14,9 +14,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The web console (SPEC section 9) in Debian's headless Chromium: a {@code controller} serves it
@@ -189,53 +192,73 @@ class ConsoleIT {
   }
 
   /**
-   * {@code java -jar sluice-agent.jar console}: the page alone, not a leader candidate ({@code
-   * leader-check} 404); it refuses to bind beyond loopback without {@code console.auth}, and a
-   * taken port, with a message and exit 2.
+   * {@code java -jar sluice-agent.jar console}, on ZooKeeper and on etcd over TLS with
+   * authentication: the page alone, fed by its watch of the namespace (the leader read from it),
+   * not a leader candidate ({@code leader-check} 404); a CLI write is in its status at once; it
+   * refuses to bind beyond loopback without {@code console.auth}, and a taken port, with exit 2.
    */
-  @Test
-  void theConsoleCommand() throws Exception {
+  @ParameterizedTest(name = "on {0}")
+  @ValueSource(strings = {"zookeeper", "etcd"})
+  void theConsoleCommand(String backendName) throws Exception {
     int port = FreePort.next();
     String console = "http://127.0.0.1:" + port + "/";
-    String registry = "registry=zookeeper://" + "%s";
-    try (ZooKeeperFixture zk = new ZooKeeperFixture();
+    try (CliIT.Backend registry = CliIT.backend(backendName);
         AppProcess app =
-            AppProcess.jdbcApp("jdbc:h2:mem:console")
-                .agentArgs(InstanceCutOffIT.registryArgsFor(zk))
-                .start();
-        AppProcess page =
-            AppProcess.console(
-                    String.format(registry, zk.connectString()), "console.bind=127.0.0.1:" + port)
-                .start()) {
-      String id = zk.awaitChild(InstanceCutOffIT.INSTANCES, "@" + app.pid() + "@");
-      Map<String, Object> status =
-          Await.until(
-              "the console's status with the app",
-              Duration.ofSeconds(30),
-              () -> {
-                HttpResponse<String> r = get(console + "api/status", null);
-                return r == null || r.statusCode() != 200 ? null : Json.object(r.body());
-              },
-              s -> s != null && String.valueOf(s.get("instances")).contains(id));
-      assertEquals(Boolean.TRUE, status.get("synced"));
-      assertEquals(404, status(get(console + "api/leader-check", null)), "a console leads nothing");
-      assertTrue(get(console, null).body().contains("<title>Sluice console</title>"));
-      assertEquals(404, status(get(console + "nothing-here", null)));
+            AppProcess.jdbcApp("jdbc:h2:mem:console").agentArgs(registry.agentArgs()).start()) {
+      List<String> settings = new ArrayList<>(registry.cliArgs());
+      settings.add("console.bind=127.0.0.1:" + port);
+      settings.add("--json");
+      try (AppProcess page = AppProcess.console(settings.toArray(new String[0])).start()) {
+        Map<String, Object> status =
+            Await.until(
+                "the console's status with the app, its metadata and the leader",
+                Duration.ofSeconds(30),
+                () -> {
+                  HttpResponse<String> r = get(console + "api/status", null);
+                  return r == null || r.statusCode() != 200 ? null : Json.object(r.body());
+                },
+                s ->
+                    s != null
+                        && String.valueOf(s.get("instances")).contains("pid=" + app.pid())
+                        && s.get("leader") != null);
+        String id =
+            String.valueOf(((Map<?, ?>) ((List<?>) status.get("instances")).get(0)).get("id"));
+        assertEquals(Boolean.TRUE, status.get("synced"));
+        assertTrue(id.contains("@" + app.pid() + "@"), id);
+        assertEquals(id, status.get("leader"), "the election read from the watch: " + status);
+        assertTrue(page.output().contains("\"console\":\"" + console + "\""), page.output());
+        assertEquals(
+            404, status(get(console + "api/leader-check", null)), "a console leads nothing");
+        assertTrue(get(console, null).body().contains("<title>Sluice console</title>"));
+        assertEquals(404, status(get(console + "nothing-here", null)));
 
-      CliIT.Run taken =
-          CliIT.run(
-              List.of(
-                  "console",
-                  String.format(registry, zk.connectString()),
-                  "console.bind=127.0.0.1:" + port));
-      CliIT.assertFailure(taken, 2, "console.bind=127.0.0.1:" + port + " cannot be bound");
-      CliIT.Run open =
-          CliIT.run(
-              List.of(
-                  "console",
-                  String.format(registry, zk.connectString()),
-                  "console.bind=0.0.0.0:" + FreePort.next()));
-      CliIT.assertFailure(open, 2, "lies beyond loopback: set console.auth=user:password");
+        long written = System.nanoTime();
+        assertEquals(0, new CliIT.Cli(registry.cliArgs()).run("disable", id).exit);
+        Await.until(
+            "the CLI's write in the console's status",
+            Duration.ofSeconds(5),
+            () -> {
+              HttpResponse<String> r = get(console + "api/status", null);
+              return r != null && r.body().contains("\"state\": \"DISABLED\"");
+            });
+        System.out.println(
+            "ConsoleIT on "
+                + backendName
+                + ": a CLI write in the console's status "
+                + (System.nanoTime() - written) / 1_000_000
+                + " ms after the CLI started");
+
+        List<String> taken = new ArrayList<>(List.of("console"));
+        taken.addAll(registry.cliArgs());
+        taken.add("console.bind=127.0.0.1:" + port);
+        CliIT.assertFailure(
+            CliIT.run(taken), 2, "console.bind=127.0.0.1:" + port + " cannot be bound");
+        List<String> open = new ArrayList<>(List.of("console"));
+        open.addAll(registry.cliArgs());
+        open.add("console.bind=0.0.0.0:" + FreePort.next());
+        CliIT.assertFailure(
+            CliIT.run(open), 2, "lies beyond loopback: set console.auth=user:password");
+      }
     }
   }
 

@@ -50,7 +50,11 @@ final class Attach {
     m.put("pid", pid);
     m.put("agent", jar);
     m.put("arguments", settings.stream().map(Attach::masked).toArray());
-    String instance = config.registry().isPresent() ? awaitInstance(config, pid) : null;
+    String[] seen = {null, null}; // the instance id, or why the registry could not be read
+    if (config.registry().isPresent()) {
+      awaitInstance(config, pid, seen);
+    }
+    String instance = seen[0];
     m.put("instance", instance);
     return reply.done(
         m,
@@ -58,9 +62,12 @@ final class Attach {
             + pid
             + (instance == null
                 ? config.registry().isPresent()
-                    ? "; no instance node appeared within "
-                        + REGISTER_WAIT_MS / 1000
-                        + " s: see that JVM's log ([sluice] lines on its standard error)"
+                    ? (seen[1] != null
+                            ? "; the registry could not be read to see it register: " + seen[1]
+                            : "; no instance node appeared within "
+                                + REGISTER_WAIT_MS / 1000
+                                + " s")
+                        + ": see that JVM's log ([sluice] lines on its standard error)"
                     : " (no registry given: it runs in local mode, or from its own SLUICE_*"
                         + " settings)"
                 : "; registered as instance " + instance));
@@ -154,14 +161,15 @@ final class Attach {
         + " as another user or in another container; start it with -javaagent instead";
   }
 
-  private static String awaitInstance(AgentConfig config, long pid) {
+  private static void awaitInstance(AgentConfig config, long pid, String[] seen) {
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
     long deadline = System.nanoTime() + REGISTER_WAIT_MS * 1_000_000;
     try (OperatorAccess nodes = Registries.operator(config)) {
       while (System.nanoTime() < deadline) {
         for (String id : nodes.children(paths.instancesRoot()).keySet()) {
           if (id.contains("@" + pid + "@") || id.endsWith("@" + pid)) {
-            return id;
+            seen[0] = id;
+            return;
           }
         }
         Thread.sleep(200); // polling the registry for a node another process creates
@@ -169,8 +177,7 @@ final class Attach {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
-      return null;
+      seen[1] = SluiceCli.describe(e);
     }
-    return null;
   }
 }

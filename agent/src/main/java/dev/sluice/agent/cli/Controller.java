@@ -48,7 +48,7 @@ final class Controller {
   }
 
   /** Runs the controller; returns only if it could not start (its exit code). */
-  static int run(AgentConfig config) throws Exception {
+  static int run(AgentConfig config, boolean json) throws Exception {
     AgentLog.configure(config.logLevel());
     String id = "controller@" + config.instanceIp() + "@" + ProcessHandle.current().pid();
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
@@ -71,7 +71,7 @@ final class Controller {
         config.registry().get(),
         config.namespace());
     if (config.consoleBind() != null) {
-      Console console = serve(config, paths, registry, recovery::leader);
+      Console console = serve(config, paths, registry, recovery::leader, id, json);
       Runtime.getRuntime().addShutdownHook(new Thread(console::close, "sluice-console-stop"));
     }
     new CountDownLatch(1).await(); // until the process is stopped
@@ -82,7 +82,7 @@ final class Controller {
    * {@code java -jar sluice-agent.jar console}: the web console alone, with its own ephemeral node
    * at {@code /{namespace}/control/consoles/console@{ip}@{pid}}. Runs until it is stopped.
    */
-  static int console(AgentConfig config) throws Exception {
+  static int console(AgentConfig config, boolean json) throws Exception {
     AgentLog.configure(config.logLevel());
     if (config.consoleBind() == null) {
       System.err.println("sluice: console.bind=off: the console has nowhere to serve");
@@ -93,7 +93,7 @@ final class Controller {
     RegistryCenter registry = Registries.create(config, paths, paths.consolePath(id));
     Runtime.getRuntime().addShutdownHook(new Thread(registry::close, "sluice-shutdown"));
     registry.start(quiet());
-    Console console = serve(config, paths, registry, () -> false);
+    Console console = serve(config, paths, registry, () -> false, id, json);
     Runtime.getRuntime().addShutdownHook(new Thread(console::close, "sluice-console-stop"));
     new CountDownLatch(1).await(); // until the process is stopped
     return 0;
@@ -107,13 +107,22 @@ final class Controller {
       AgentConfig config,
       RegistryPaths paths,
       RegistryCenter registry,
-      java.util.function.BooleanSupplier leads)
+      java.util.function.BooleanSupplier leads,
+      String id,
+      boolean json)
       throws Exception {
     OperatorAccess operator = Registries.operator(config);
     FleetSnapshot snapshot = new FleetSnapshot(registry, paths.namespaceRoot(), operator);
     try {
       Console console = Console.start(config, paths, operator, snapshot, leads);
-      System.out.println("sluice: console at " + console.url());
+      if (json) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("id", id);
+        m.put("console", console.url());
+        System.out.println(dev.sluice.agent.control.Json.write(m));
+      } else {
+        System.out.println("sluice: " + id + ": console at " + console.url());
+      }
       return console;
     } catch (IllegalArgumentException | java.io.IOException e) {
       String why =

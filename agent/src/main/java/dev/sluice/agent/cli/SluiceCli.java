@@ -163,7 +163,9 @@ public final class SluiceCli {
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
     if (command.equals("controller") || command.equals("console")) {
       try {
-        return command.equals("controller") ? Controller.run(config) : Controller.console(config);
+        return command.equals("controller")
+            ? Controller.run(config, reply.json)
+            : Controller.console(config, reply.json);
       } catch (Exception e) {
         return reply.failed(1, "the " + command + " on registry " + uri + " failed: " + e);
       }
