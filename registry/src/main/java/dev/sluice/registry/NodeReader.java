@@ -8,6 +8,9 @@ import java.util.Map;
  */
 public interface NodeReader {
 
+  /** A node's value, {@code null} when there is no such node. */
+  String get(String path) throws Exception;
+
   /** The children of {@code parent} (direct children only): name to value. */
   Map<String, String> children(String parent) throws Exception;
 

@@ -6,9 +6,6 @@ package dev.sluice.registry;
  */
 public interface OperatorAccess extends NodeReader, AutoCloseable {
 
-  /** A node's value, {@code null} when there is no such node. */
-  String get(String path) throws Exception;
-
   /** Writes an existing node; {@code false} when there is none. */
   boolean set(String path, String value) throws Exception;
 

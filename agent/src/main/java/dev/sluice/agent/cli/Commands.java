@@ -25,7 +25,6 @@ import java.util.Set;
  */
 final class Commands {
 
-  private final AgentConfig config;
   private final RegistryPaths paths;
   private final List<String> args;
   private final Set<String> flags;
@@ -35,7 +34,6 @@ final class Commands {
   Commands(
       AgentConfig config, RegistryPaths paths, List<String> args, Set<String> flags, Reply reply)
       throws Failure {
-    this.config = config;
     this.paths = paths;
     this.args = args;
     this.flags = flags;
@@ -210,7 +208,7 @@ final class Commands {
               + g.get("primarySource")
               + "); only primary=node groups are set here");
     }
-    String was = nodes.children(node.substring(0, node.lastIndexOf('/'))).get("primary");
+    String was = nodes.get(node);
     nodes.put(node, primary);
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("group", group);
@@ -236,7 +234,7 @@ final class Commands {
     m.put("path", path);
     switch (what) {
       case "status":
-        String value = nodes.children(path.substring(0, path.lastIndexOf('/'))).get("recovery");
+        String value = nodes.get(path);
         String state = NodeValue.of(value).disables() ? "DISABLED" : "ENABLED";
         m.put("value", value);
         m.put("state", state);
@@ -274,7 +272,7 @@ final class Commands {
   private int acknowledge(OperatorAccess nodes) throws Exception {
     String[] sn = schemaSlashName(args.get(2), "recovery ack");
     String path = paths.actionPath(sn[0], sn[1]);
-    String record = nodes.children(paths.actionsRoot() + "/" + sn[0]).get(sn[1]);
+    String record = nodes.get(path);
     if (record == null || record.isBlank()) {
       throw new Failure(1, "no automatic action is recorded at " + path);
     }

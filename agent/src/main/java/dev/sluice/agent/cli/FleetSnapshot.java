@@ -134,6 +134,12 @@ final class FleetSnapshot implements NodeReader, KeyListener, Closeable {
   }
 
   @Override
+  public String get(String path) {
+    Node node = nodes.get(path);
+    return node == null ? null : node.value;
+  }
+
+  @Override
   public Map<String, String> children(String parent) {
     Map<String, String> out = new TreeMap<>();
     int from = parent.length() + 1;

@@ -69,8 +69,7 @@ final class FleetStatus {
     out.put("groups", groups(nodes, paths, groups));
 
     String recoveryPath = paths.recoverySwitchPath();
-    String recovery =
-        nodes.children(recoveryPath.substring(0, recoveryPath.lastIndexOf('/'))).get("recovery");
+    String recovery = nodes.get(recoveryPath);
     Map<String, Object> sw = new LinkedHashMap<>();
     sw.put("path", recoveryPath);
     sw.put("value", recovery);

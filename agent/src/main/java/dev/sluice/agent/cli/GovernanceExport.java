@@ -153,9 +153,7 @@ final class GovernanceExport {
           s.primaries.put(parts[0], e.getValue());
         }
       }
-      String recoveryPath = paths.recoverySwitchPath();
-      s.recovery =
-          nodes.children(recoveryPath.substring(0, recoveryPath.lastIndexOf('/'))).get("recovery");
+      s.recovery = nodes.get(paths.recoverySwitchPath());
       return s;
     }
 
