@@ -353,7 +353,8 @@ public final class Console implements Closeable {
     }
     String origin = x.getRequestHeaders().getFirst("Origin");
     String host = x.getRequestHeaders().getFirst("Host");
-    if (origin != null && !origin.equals("http://" + host)) {
+    // https: the console behind a reverse proxy that ends TLS, under the same host name
+    if (origin != null && !origin.equals("http://" + host) && !origin.equals("https://" + host)) {
       return "origin " + origin + " is not this console's (http://" + host + ")";
     }
     return null;
