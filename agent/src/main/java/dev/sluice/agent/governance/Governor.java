@@ -107,7 +107,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
             });
     this.learning =
         new DataSourceLearning(sources, connections, this::opened, this::recomputeAttention);
-    this.poolAttempts = new PoolAttempts(sources::classes);
+    this.poolAttempts = new PoolAttempts(sources::classes, type -> !eviction.flushes(type));
     this.stale = new StaleConnections(connections, eviction, this::recomputeAttention);
     this.cutOff = new CutOff(this::aborted, this::handleOf);
     stale.abortPending(
@@ -541,10 +541,14 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       return;
     }
     learning.connectionOpened(d, (attention & LEARNING) != 0);
-    // A connect that passed the check just before a cut-off must not slip through the sweep.
+    // A connect that passed the check just before a cut-off must not slip through the sweep, nor
+    // stay in a pool that drops aborted connections only when told (the cut-off's purge may have
+    // run before this connection joined it).
     GovernanceState s = state;
     if (s.cutOff(d.path())) {
       cutOff.abortNow(c, s.cutOff() ? instanceAborted::increment : () -> {});
+      Datasource purged = s.cutOff() ? null : d;
+      cutOff.run(() -> purgePools(purged));
     }
   }
 

@@ -4,6 +4,7 @@ import java.security.CodeSource;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +25,13 @@ import org.slf4j.LoggerFactory;
  * source the agent knows, and no borrow of a data source is in progress on the thread (the
  * application's borrow is refused at once, whatever pool it goes through). The application's own
  * attempts are always refused at once. The stack is looked at only when an attempt is refused.
+ *
+ * <p>Not held: the attempts of a pool that drops the connections the agent aborted with a flush of
+ * its own ({@link PoolEviction#flushes}, Agroal). That flush is a task of the pool's own thread,
+ * the same thread that opens its connections: held there, an attempt would hold the flush behind it
+ * until the re-enable, and a borrow right then (which enlists the connection in a transaction
+ * before the agent sees it) would meet an aborted connection. Refused at once, the attempt lets the
+ * flush run within the cut-off; the pool opens connections again on the next borrow.
  */
 final class PoolAttempts {
 
@@ -39,14 +47,17 @@ final class PoolAttempts {
       Set.of("getConnection", "getXAConnection", "getPooledConnection", "connect");
 
   private final Supplier<Set<Class<?>>> poolClasses;
+  private final Predicate<Class<?>> holds;
   private final Object changed = new Object();
   private volatile boolean closed;
 
   /**
    * @param poolClasses the classes of the data sources the agent knows
+   * @param holds whether the own attempts of the pool of a data source class are held
    */
-  PoolAttempts(Supplier<Set<Class<?>>> poolClasses) {
+  PoolAttempts(Supplier<Set<Class<?>>> poolClasses, Predicate<Class<?>> holds) {
     this.poolClasses = poolClasses;
+    this.holds = holds;
   }
 
   /**
@@ -108,7 +119,7 @@ final class PoolAttempts {
                             return null; // the refused call itself (and what it calls through)
                           }
                           inRefusedCall[0] = false;
-                          return ofAPool(f.getDeclaringClass(), pools)
+                          return ofAPool(f.getDeclaringClass(), pools, holds)
                               ? null // a pool's code: look further out for a borrow
                               : Boolean.FALSE;
                         }
@@ -121,17 +132,20 @@ final class PoolAttempts {
   }
 
   /**
-   * Whether {@code c} is a pool's code: from the jar of a known data source's class, and in the
-   * same package family (so that an application packed into one jar with its pool is not taken for
-   * the pool).
+   * Whether {@code c} is the code of a pool whose attempts are held: from the jar of a known data
+   * source's class, and in the same package family (so that an application packed into one jar with
+   * its pool is not taken for the pool).
    */
-  private static boolean ofAPool(Class<?> c, Set<Class<?>> pools) {
+  private static boolean ofAPool(Class<?> c, Set<Class<?>> pools, Predicate<Class<?>> holds) {
     CodeSource source = codeSource(c);
     if (source == null || source.getLocation() == null) {
       return false;
     }
     String family = family(c.getName());
     for (Class<?> pool : pools) {
+      if (!holds.test(pool)) {
+        continue;
+      }
       CodeSource poolSource = codeSource(pool);
       if (poolSource != null
           && source.getLocation().equals(poolSource.getLocation())

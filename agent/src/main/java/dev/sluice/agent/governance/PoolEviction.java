@@ -19,8 +19,11 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code evictConnection(Connection)}: HikariCP, which puts a connection back whatever error
  *       a closed driver connection reports;
- *   <li>{@code flush(ALL)} (an enum parameter): Agroal, which by default never validates and never
- *       evicts;
+ *   <li>{@code flush(GRACEFUL)} (an enum parameter): Agroal, which by default never validates and
+ *       never evicts. It closes the idle connections and marks the lent ones to be closed as they
+ *       come back, never one in use: its flush runs later, on the pool's own thread, and may meet
+ *       connections opened after access was restored ({@code ALL} would close those under the
+ *       application);
  *   <li>{@code resetConnection()}, once access is restored: Spring's {@code
  *       SingleConnectionDataSource}, which keeps its one connection for good and fails every borrow
  *       once it is closed;
@@ -37,28 +40,28 @@ final class PoolEviction {
   private static final class Calls {
     final Method evictConnection;
     final Method flush;
-    final Object flushAll;
+    final Object flushGraceful;
     final Method reset;
     final Method softReset;
 
     Calls(Class<?> type) {
       evictConnection = method(type, "evictConnection", Connection.class);
       Method f = null;
-      Object all = null;
+      Object graceful = null;
       for (Method m : type.getMethods()) {
         if (m.getName().equals("flush")
             && m.getParameterCount() == 1
             && m.getParameterTypes()[0].isEnum()) {
           for (Object constant : m.getParameterTypes()[0].getEnumConstants()) {
-            if (((Enum<?>) constant).name().equals("ALL")) {
+            if (((Enum<?>) constant).name().equals("GRACEFUL")) {
               f = m;
-              all = constant;
+              graceful = constant;
             }
           }
         }
       }
       flush = f;
-      flushAll = all;
+      flushGraceful = graceful;
       reset = method(type, "resetConnection");
       softReset = method(type, "softResetAllUsers");
     }
@@ -95,7 +98,7 @@ final class PoolEviction {
     }
     if (known.flush != null) {
       // everything idle now, and on return what is lent: the dead connection and its siblings
-      invoke(known.flush, dataSource, known.flushAll, "flush(ALL)");
+      invoke(known.flush, dataSource, known.flushGraceful, "flush(GRACEFUL)");
     }
     try {
       c.close();
@@ -108,14 +111,24 @@ final class PoolEviction {
    * After the agent aborted connections of a pool's datasource: has a pool that never checks its
    * connections drop them all (idle ones now, lent ones as they come back), so that no borrow, not
    * even one that enlists the connection in a transaction before it returns, meets one. Only pools
-   * known to need it ({@code flush(ALL)}: Agroal); others are left to their own checks and the
+   * known to need it ({@code flush(GRACEFUL)}: Agroal); others are left to their own checks and the
    * agent's check at borrow.
    */
   void purge(Object dataSource) {
     Calls known = of(dataSource);
     if (known.flush != null) {
-      invoke(known.flush, dataSource, known.flushAll, "flush(ALL)");
+      invoke(known.flush, dataSource, known.flushGraceful, "flush(GRACEFUL)");
     }
+  }
+
+  /**
+   * Whether the pool of data source class {@code type} drops aborted connections with a flush of
+   * its own ({@link #purge}). Such a flush runs on the pool's own thread, the one that also opens
+   * its connections: an attempt of the pool's held through a cut-off would hold the flush behind
+   * it, past the re-enable.
+   */
+  boolean flushes(Class<?> type) {
+    return calls.computeIfAbsent(type, Calls::new).flush != null;
   }
 
   /**

@@ -41,7 +41,8 @@ class PoolEvictionTest {
   /** Like Agroal. */
   public enum FlushMode {
     ALL,
-    IDLE
+    IDLE,
+    GRACEFUL
   }
 
   public class Flushing {
@@ -70,12 +71,19 @@ class PoolEvictionTest {
   }
 
   @Test
-  void aPoolWithFlushAllIsFlushedAndTheConnectionClosed() {
+  void aPoolWithAFlushIsFlushedGracefullyAndTheConnectionClosed() {
     eviction.evict(new Flushing(), connection());
-    assertEquals(List.of("connection.getWarnings", "flush(ALL)", "connection.close"), calls);
+    assertEquals(List.of("connection.getWarnings", "flush(GRACEFUL)", "connection.close"), calls);
     calls.clear();
     eviction.purge(new Flushing());
-    assertEquals(List.of("flush(ALL)"), calls);
+    assertEquals(List.of("flush(GRACEFUL)"), calls);
+  }
+
+  @Test
+  void onlyAPoolWithAGracefulFlushFlushes() {
+    assertTrue(eviction.flushes(Flushing.class));
+    assertFalse(eviction.flushes(Evicting.class));
+    assertFalse(eviction.flushes(Plain.class));
   }
 
   @Test
