@@ -203,9 +203,12 @@ class CliIT {
       Cli cli = new Cli(registry.cliArgs());
       String shopId = awaitInstance(cli, shop);
       String billingId = awaitInstance(cli, billing);
+      // (an in-memory H2 database lives as long as the test JVM: no other test may use "cli")
       String datasource = "cli/127.0.0.1_" + h2.hostPort().split(":")[1];
-      assertTrue(shop.send("connect").ok);
-      assertTrue(billing.send("connect").ok);
+      AppProcess.Reply shopConnect = shop.send("connect");
+      assertTrue(shopConnect.ok, shopConnect + "\n" + shop.output());
+      AppProcess.Reply billingConnect = billing.send("connect");
+      assertTrue(billingConnect.ok, billingConnect + "\n" + billing.output());
 
       // metadata: refreshed within 5 s of a change, no secret in it
       assertTrue(shop.send("open held").ok);

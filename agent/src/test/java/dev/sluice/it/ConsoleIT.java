@@ -42,7 +42,7 @@ class ConsoleIT {
     try (ZooKeeperFixture zk = new ZooKeeperFixture();
         H2TcpServer h2 = new H2TcpServer();
         AppProcess shop =
-            AppProcess.hikariApp(h2.url("cli"))
+            AppProcess.hikariApp(h2.url("console"))
                 .agentArgs(
                     InstanceCutOffIT.registryArgsFor(zk)
                         + ",app=shop,recovery.candidate=false"
@@ -114,7 +114,7 @@ class ConsoleIT {
 
       // a write with zkCli is on screen within 1 s: the page notes when the row turned DISABLED,
       // and the node's mtime says when ZooKeeper made the write (one clock: this machine's)
-      String datasource = "cli/127.0.0.1_" + h2.hostPort().split(":")[1];
+      String datasource = "console/127.0.0.1_" + h2.hostPort().split(":")[1];
       String datanode = "/sluice/states/datanodes/" + datasource;
       String dsRow = "#datasources tr[data-key='" + datasource + "']";
       browser.await(
@@ -279,7 +279,7 @@ class ConsoleIT {
 
   private static AppProcess app(ZooKeeperFixture zk, H2TcpServer h2, String name, String more)
       throws Exception {
-    return AppProcess.jdbcApp(h2.url("cli"))
+    return AppProcess.jdbcApp(h2.url("console"))
         .agentArgs(
             InstanceCutOffIT.registryArgsFor(zk)
                 + ",app="
