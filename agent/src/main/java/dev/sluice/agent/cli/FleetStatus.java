@@ -83,13 +83,7 @@ final class FleetStatus {
   private static List<Map<String, Object>> datasources(
       NodeReader nodes, RegistryPaths paths, Map<String, Long> open, Map<String, String> endpoints)
       throws Exception {
-    Map<String, String> values = new TreeMap<>();
-    String root = paths.datasourcesRoot();
-    for (Map.Entry<String, String> e : nodes.subtree(root).entrySet()) {
-      if (paths.isDatasourcePath(e.getKey())) {
-        values.put(schemaSlashName(paths, e.getKey()), e.getValue());
-      }
-    }
+    Map<String, String> values = datanodes(nodes, paths);
     Map<String, String> recorded =
         below(nodes.subtree(paths.endpointsRoot()), paths.endpointsRoot());
     Map<String, String> actions = below(nodes.subtree(paths.actionsRoot()), paths.actionsRoot());
@@ -111,6 +105,30 @@ final class FleetStatus {
       d.put("open", open.getOrDefault(key, 0L));
       d.put("lastAction", action(actions.get(key)));
       out.add(d);
+    }
+    return out;
+  }
+
+  /** Every datanode's value by {@code schema/name}, in either layout. */
+  static Map<String, String> datanodes(NodeReader nodes, RegistryPaths paths) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    for (Map.Entry<String, String> e : nodes.subtree(paths.datasourcesRoot()).entrySet()) {
+      if (paths.isDatasourcePath(e.getKey())) {
+        out.put(schemaSlashName(paths, e.getKey()), e.getValue());
+      }
+    }
+    return out;
+  }
+
+  /** The value of each group's primary node ({@code primary=node} groups) by group name. */
+  static Map<String, String> primaryNodes(NodeReader nodes, RegistryPaths paths) throws Exception {
+    String root = paths.groupsRoot();
+    Map<String, String> out = new TreeMap<>();
+    for (Map.Entry<String, String> e : nodes.subtree(root).entrySet()) {
+      String[] parts = e.getKey().substring(root.length() + 1).split("/", -1);
+      if (parts.length == 2 && parts[1].equals("primary")) {
+        out.put(parts[0], e.getValue());
+      }
     }
     return out;
   }
@@ -176,15 +194,7 @@ final class FleetStatus {
   private static List<Map<String, Object>> groups(
       NodeReader nodes, RegistryPaths paths, Map<String, Map<String, Object>> reported)
       throws Exception {
-    String suffix = "/primary";
-    String root = paths.groupsRoot();
-    Map<String, String> primaryNodes = new TreeMap<>();
-    for (Map.Entry<String, String> e : nodes.subtree(root).entrySet()) {
-      String rest = e.getKey().substring(root.length() + 1);
-      if (rest.endsWith(suffix) && rest.indexOf('/') == rest.length() - suffix.length()) {
-        primaryNodes.put(rest.substring(0, rest.indexOf('/')), e.getValue());
-      }
-    }
+    Map<String, String> primaryNodes = primaryNodes(nodes, paths);
     TreeMap<String, Boolean> names = new TreeMap<>();
     primaryNodes.keySet().forEach(n -> names.put(n, true));
     reported.keySet().forEach(n -> names.put(n, true));

@@ -140,19 +140,8 @@ final class GovernanceExport {
 
     static State read(OperatorAccess nodes, RegistryPaths paths) throws Exception {
       State s = new State();
-      for (Map.Entry<String, String> e : nodes.subtree(paths.datasourcesRoot()).entrySet()) {
-        if (paths.isDatasourcePath(e.getKey())) {
-          s.datasources.put(FleetStatus.schemaSlashName(paths, e.getKey()), e.getValue());
-        }
-      }
-      String root = paths.groupsRoot();
-      for (Map.Entry<String, String> e : nodes.subtree(root).entrySet()) {
-        String rest = e.getKey().substring(root.length() + 1);
-        String[] parts = rest.split("/", -1);
-        if (parts.length == 2 && parts[1].equals("primary")) {
-          s.primaries.put(parts[0], e.getValue());
-        }
-      }
+      s.datasources.putAll(FleetStatus.datanodes(nodes, paths));
+      s.primaries.putAll(FleetStatus.primaryNodes(nodes, paths));
       s.recovery = nodes.get(paths.recoverySwitchPath());
       return s;
     }
