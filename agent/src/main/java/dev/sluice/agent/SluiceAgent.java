@@ -25,8 +25,6 @@ public final class SluiceAgent {
     static final Logger log = LoggerFactory.getLogger(SluiceAgent.class);
   }
 
-  private static final String BYTE_BUDDY_SAFE = "net.bytebuddy.safe";
-
   private SluiceAgent() {}
 
   /**
@@ -37,12 +35,6 @@ public final class SluiceAgent {
    */
   public static void start(String agentArgs, Instrumentation inst, boolean lateAttach) {
     SluiceBridge.hold();
-    // Byte Buddy needs no sun.misc.Unsafe here; keeping it off spares the application the JDK's
-    // deprecation warnings. The property name is relocated with Byte Buddy, so it concerns the
-    // agent's copy only, never the application's own Byte Buddy.
-    if (System.getProperty(BYTE_BUDDY_SAFE) == null) {
-      System.setProperty(BYTE_BUDDY_SAFE, "true");
-    }
     long installing = System.nanoTime();
     JdbcInstrumentation.Installed advice =
         JdbcInstrumentation.install(

@@ -41,7 +41,12 @@ public final class AgentClassLoader extends ClassLoader {
 
   @Override
   protected Class<?> findClass(String name) throws ClassNotFoundException {
-    JarEntry entry = jar.getJarEntry(PREFIX + name.replace('.', '/') + ".classdata");
+    String path = name.replace('.', '/') + ".classdata";
+    JarEntry entry = jar.getJarEntry(PREFIX + path);
+    if (entry == null) {
+      // The bridge classes, when no agent put them on the boot loader (the jar runs as the CLI).
+      entry = jar.getJarEntry(BootstrapInjector.PREFIX + path);
+    }
     if (entry == null) {
       throw new ClassNotFoundException(name);
     }

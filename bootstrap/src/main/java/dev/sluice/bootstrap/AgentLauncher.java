@@ -4,13 +4,12 @@ import java.io.File;
 import java.lang.instrument.Instrumentation;
 import java.lang.reflect.InvocationTargetException;
 import java.net.URL;
-import java.util.jar.JarFile;
 
 /**
  * {@code Premain-Class}, {@code Agent-Class} and {@code Main-Class} of the agent jar. It does
- * almost nothing: it puts the jar's bridge classes on the bootstrap class loader, creates the
- * isolated {@link AgentClassLoader} for everything else and hands over. A failure here is printed
- * in one line and the application starts without the agent.
+ * almost nothing: it puts the jar's bridge classes on the bootstrap class loader ({@link
+ * BootstrapInjector}), creates the isolated {@link AgentClassLoader} for everything else and hands
+ * over. A failure here is printed in one line and the application starts without the agent.
  */
 public final class AgentLauncher {
 
@@ -54,7 +53,13 @@ public final class AgentLauncher {
     try {
       File jar = agentJar();
       if (!bridgeLoaded()) {
-        inst.appendToBootstrapClassLoaderSearch(new JarFile(jar));
+        String appended = BootstrapInjector.inject(inst, jar);
+        if (appended != null) {
+          System.err.println(
+              "[sluice] INFO the bridge classes were appended to the bootstrap class path ("
+                  + appended
+                  + "); class data sharing is limited to the JDK's classes");
+        }
       }
       if (!SluiceBridge.claimLaunch()) {
         System.err.println(

@@ -19,7 +19,8 @@ class BootstrapLinkageTest {
           SluiceBridge.class,
           ConnectionGovernor.class,
           AgentLauncher.class,
-          AgentClassLoader.class);
+          AgentClassLoader.class,
+          BootstrapInjector.class);
 
   @Test
   void everyBridgeClassLinksAgainstTheBootLayerAlone() throws Exception {

@@ -25,15 +25,7 @@ import java.util.function.BiConsumer;
  */
 public final class JdbcInstrumentation {
 
-  /** The instrumentations Sluice applies. */
-  public static final List<TypeInstrumentation> ALL =
-      List.of(
-          new DriverInstrumentation(),
-          new DataSourceInstrumentation(),
-          new PooledSourceInstrumentation(),
-          new PooledConnectionInstrumentation());
-
-  /** How long a class that needs the advice waits for Byte Buddy to be set up. */
+  /** How long a class that needs the advice waits for the weaver to be set up. */
   static final long READY_TIMEOUT_SECONDS = 30;
 
   private JdbcInstrumentation() {}
@@ -69,7 +61,7 @@ public final class JdbcInstrumentation {
   }
 
   /**
-   * Installs the advice; Byte Buddy is set up in the background.
+   * Installs the advice; the weaver is set up in the background.
    *
    * @param ownLoader the agent's own class loader, whose classes are never instrumented; {@code
    *     null} when the agent shares the application's (tests)
@@ -89,7 +81,7 @@ public final class JdbcInstrumentation {
         new Thread(
             () -> {
               try {
-                Weaver w = new Weaver(ALL);
+                Weaver w = new Weaver();
                 try {
                   w.warmUp();
                 } catch (Exception e) {

@@ -377,6 +377,78 @@ class JdbcInstrumentationTest {
     assertEquals(List.of("FailingPool() threw This connection has been closed."), governor.borrows);
   }
 
+  /**
+   * A borrow with the shapes pools' code has: a lock, a retry loop with its own handler, wide
+   * locals (long, double), several returns, and a throw from inside a finally.
+   */
+  public static class RetryingPool extends PoolDataSource {
+    private final Object lock = new Object();
+    int attempts;
+    int failFirst;
+    boolean fail;
+
+    @Override
+    public Connection getConnection() throws SQLException {
+      long deadline = System.nanoTime() + 1_000_000_000L;
+      double backoff = 0.5;
+      SQLException last = null;
+      synchronized (lock) {
+        while (System.nanoTime() < deadline) {
+          try {
+            attempts++;
+            if (attempts <= failFirst) {
+              throw new SQLException("attempt " + attempts + " failed", "08001");
+            }
+            if (fail) {
+              return null;
+            }
+            return DriverManager.getConnection("jdbc:h2:mem:retrying");
+          } catch (SQLException e) {
+            last = e;
+            backoff *= 2;
+          } finally {
+            if (backoff > 1_000) {
+              throw new IllegalStateException("never");
+            }
+          }
+        }
+      }
+      throw last;
+    }
+  }
+
+  @Test
+  void aBorrowWithLocksLoopsAndItsOwnHandlersBehavesAsBefore() throws Exception {
+    SluiceBridge.install(governor);
+    RetryingPool pool = new RetryingPool();
+    pool.failFirst = 2;
+    try (Connection c = pool.getConnection()) {
+      assertNotNull(c);
+    }
+    assertEquals(3, pool.attempts, "the method's own handler caught the first two failures");
+    assertEquals(List.of("RetryingPool()"), governor.borrows, "one borrow, governed once");
+    pool.fail = true;
+    assertNull(pool.getConnection());
+    governor.refusal = new SQLTransientConnectionException("Sluice: refused", "08004");
+    int attempts = pool.attempts;
+    assertSame(governor.refusal, assertThrows(SQLException.class, pool::getConnection));
+    assertEquals(attempts, pool.attempts, "a refused borrow does not run the pool's code");
+    assertTrue(errors.isEmpty(), errors::toString);
+  }
+
+  @Test
+  void aClassWhoseSuperTypesCannotBeReadIsLeftAloneQuietly() throws Exception {
+    // read through a loader that sees the JDK only: the pool's base classes and its covariant
+    // return type are missing, as an optional dependency's are
+    ClassLoader jdkOnly = new ClassLoader(null) {};
+    assertNull(
+        new Weaver()
+            .weave(
+                jdkOnly,
+                CovariantPool.class.getName().replace('.', '/'),
+                classBytes(CovariantPool.class)));
+  }
+
   @Test
   void pooledAndXaConnectionsAndTheirHandlesAreSeen() throws Exception {
     SluiceBridge.install(governor);
@@ -401,16 +473,16 @@ class JdbcInstrumentationTest {
   }
 
   @Test
-  void onlyClassesNamingAConnectionReachByteBuddy() throws Exception {
+  void onlyClassesNamingAConnectionReachTheWeaver() throws Exception {
     assertTrue(ClassFileScan.mentionsConnection(classBytes(org.h2.Driver.class)));
     assertTrue(ClassFileScan.mentionsConnection(classBytes(JdbcDataSource.class)));
     assertTrue(ClassFileScan.mentionsConnection(classBytes(PoolDataSourceBase.class)));
-    assertFalse(ClassFileScan.mentionsConnection(classBytes(net.bytebuddy.ByteBuddy.class)));
+    assertFalse(ClassFileScan.mentionsConnection(classBytes(org.objectweb.asm.ClassReader.class)));
     assertFalse(ClassFileScan.mentionsConnection(classBytes(org.h2.util.StringUtils.class)));
   }
 
   @Test
-  void onlyClassesDeclaringConnectOrGetConnectionReachByteBuddy() throws Exception {
+  void onlyClassesDeclaringConnectOrGetConnectionReachTheWeaver() throws Exception {
     for (Class<?> declaring :
         List.of(
             org.h2.Driver.class,
@@ -484,7 +556,7 @@ class JdbcInstrumentationTest {
     assertEquals(
         List.of(WarmUp.SampleDataSource.class.getName(), WarmUp.SampleDriver.class.getName()),
         WarmUp.SAMPLES);
-    Weaver weaver = new Weaver(JdbcInstrumentation.ALL);
+    Weaver weaver = new Weaver();
     weaver.warmUp(); // throws when a sample is missing or matches no instrumentation
     assertNull(
         weaver.weave(

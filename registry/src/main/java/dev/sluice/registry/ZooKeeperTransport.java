@@ -57,37 +57,37 @@ public final class ZooKeeperTransport {
 
   /** A new client configuration for this transport. */
   public ZKClientConfig clientConfig() {
-    ZKClientConfig config = new ZKClientConfig();
+    ZKClientConfig config = new OwnClientConfig();
     config.setProperty(ZKClientConfig.ENABLE_CLIENT_SASL_KEY, "false");
     config.setProperty(ZKClientConfig.SECURE_CLIENT, Boolean.toString(tls));
     config.setProperty(
         ZKClientConfig.ZOOKEEPER_CLIENT_CNXN_SOCKET,
         tls ? ClientCnxnSocketNetty.class.getName() : ClientCnxnSocketNIO.class.getName());
-    try (ClientX509Util ssl = new ClientX509Util()) {
-      // Copied from the application's system properties by ZKClientConfig: not ours.
-      for (String key :
-          new String[] {
-            ssl.getSslKeystoreLocationProperty(),
-            ssl.getSslKeystorePasswdProperty(),
-            ssl.getSslKeystorePasswdPathProperty(),
-            ssl.getSslKeystoreTypeProperty(),
-            ssl.getSslTruststoreLocationProperty(),
-            ssl.getSslTruststorePasswdProperty(),
-            ssl.getSslTruststorePasswdPathProperty(),
-            ssl.getSslTruststoreTypeProperty(),
-            ssl.getSslContextSupplierClassProperty(),
-            ssl.getSslAuthProviderProperty(),
-            ssl.getSslProviderProperty()
-          }) {
-        config.setProperty(key, null);
-      }
-      config.setProperty(ssl.getSslHostnameVerificationEnabledProperty(), "true");
-      if (tls && caFile != null) {
-        config.setProperty(ssl.getSslTruststoreLocationProperty(), caFile);
-        config.setProperty(ssl.getSslTruststoreTypeProperty(), "PEM");
+    if (tls) {
+      // ZooKeeper's TLS settings, named by the ZooKeeper in use (loading its TLS support)
+      try (ClientX509Util ssl = new ClientX509Util()) {
+        config.setProperty(ssl.getSslHostnameVerificationEnabledProperty(), "true");
+        if (caFile != null) {
+          config.setProperty(ssl.getSslTruststoreLocationProperty(), caFile);
+          config.setProperty(ssl.getSslTruststoreTypeProperty(), "PEM");
+        }
       }
     }
     return config;
+  }
+
+  /**
+   * A client configuration that starts empty: ZooKeeper's own copies the {@code zookeeper.*} system
+   * properties (the application's JAAS login, socket, key and trust stores: not ours), and to name
+   * its TLS keys it initialises ZooKeeper's TLS support, which sets {@code
+   * jdk.tls.rejectClientInitiatedRenegotiation} for the whole JVM and initialises the JVM's default
+   * TLS context (its trust store read, about 180 ms of a cold start), also for plain TCP.
+   */
+  private static final class OwnClientConfig extends ZKClientConfig {
+    @Override
+    protected void handleBackwardCompatibility() {
+      // nothing from the system properties
+    }
   }
 
   private static void checkCertificates(String caFile) {

@@ -1,0 +1,156 @@
+package dev.sluice.bootstrap;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.instrument.Instrumentation;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.security.ProtectionDomain;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+
+/**
+ * Puts the bridge classes on the bootstrap class loader, where advice in every class loader can
+ * reach them. They are stored in the agent jar under {@code boot/} as {@code .classdata}, so no
+ * other class loader can find them by name.
+ *
+ * <p>They are defined directly in the boot loader ({@code jdk.internal.misc.Unsafe.defineClass}
+ * with no class loader, the package exported to this class alone through {@link
+ * Instrumentation#redefineModule}), not by appending a jar to the bootstrap class path: the JVM
+ * answers an appended boot class path by turning class data sharing off for every class outside the
+ * boot loader ("Sharing is only supported for boot loader classes because bootstrap classpath has
+ * been appended"), which would cost an application started from its own CDS archive its start-up.
+ * Appending stays as the fallback for a JVM without that method.
+ */
+final class BootstrapInjector {
+
+  static final String PREFIX = "boot/";
+  static final String SUFFIX = ".classdata";
+
+  private BootstrapInjector() {}
+
+  /**
+   * Defines the bridge classes in the boot loader; returns {@code null}, or the reason they were
+   * appended to the boot class path instead.
+   */
+  static String inject(Instrumentation inst, File agentJar) throws IOException {
+    Map<String, byte[]> classes = bridgeClasses(agentJar);
+    try {
+      defineInBootLoader(inst, classes);
+      return null;
+    } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+      Throwable cause = e instanceof InvocationTargetException ? e.getCause() : e;
+      if (anyDefined(classes)) {
+        throw new IllegalStateException("the bridge is half defined: " + cause, cause);
+      }
+      inst.appendToBootstrapClassLoaderSearch(new JarFile(bridgeJar(classes)));
+      return cause.toString();
+    }
+  }
+
+  /** Binary name to class file, from the {@code boot/} entries of the agent jar. */
+  static Map<String, byte[]> bridgeClasses(File agentJar) throws IOException {
+    Map<String, byte[]> classes = new LinkedHashMap<>();
+    try (JarFile jar = new JarFile(agentJar, false)) {
+      for (Enumeration<JarEntry> e = jar.entries(); e.hasMoreElements(); ) {
+        JarEntry entry = e.nextElement();
+        String name = entry.getName();
+        if (name.startsWith(PREFIX) && name.endsWith(SUFFIX)) {
+          try (InputStream in = jar.getInputStream(entry)) {
+            String binary =
+                name.substring(PREFIX.length(), name.length() - SUFFIX.length()).replace('/', '.');
+            classes.put(binary, in.readAllBytes());
+          }
+        }
+      }
+    }
+    if (classes.isEmpty()) {
+      throw new IOException(agentJar + " holds no bridge classes under " + PREFIX);
+    }
+    return classes;
+  }
+
+  private static void defineInBootLoader(Instrumentation inst, Map<String, byte[]> classes)
+      throws ReflectiveOperationException {
+    Module base = Object.class.getModule();
+    inst.redefineModule(
+        base,
+        Set.of(),
+        Map.of("jdk.internal.misc", Set.of(BootstrapInjector.class.getModule())),
+        Map.of(),
+        Set.of(),
+        Map.of());
+    Class<?> unsafeType = Class.forName("jdk.internal.misc.Unsafe");
+    Object unsafe = unsafeType.getMethod("getUnsafe").invoke(null);
+    Method define =
+        unsafeType.getMethod(
+            "defineClass",
+            String.class,
+            byte[].class,
+            int.class,
+            int.class,
+            ClassLoader.class,
+            ProtectionDomain.class);
+    // A class's super types are defined first: what fails for want of one is tried again after
+    // the others, until a round defines nothing more.
+    List<String> pending = new ArrayList<>(classes.keySet());
+    while (!pending.isEmpty()) {
+      List<String> later = new ArrayList<>();
+      InvocationTargetException last = null;
+      for (String name : pending) {
+        byte[] bytes = classes.get(name);
+        try {
+          define.invoke(unsafe, name, bytes, 0, bytes.length, null, null);
+        } catch (InvocationTargetException e) {
+          if (!(e.getCause() instanceof NoClassDefFoundError)) {
+            throw e;
+          }
+          later.add(name);
+          last = e;
+        }
+      }
+      if (later.size() == pending.size()) {
+        throw last;
+      }
+      pending = later;
+    }
+  }
+
+  /** Whether any of the classes is in the boot loader already (a define failed halfway). */
+  private static boolean anyDefined(Map<String, byte[]> classes) {
+    for (String name : classes.keySet()) {
+      try {
+        Class.forName(name, false, null);
+        return true;
+      } catch (ClassNotFoundException expected) {
+        // not defined
+      }
+    }
+    return false;
+  }
+
+  /** The bridge classes as a jar of their own, in the temporary directory, for appending. */
+  private static File bridgeJar(Map<String, byte[]> classes) throws IOException {
+    File jar = Files.createTempFile("sluice-bridge-", ".jar").toFile();
+    jar.deleteOnExit();
+    try (OutputStream file = Files.newOutputStream(jar.toPath());
+        JarOutputStream out = new JarOutputStream(file)) {
+      for (Map.Entry<String, byte[]> c : classes.entrySet()) {
+        out.putNextEntry(new JarEntry(c.getKey().replace('.', '/') + ".class"));
+        out.write(c.getValue());
+        out.closeEntry();
+      }
+    }
+    return jar;
+  }
+}
