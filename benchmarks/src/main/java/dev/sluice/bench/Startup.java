@@ -5,6 +5,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,11 +14,15 @@ import org.apache.curator.test.TestingServer;
 
 /**
  * Startup and footprint: the same application JVM started again and again, with and without the
- * agent (in registry mode, against a loopback ZooKeeper), alternating.
+ * agent, alternating: in registry mode (a loopback ZooKeeper), in local mode, and started from the
+ * application's own AppCDS archive (made by a training run without the agent); on this JVM's Java
+ * and on Java 25 when it is installed.
  */
 final class Startup {
 
   static final int RUNS = Integer.getInteger("bench.startup-runs", 10);
+  static final Path JAVA_25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+  static final String CDS_WARNING = "Sharing is only supported for boot loader classes";
 
   private final Bench bench;
 
@@ -25,43 +30,136 @@ final class Startup {
     this.bench = bench;
   }
 
+  /** One way of starting the application: which Java, which agent arguments, which archive. */
+  private static final class Variant {
+    final String name;
+    final String java;
+    final String agentArgs; // null: local mode
+    final Path archive; // null: the JDK's default CDS archive only
+
+    Variant(String name, String java, String agentArgs, Path archive) {
+      this.name = name;
+      this.java = java;
+      this.agentArgs = agentArgs;
+      this.archive = archive;
+    }
+  }
+
   void startup() throws Exception {
     try (TestingServer zk = new TestingServer(true)) {
-      long[][] with = new long[2][RUNS];
-      long[][] without = new long[2][RUNS];
-      int classes = 0;
-      for (int i = 0; i < RUNS; i++) {
-        long[] a = launch(zk, false, false);
-        long[] b = launch(zk, true, false);
-        without[0][i] = a[0];
-        without[1][i] = a[1];
-        with[0][i] = b[0];
-        with[1][i] = b[1];
-        classes = (int) b[2];
+      String registry = "registry=zookeeper://" + zk.getConnectString() + ",log.level=warn";
+      List<String> javas = new ArrayList<>();
+      javas.add(Bench.java());
+      if (Files.isExecutable(JAVA_25)) {
+        javas.add(JAVA_25.toString());
+      } else {
+        bench.note("Java 25 is not installed at " + JAVA_25 + ": its rows are left out.");
       }
-      String[] names = {
-        "startup: JVM start to main (ms)", "startup: JVM start to first query (ms)"
-      };
-      for (int k = 0; k < 2; k++) {
-        long w = median(with[k]);
-        long wo = median(without[k]);
-        bench.row(
-            names[k] + ", median of " + RUNS + (k == 1 ? ", " + classes + " classes" : ""),
-            ms(w),
-            ms(wo),
-            "+" + ms(w - wo) + " ms",
-            "< 150 ms added");
+      for (String java : javas) {
+        String version = javaVersion(java);
+        Path archive = Files.createTempFile("sluice-startup-" + version + "-", ".jsa");
+        Files.delete(archive);
+        try {
+          train(java, archive);
+          boolean first = java.equals(Bench.java());
+          if (first) {
+            measure(new Variant("Java " + version + ", registry mode", java, registry, null), true);
+            measure(
+                new Variant("Java " + version + ", local mode", java, "log.level=warn", null),
+                false);
+          } else {
+            measure(
+                new Variant("Java " + version + ", registry mode", java, registry, null), false);
+          }
+          measure(
+              new Variant(
+                  "Java " + version + ", own AppCDS archive, registry mode",
+                  java,
+                  registry,
+                  archive),
+              false);
+        } finally {
+          Files.deleteIfExists(archive);
+        }
       }
     }
   }
 
+  /** A run without the agent that writes the application's own archive when it exits. */
+  private void train(String java, Path archive) throws Exception {
+    launch(java, null, List.of("-XX:ArchiveClassesAtExit=" + archive), false);
+    if (!Files.isRegularFile(archive)) {
+      throw new IllegalStateException("the training run made no archive " + archive);
+    }
+  }
+
+  private void measure(Variant v, boolean withMain) throws Exception {
+    List<String> jvm = new ArrayList<>();
+    if (v.archive != null) {
+      jvm.add("-XX:SharedArchiveFile=" + v.archive);
+    }
+    long[][] with = new long[2][RUNS];
+    long[][] without = new long[2][RUNS];
+    int classes = 0;
+    for (int i = 0; i < RUNS; i++) {
+      long[] a = launch(v.java, null, jvm, false);
+      long[] b = launch(v.java, agentOption(v.agentArgs), jvm, false);
+      without[0][i] = a[0];
+      without[1][i] = a[1];
+      with[0][i] = b[0];
+      with[1][i] = b[1];
+      classes = (int) b[2];
+    }
+    if (withMain) {
+      row(
+          "startup: JVM start to main (ms), median of " + RUNS + ", " + v.name,
+          with[0],
+          without[0]);
+    }
+    row(
+        "startup: JVM start to first query (ms), median of "
+            + RUNS
+            + ", "
+            + v.name
+            + ", "
+            + classes
+            + " classes",
+        with[1],
+        without[1]);
+    if (v.archive != null) {
+      // one more run each way, counting the application's classes mapped from its archive
+      List<String> logged = new ArrayList<>(jvm);
+      logged.add("-Xlog:class+load=info");
+      long[] a = launch(v.java, null, logged, false);
+      long[] b = launch(v.java, agentOption(v.agentArgs), logged, false);
+      bench.row(
+          "startup: classes loaded from the application's archive, " + v.name,
+          String.valueOf(b[5]),
+          String.valueOf(a[5]),
+          String.valueOf(b[5] - a[5]),
+          "CDS kept" + (b[6] == 0 ? "" : " (the JVM warned: " + CDS_WARNING + ")"));
+    }
+  }
+
+  private void row(String figure, long[] with, long[] without) {
+    long w = median(with);
+    long wo = median(without);
+    bench.row(figure, ms(w), ms(wo), "+" + ms(w - wo) + " ms", "<= 150 ms added");
+  }
+
+  private String agentOption(String agentArgs) {
+    return "-javaagent:" + bench.agentJar + "=" + agentArgs;
+  }
+
   void footprint() throws Exception {
     try (TestingServer zk = new TestingServer(true)) {
+      String agent =
+          agentOption("registry=zookeeper://" + zk.getConnectString() + ",log.level=warn");
       long[][] with = new long[2][3];
       long[][] without = new long[2][3];
       for (int i = 0; i < 3; i++) {
-        long[] a = launch(zk, false, true);
-        long[] b = launch(zk, true, true);
+        long[] a = launch(Bench.java(), null, List.of(), true);
+        long[] b = launch(Bench.java(), agent, List.of(), true);
         without[0][i] = a[3];
         without[1][i] = a[4];
         with[0][i] = b[3];
@@ -70,33 +168,34 @@ final class Startup {
       long heapWith = median(with[0]);
       long heapWithout = median(without[0]);
       bench.row(
-          "footprint: heap in use after full GC (MiB)",
+          "footprint: heap in use after full GC (MiB), registry mode",
           mib(heapWith),
           mib(heapWithout),
           "+" + mib(heapWith - heapWithout) + " MiB",
-          "");
+          "<= 6 MiB added");
       bench.row(
-          "footprint: live threads",
+          "footprint: live threads, registry mode",
           String.valueOf(median(with[1])),
           String.valueOf(median(without[1])),
           "+" + (median(with[1]) - median(without[1])),
-          "");
-      bench.row("footprint: agent jar (MiB)", mib(Files.size(bench.agentJar)), "", "", "");
+          "<= 6 added");
+      long jar = Files.size(bench.agentJar);
+      bench.row("footprint: agent jar (MiB)", mib(jar), "", "", "<= 12 MiB");
     }
   }
 
-  /** {main µs after launch, first query µs after launch, classes, heap, threads}. */
-  private long[] launch(TestingServer zk, boolean agent, boolean footprint) throws Exception {
+  /**
+   * {main µs after launch, first query µs after launch, classes, heap, threads, classes from the
+   * application's archive (with {@code -Xlog:class+load}), 1 when the JVM printed the CDS warning}.
+   */
+  private long[] launch(String java, String agent, List<String> jvm, boolean footprint)
+      throws Exception {
     List<String> cmd = new ArrayList<>();
-    cmd.add(Bench.java());
-    if (agent) {
-      cmd.add(
-          "-javaagent:"
-              + bench.agentJar
-              + "=registry=zookeeper://"
-              + zk.getConnectString()
-              + ",log.level=warn");
+    cmd.add(java);
+    if (agent != null) {
+      cmd.add(agent);
     }
+    cmd.addAll(jvm);
     cmd.add("-cp");
     cmd.add(bench.classpath());
     cmd.add(StartupApp.class.getName());
@@ -109,7 +208,9 @@ final class Startup {
     try {
       long launched = PropagationProbe.epochMicros();
       Process p = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
-      return read(p, launched, agent, stderr);
+      long[] out = read(p, launched, agent != null, stderr);
+      out[6] = Files.readString(stderr).contains(CDS_WARNING) ? 1 : 0;
+      return out;
     } finally {
       Files.deleteIfExists(stderr);
     }
@@ -117,7 +218,7 @@ final class Startup {
 
   private static long[] read(Process p, long launched, boolean agent, Path stderr)
       throws Exception {
-    long[] out = new long[5];
+    long[] out = new long[7];
     try (BufferedReader r =
         new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line; (line = r.readLine()) != null; ) {
@@ -129,6 +230,8 @@ final class Startup {
         } else if (f[0].equals("FOOTPRINT")) {
           out[3] = Long.parseLong(f[1]);
           out[4] = Long.parseLong(f[2]);
+        } else if (line.contains("source: shared objects file (top)")) {
+          out[5]++;
         }
       }
     }
@@ -144,6 +247,20 @@ final class Startup {
               + Files.readString(stderr));
     }
     return out;
+  }
+
+  /** The feature version of the Java at {@code java}, e.g. {@code 17}. */
+  private static String javaVersion(String java) throws Exception {
+    Process p = new ProcessBuilder(java, "-XshowSettings:properties", "-version").start();
+    String out = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    p.waitFor();
+    for (String line : out.split("\n")) {
+      String t = line.trim();
+      if (t.startsWith("java.specification.version = ")) {
+        return t.substring("java.specification.version = ".length());
+      }
+    }
+    throw new IllegalStateException("no java.specification.version from " + java + ": " + out);
   }
 
   static long median(long[] values) {

@@ -1,5 +1,8 @@
 package dev.sluice.bootstrap;
 
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -124,13 +127,43 @@ public final class SluiceBridge {
     governor = next;
     routing = routes;
     if (previous instanceof Holding) {
-      ((Holding) previous).installed.countDown();
+      ((Holding) previous).handOver(next);
     }
   }
 
   /** Waits for the governor the agent installs, then asks it. */
   private static final class Holding implements ConnectionGovernor {
+    /** At most this many data sources made while holding are told to the governor. */
+    static final int CREATED_KEPT = 10_000;
+
     final CountDownLatch installed = new CountDownLatch(1);
+    // Data sources constructed before the governor was installed (the application may make its
+    // pool while the agent starts): told to the governor when it is installed, so that it learns
+    // where their connections go as it does for the ones made later. Weakly held: one the
+    // application dropped meanwhile is not kept alive.
+    private final List<WeakReference<Object>> created = new ArrayList<>();
+    private boolean handedOver;
+
+    /** Tells {@code next} of the data sources made meanwhile, then releases the calls held. */
+    void handOver(ConnectionGovernor next) {
+      List<WeakReference<Object>> made;
+      synchronized (created) {
+        handedOver = true;
+        made = new ArrayList<>(created);
+        created.clear();
+      }
+      for (WeakReference<Object> ref : made) {
+        Object dataSource = ref.get();
+        if (dataSource != null) {
+          try {
+            next.dataSourceCreated(dataSource);
+          } catch (Throwable fault) {
+            report(next, "a data source's constructor", fault);
+          }
+        }
+      }
+      installed.countDown();
+    }
 
     private ConnectionGovernor installed() {
       boolean done = false;
@@ -211,7 +244,15 @@ public final class SluiceBridge {
 
     @Override
     public void dataSourceCreated(Object dataSource) {
-      // constructors never wait for the agent; a data source met later is learned then
+      // constructors never wait for the agent: kept for it until it is installed
+      synchronized (created) {
+        if (!handedOver) {
+          if (created.size() < CREATED_KEPT) {
+            created.add(new WeakReference<>(dataSource));
+          }
+          return;
+        }
+      }
       current().dataSourceCreated(dataSource);
     }
 

@@ -2,6 +2,7 @@ package dev.sluice.agent.cli;
 
 import dev.sluice.agent.Registries;
 import dev.sluice.agent.config.AgentConfig;
+import dev.sluice.agent.control.Beans;
 import dev.sluice.agent.control.ControlPlane;
 import dev.sluice.agent.control.FleetRecovery;
 import dev.sluice.agent.log.AgentLog;
@@ -9,7 +10,6 @@ import dev.sluice.registry.OperatorAccess;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
-import java.lang.management.ManagementFactory;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,7 +64,9 @@ final class Controller {
                 },
                 "sluice-shutdown"));
     registry.start(quiet());
-    recovery.start(registry, ManagementFactory.getPlatformMBeanServer(), config.jmxDomain());
+    Beans jmx = new Beans();
+    jmx.open();
+    recovery.start(registry, jmx, config.jmxDomain());
     log.info(
         "controller {} started in {} (namespace {})",
         id,

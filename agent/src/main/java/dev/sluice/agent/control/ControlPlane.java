@@ -15,11 +15,8 @@ import dev.sluice.registry.InstanceId;
 import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
-import java.lang.management.ManagementFactory;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import javax.management.MBeanServer;
-import javax.management.ObjectName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -106,7 +103,7 @@ public final class ControlPlane implements RegistryListener {
       throws Exception {
     InstanceId id = InstanceId.forThisJvm(config.instanceIp());
     String idText = id.format(config.layout());
-    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    Beans jmx = new Beans();
     String domain = config.jmxDomain();
 
     RegistryCenter registry = null;
@@ -144,16 +141,17 @@ public final class ControlPlane implements RegistryListener {
       instance.registryUnusable(config.registry().get().toString(), unusable);
     }
     instanceBean = new Instance(instance);
-    DatasourceSwitch ds = new DatasourceSwitch(governor, registry, paths, server, domain);
+    DatasourceSwitch ds = new DatasourceSwitch(governor, registry, paths, jmx, domain);
     datasources = ds;
-    register(server, instanceBean, domain + ":type=Instance");
+    jmx.register(instanceBean, domain + ":type=Instance");
+    jmx.openWhenQuiet(executor);
     catalog.listen(this::met);
     GroupRouting routing = governor.routing();
     if (registry == null && routing != null) {
       governor.routing(null); // no primary will ever be read: connects are not routed
     } else if (routing != null) {
       GroupSwitch groups = new GroupSwitch(governor, faults, config);
-      groups.registerBeans(server, domain, routing);
+      groups.registerBeans(jmx, domain, routing);
       groups.start(registry, routing, config);
     }
     if (registry == null) {
@@ -165,8 +163,7 @@ public final class ControlPlane implements RegistryListener {
       return;
     }
 
-    register(
-        server,
+    jmx.register(
         new Registry(
             registry.backend(),
             registry.endpoints(),
@@ -195,7 +192,7 @@ public final class ControlPlane implements RegistryListener {
         () ->
             new FleetRecovery(
                     config, paths, config.recoveryCandidate() ? idText : null, governor.routing())
-                .start(started, server, domain));
+                .start(started, jmx, domain));
     if (registry.awaitInitialSync(Long.MAX_VALUE)) {
       governor.initialSyncDone();
       log.info(
@@ -244,17 +241,5 @@ public final class ControlPlane implements RegistryListener {
             ds.changed(before, after);
           }
         });
-  }
-
-  /**
-   * Registers an MXBean; one that cannot be registered (its name taken, say by a second agent) is
-   * logged and left out, the agent goes on without it.
-   */
-  static void register(MBeanServer server, Object bean, String name) {
-    try {
-      server.registerMBean(bean, new ObjectName(name));
-    } catch (Exception e) {
-      log.warn("could not register MBean {}: {}", name, e.toString());
-    }
   }
 }

@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import javax.management.MBeanServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +31,7 @@ final class DatasourceSwitch {
   private final Governor governor;
   private final RegistryCenter registry;
   private final RegistryPaths paths;
-  private final MBeanServer server;
+  private final Beans jmx;
   private final String domain;
   private final Map<String, DataSource> beans = new ConcurrentHashMap<>();
 
@@ -40,15 +39,11 @@ final class DatasourceSwitch {
    * @param registry {@code null} in local mode
    */
   DatasourceSwitch(
-      Governor governor,
-      RegistryCenter registry,
-      RegistryPaths paths,
-      MBeanServer server,
-      String domain) {
+      Governor governor, RegistryCenter registry, RegistryPaths paths, Beans jmx, String domain) {
     this.governor = governor;
     this.registry = registry;
     this.paths = paths;
-    this.server = server;
+    this.jmx = jmx;
     this.domain = domain;
   }
 
@@ -81,7 +76,7 @@ final class DatasourceSwitch {
       return;
     }
     String name = DataSource.objectName(domain, d.name().schema(), d.name().name());
-    ControlPlane.register(server, bean, name);
+    jmx.register(bean, name);
   }
 
   /** Announces state changes of the datasources with beans. */

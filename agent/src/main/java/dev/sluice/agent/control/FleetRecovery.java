@@ -16,7 +16,6 @@ import dev.sluice.registry.SeenWrites;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
-import javax.management.MBeanServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -116,11 +115,11 @@ public final class FleetRecovery implements RecoveryControl {
    * Registers the MXBean as {@code <domain>:type=Recovery}, follows the global switch and, for a
    * candidate, stands in the election. Call after the registry has started.
    */
-  public void start(RegistryCenter registry, MBeanServer server, String domain) {
+  public void start(RegistryCenter registry, Beans jmx, String domain) {
     this.registry = registry;
     Recovery b = new Recovery(this);
     bean = b;
-    ControlPlane.register(server, b, domain + ":type=Recovery");
+    jmx.register(b, domain + ":type=Recovery");
     String path = paths.recoverySwitchPath();
     registry.watch(
         path,

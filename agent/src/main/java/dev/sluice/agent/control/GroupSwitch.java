@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import javax.management.MBeanServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -251,12 +250,12 @@ final class GroupSwitch implements Closeable {
   }
 
   /** Registers the {@code <domain>:type=Group,name=<group>} MXBean of every routed group. */
-  void registerBeans(MBeanServer server, String domain, GroupRouting routing) {
+  void registerBeans(Beans jmx, String domain, GroupRouting routing) {
     this.routing = routing;
     for (RoutingGroup g : routing.groups()) {
       Group bean = new Group(new Control(g.name()));
       beans.put(g.name(), bean);
-      ControlPlane.register(server, bean, Group.objectName(domain, g.name()));
+      jmx.register(bean, Group.objectName(domain, g.name()));
     }
   }
 

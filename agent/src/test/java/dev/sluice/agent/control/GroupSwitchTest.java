@@ -110,7 +110,7 @@ class GroupSwitchTest {
       GroupSwitch groups =
           new GroupSwitch(governor, new Faults(LoggerFactory.getLogger("test")), config);
       javax.management.MBeanServer server = javax.management.MBeanServerFactory.newMBeanServer();
-      groups.registerBeans(server, "sluice", r);
+      groups.registerBeans(new Beans(server), "sluice", r);
       javax.management.ObjectName name =
           new javax.management.ObjectName("sluice:type=Group,name=a");
       List<javax.management.AttributeChangeNotification> heard =

@@ -1,0 +1,122 @@
+package dev.sluice.agent.control;
+
+import java.lang.management.ClassLoadingMXBean;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import javax.management.MBeanServer;
+import javax.management.MBeanServerFactory;
+import javax.management.ObjectName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Registers the agent's MXBeans in the platform MBean server. Creating that server costs a cold JVM
+ * about 50 ms of CPU and some 300 JDK classes (every platform MXBean, the diagnostic commands),
+ * which would compete with the application's own start-up; so when nothing has asked for JMX yet,
+ * the beans wait until the application's class loading has been quiet for a moment (at most {@link
+ * #LATEST_MS} after start). When the command line asks for remote JMX ({@code
+ * com.sun.management.jmxremote*}), or an MBean server exists already, they are registered at once.
+ */
+public final class Beans {
+
+  private static final Logger log = LoggerFactory.getLogger(Beans.class);
+
+  /** How often the class count is looked at, and how long it must stay still. */
+  static final long QUIET_MS = 100;
+
+  /** The latest the beans are registered after start, however busy the application is. */
+  static final long LATEST_MS = 5_000;
+
+  private final List<Object[]> pending = new ArrayList<>();
+  private MBeanServer server;
+  private ScheduledFuture<?> waiting;
+
+  /** Beans for the platform MBean server, registered once it is opened. */
+  public Beans() {}
+
+  /** Beans registered in {@code server} at once. */
+  Beans(MBeanServer server) {
+    this.server = server;
+  }
+
+  /** Registers {@code bean} as {@code name}, now or once the server is opened. */
+  public synchronized void register(Object bean, String name) {
+    if (server == null) {
+      pending.add(new Object[] {bean, name});
+    } else {
+      register(server, bean, name);
+    }
+  }
+
+  /** Whether the beans are registered at once: JMX is asked for, or a server exists. */
+  static boolean wantedNow() {
+    for (String key : System.getProperties().stringPropertyNames()) {
+      if (key.startsWith("com.sun.management.jmxremote")) {
+        return true;
+      }
+    }
+    return !MBeanServerFactory.findMBeanServer(null).isEmpty();
+  }
+
+  /**
+   * Opens the server now when JMX is wanted now, else once the application's class loading is
+   * quiet, looked at on {@code timer}.
+   */
+  void openWhenQuiet(ScheduledExecutorService timer) {
+    if (wantedNow()) {
+      open();
+      return;
+    }
+    ClassLoadingMXBean classes = ManagementFactory.getClassLoadingMXBean();
+    long start = System.nanoTime();
+    long[] last = {-1};
+    synchronized (this) {
+      waiting =
+          timer.scheduleWithFixedDelay(
+              () -> {
+                long now = classes.getTotalLoadedClassCount();
+                boolean quiet = now == last[0];
+                last[0] = now;
+                if (quiet
+                    || TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) >= LATEST_MS) {
+                  open();
+                }
+              },
+              QUIET_MS,
+              QUIET_MS,
+              TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Creates (or finds) the platform MBean server and registers every bean waiting for it. */
+  public synchronized void open() {
+    if (waiting != null) {
+      waiting.cancel(false);
+      waiting = null;
+    }
+    if (server != null) {
+      return;
+    }
+    server = ManagementFactory.getPlatformMBeanServer();
+    for (Object[] p : pending) {
+      register(server, p[0], (String) p[1]);
+    }
+    pending.clear();
+  }
+
+  /**
+   * Registers an MXBean; one that cannot be registered (its name taken, say by a second agent) is
+   * logged and left out, the agent goes on without it.
+   */
+  static void register(MBeanServer server, Object bean, String name) {
+    try {
+      server.registerMBean(bean, new ObjectName(name));
+    } catch (Exception e) {
+      log.warn("could not register MBean {}: {}", name, e.toString());
+    }
+  }
+}
