@@ -9,6 +9,8 @@ import dev.sluice.bootstrap.SluiceBridge;
 import dev.sluice.instrumentation.JdbcInstrumentation;
 import dev.sluice.registry.RegistryPaths;
 import java.lang.instrument.Instrumentation;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +25,45 @@ public final class SluiceAgent {
   /** The logger, created on first use: not in {@code premain}, where it would cost start-up. */
   private static final class Lazy {
     static final Logger log = LoggerFactory.getLogger(SluiceAgent.class);
+  }
+
+  /**
+   * Lines the advice's callbacks log, on the application's threads, before the agent's logging is
+   * set up on the start thread: held and written in order once it is. Logging from two threads
+   * while SLF4J initialises would make it print its warning about substitute loggers and drop the
+   * lines.
+   */
+  private static final class EarlyLines {
+    private static final int KEPT = 1_000;
+    private static final List<Runnable> held = new ArrayList<>();
+    private static boolean ready;
+
+    static void log(Runnable line) {
+      synchronized (held) {
+        if (!ready) {
+          if (held.size() < KEPT) {
+            held.add(line);
+          }
+          return;
+        }
+      }
+      line.run();
+    }
+
+    static void ready() {
+      List<Runnable> lines;
+      synchronized (held) {
+        if (ready) {
+          return;
+        }
+        ready = true;
+        lines = new ArrayList<>(held);
+        held.clear();
+      }
+      for (Runnable line : lines) {
+        line.run();
+      }
+    }
   }
 
   private SluiceAgent() {}
@@ -41,9 +82,13 @@ public final class SluiceAgent {
             inst,
             SluiceAgent.class.getClassLoader(),
             (type, e) ->
-                Lazy.log.warn(
-                    "could not instrument {}; it is not governed: {}", type, e.toString()),
-            (type, loader) -> Lazy.log.debug("governing {} (class loader {})", type, loader));
+                EarlyLines.log(
+                    () ->
+                        Lazy.log.warn(
+                            "could not instrument {}; it is not governed: {}", type, e.toString())),
+            (type, loader) ->
+                EarlyLines.log(
+                    () -> Lazy.log.debug("governing {} (class loader {})", type, loader)));
     Thread starter =
         new Thread(
             () -> {
@@ -53,13 +98,18 @@ public final class SluiceAgent {
                 AgentConfig config = AgentConfig.load(agentArgs);
                 cutOffOnLoss = config.onRegistryLoss() == AgentConfig.RegistryLossPolicy.CUT_OFF;
                 AgentLog.configure(config.logLevel());
+                // SLF4J is initialised here, on this thread, before any other thread logs
+                Lazy.log.isDebugEnabled();
+                EarlyLines.ready();
                 advice
                     .ready()
                     .thenRun(
                         () ->
-                            Lazy.log.debug(
-                                "JDBC advice ready {} ms after premain",
-                                (System.nanoTime() - installing) / 1_000_000));
+                            EarlyLines.log(
+                                () ->
+                                    Lazy.log.debug(
+                                        "JDBC advice ready {} ms after premain",
+                                        (System.nanoTime() - installing) / 1_000_000)));
                 for (String problem : config.problems()) {
                   Lazy.log.error("configuration: {}", problem);
                 }
@@ -81,6 +131,7 @@ public final class SluiceAgent {
                 }
                 plane.start(config, paths, governor, catalog);
               } catch (Throwable t) {
+                EarlyLines.ready();
                 if (governor == null) {
                   SluiceBridge.install(null);
                 } else {
