@@ -114,6 +114,7 @@ public final class SluiceAgent {
                   Lazy.log.error("configuration: {}", problem);
                 }
                 ControlPlane plane = new ControlPlane();
+                plane.classesLoaded(advice::classesSeen);
                 RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
                 DatasourceCatalog catalog = ControlPlane.catalog(config, paths);
                 governor =

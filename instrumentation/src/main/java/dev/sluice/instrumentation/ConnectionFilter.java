@@ -24,6 +24,8 @@ final class ConnectionFilter implements ClassFileTransformer {
   // alone rather than woven re-entrantly.
   private final ThreadLocal<boolean[]> weaving = ThreadLocal.withInitial(() -> new boolean[1]);
   volatile Thread builder;
+  // Every class file shown, counted without synchronisation: it moves when classes are loaded.
+  volatile long seen;
 
   /**
    * @param readyTimeoutSeconds how long a class that needs the advice waits for the weaver
@@ -49,6 +51,7 @@ final class ConnectionFilter implements ClassFileTransformer {
       Class<?> classBeingRedefined,
       ProtectionDomain protectionDomain,
       byte[] classfileBuffer) {
+    seen++;
     if (loader == null
         || loader == ownLoader
         || className == null

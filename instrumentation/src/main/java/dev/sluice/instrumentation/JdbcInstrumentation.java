@@ -48,6 +48,14 @@ public final class JdbcInstrumentation {
       this.ready = ready;
     }
 
+    /**
+     * How many class files the transformer was shown so far (loads and retransformations; a count
+     * that moves, not an exact one).
+     */
+    public long classesSeen() {
+      return ((ConnectionFilter) filter).seen;
+    }
+
     /** Completes when the advice is in place, already loaded classes included. */
     public CompletableFuture<Void> ready() {
       return ready;

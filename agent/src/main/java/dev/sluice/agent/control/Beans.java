@@ -1,12 +1,13 @@
 package dev.sluice.agent.control;
 
-import java.lang.management.ClassLoadingMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import javax.management.MBeanServer;
 import javax.management.MBeanServerFactory;
 import javax.management.ObjectName;
@@ -44,7 +45,15 @@ public final class Beans {
   }
 
   /** Registers {@code bean} as {@code name}, now or once the server is opened. */
-  public synchronized void register(Object bean, String name) {
+  public void register(Object bean, String name) {
+    register(() -> bean, name);
+  }
+
+  /**
+   * Makes the bean and registers it as {@code name} once the server is opened (now, if it is):
+   * making a described MXBean costs start-up time too.
+   */
+  public synchronized void register(Supplier<?> bean, String name) {
     if (server == null) {
       pending.add(new Object[] {bean, name});
     } else {
@@ -65,20 +74,25 @@ public final class Beans {
   /**
    * Opens the server now when JMX is wanted now, else once the application's class loading is
    * quiet, looked at on {@code timer}.
+   *
+   * @param classesLoaded a count that moves when a class is loaded; {@code null}: the JVM's own
    */
-  void openWhenQuiet(ScheduledExecutorService timer) {
+  void openWhenQuiet(ScheduledExecutorService timer, LongSupplier classesLoaded) {
     if (wantedNow()) {
       open();
       return;
     }
-    ClassLoadingMXBean classes = ManagementFactory.getClassLoadingMXBean();
+    LongSupplier classes =
+        classesLoaded != null
+            ? classesLoaded
+            : ManagementFactory.getClassLoadingMXBean()::getTotalLoadedClassCount;
     long start = System.nanoTime();
     long[] last = {-1};
     synchronized (this) {
       waiting =
           timer.scheduleWithFixedDelay(
               () -> {
-                long now = classes.getTotalLoadedClassCount();
+                long now = classes.getAsLong();
                 boolean quiet = now == last[0];
                 last[0] = now;
                 if (quiet
@@ -103,7 +117,7 @@ public final class Beans {
     }
     server = ManagementFactory.getPlatformMBeanServer();
     for (Object[] p : pending) {
-      register(server, p[0], (String) p[1]);
+      register(server, (Supplier<?>) p[0], (String) p[1]);
     }
     pending.clear();
   }
@@ -112,9 +126,9 @@ public final class Beans {
    * Registers an MXBean; one that cannot be registered (its name taken, say by a second agent) is
    * logged and left out, the agent goes on without it.
    */
-  static void register(MBeanServer server, Object bean, String name) {
+  private static void register(MBeanServer server, Supplier<?> bean, String name) {
     try {
-      server.registerMBean(bean, new ObjectName(name));
+      server.registerMBean(bean.get(), new ObjectName(name));
     } catch (Exception e) {
       log.warn("could not register MBean {}: {}", name, e.toString());
     }

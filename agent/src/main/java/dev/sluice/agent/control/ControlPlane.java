@@ -17,6 +17,7 @@ import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,7 @@ public final class ControlPlane implements RegistryListener {
 
   private final Faults faults = new Faults(log);
   private final ScheduledExecutorService executor;
+  private LongSupplier classesLoaded;
 
   // Filled in once the control plane has started; until then, state changes have nobody to tell.
   private volatile InstanceSwitch instance;
@@ -53,6 +55,14 @@ public final class ControlPlane implements RegistryListener {
 
   ControlPlane(ScheduledExecutorService executor) {
     this.executor = executor;
+  }
+
+  /**
+   * How many classes the JVM has loaded so far (any count that moves when one is loaded): the
+   * MXBeans wait for it to stand still ({@link Beans}). The JVM's own count by default.
+   */
+  public void classesLoaded(LongSupplier count) {
+    this.classesLoaded = count;
   }
 
   /** The datasource catalog of {@code config}, naming registry paths after {@code paths}. */
@@ -140,11 +150,17 @@ public final class ControlPlane implements RegistryListener {
     if (unusable != null) {
       instance.registryUnusable(config.registry().get().toString(), unusable);
     }
-    instanceBean = new Instance(instance);
     DatasourceSwitch ds = new DatasourceSwitch(governor, registry, paths, jmx, domain);
     datasources = ds;
-    jmx.register(instanceBean, domain + ":type=Instance");
-    jmx.openWhenQuiet(executor);
+    InstanceSwitch switched = instance;
+    jmx.register(
+        () -> {
+          Instance bean = new Instance(switched);
+          instanceBean = bean;
+          return bean;
+        },
+        domain + ":type=Instance");
+    jmx.openWhenQuiet(executor, classesLoaded);
     catalog.listen(this::met);
     GroupRouting routing = governor.routing();
     if (registry == null && routing != null) {
@@ -163,14 +179,16 @@ public final class ControlPlane implements RegistryListener {
       return;
     }
 
+    RegistryCenter center = registry;
     jmx.register(
-        new Registry(
-            registry.backend(),
-            registry.endpoints(),
-            config.namespace(),
-            config.layout().configValue(),
-            registry::isConnected,
-            registry::sessionId),
+        () ->
+            new Registry(
+                center.backend(),
+                center.endpoints(),
+                config.namespace(),
+                config.layout().configValue(),
+                center::isConnected,
+                center::sessionId),
         domain + ":type=Registry");
     Runtime.getRuntime().addShutdownHook(new Thread(registry::close, "sluice-shutdown"));
     instance.connection(false); // starts the registry-loss clock, if that policy is on

@@ -117,9 +117,13 @@ public final class FleetRecovery implements RecoveryControl {
    */
   public void start(RegistryCenter registry, Beans jmx, String domain) {
     this.registry = registry;
-    Recovery b = new Recovery(this);
-    bean = b;
-    jmx.register(b, domain + ":type=Recovery");
+    jmx.register(
+        () -> {
+          Recovery b = new Recovery(this);
+          bean = b;
+          return b;
+        },
+        domain + ":type=Recovery");
     String path = paths.recoverySwitchPath();
     registry.watch(
         path,

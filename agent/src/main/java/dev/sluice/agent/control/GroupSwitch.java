@@ -253,9 +253,14 @@ final class GroupSwitch implements Closeable {
   void registerBeans(Beans jmx, String domain, GroupRouting routing) {
     this.routing = routing;
     for (RoutingGroup g : routing.groups()) {
-      Group bean = new Group(new Control(g.name()));
-      beans.put(g.name(), bean);
-      jmx.register(bean, Group.objectName(domain, g.name()));
+      String name = g.name();
+      jmx.register(
+          () -> {
+            Group bean = new Group(new Control(name));
+            beans.put(name, bean);
+            return bean;
+          },
+          Group.objectName(domain, name));
     }
   }
 

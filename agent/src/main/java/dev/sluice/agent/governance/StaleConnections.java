@@ -117,7 +117,7 @@ final class StaleConnections {
           "{} handed out an aborted connection; evicting it and borrowing again",
           dataSource.getClass().getName());
       Connection physical = physicalOf(c);
-      abortPending.accept(physical == null || physical == UNREACHABLE ? c : physical);
+      abortPending.accept(physical == null || isUnreachable(physical) ? c : physical);
       eviction.evict(dataSource, c);
       Object again = borrowAgain((DataSource) dataSource, credentials, user, password);
       if (!(again instanceof Connection)) {
@@ -211,7 +211,7 @@ final class StaleConnections {
    */
   boolean isStale(Connection c) {
     Connection physical = physicalOf(c);
-    if (physical == UNREACHABLE) {
+    if (isUnreachable(physical)) {
       return true;
     }
     if (physical == null) {
@@ -224,14 +224,33 @@ final class StaleConnections {
    * A connection that fails to unwrap along the route its class took before: Agroal's, for one,
    * unwraps by asking the driver's connection, which refuses once it is closed.
    */
-  private static final Connection UNREACHABLE =
-      (Connection)
-          java.lang.reflect.Proxy.newProxyInstance(
-              StaleConnections.class.getClassLoader(),
-              new Class<?>[] {Connection.class},
-              (proxy, method, args) -> {
-                throw new UnsupportedOperationException();
-              });
+  private static volatile Connection unreachable;
+
+  /** The marker, made on first need: a proxy class costs start-up time nobody needs to pay. */
+  private static Connection unreachable() {
+    Connection u = unreachable;
+    if (u == null) {
+      synchronized (StaleConnections.class) {
+        u = unreachable;
+        if (u == null) {
+          u =
+              (Connection)
+                  java.lang.reflect.Proxy.newProxyInstance(
+                      StaleConnections.class.getClassLoader(),
+                      new Class<?>[] {Connection.class},
+                      (proxy, method, args) -> {
+                        throw new UnsupportedOperationException();
+                      });
+          unreachable = u;
+        }
+      }
+    }
+    return u;
+  }
+
+  private static boolean isUnreachable(Object physical) {
+    return physical != null && physical == unreachable;
+  }
 
   /** How a pool's connection class reaches the driver's connection: {@code to == null}: itself. */
   private static final class Route {
@@ -263,7 +282,7 @@ final class StaleConnections {
           }
         } catch (SQLException e) {
           if (connectionState(e)) {
-            return UNREACHABLE;
+            return unreachable();
           }
         } catch (RuntimeException e) {
           // this one does not unwrap as the last one did: look again
@@ -287,7 +306,7 @@ final class StaleConnections {
       return null;
     }
     if (k == CLOSED_BEHIND) {
-      return UNREACHABLE;
+      return unreachable();
     }
     learnRoute(type, k);
     try {
@@ -308,7 +327,7 @@ final class StaleConnections {
 
   /**
    * The class {@code c} unwraps to; {@code Connection.class} too when its driver connection is
-   * closed and refuses to be unwrapped ({@link #UNREACHABLE} then).
+   * closed and refuses to be unwrapped ({@link #unreachable()} then).
    */
   private static Class<?> unwrapping(Connection c, Class<?>[] classes) {
     for (Class<?> k : classes) {
