@@ -1,7 +1,10 @@
 package dev.sluice.bench;
 
 import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +13,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
 import org.apache.curator.test.TestingServer;
 
 /**
@@ -76,6 +83,20 @@ final class Startup {
                   "Java " + version + ", own AppCDS archive, registry mode",
                   java,
                   registry,
+                  archive),
+              false);
+          measure(
+              new Variant(
+                  "Java " + version + ", own AppCDS archive, local mode",
+                  java,
+                  "log.level=warn",
+                  archive),
+              false);
+          measure(
+              new Variant(
+                  "Java " + version + ", own AppCDS archive, an agent that transforms nothing",
+                  java,
+                  NOP,
                   archive),
               false);
         } finally {
@@ -147,8 +168,43 @@ final class Startup {
     bench.row(figure, ms(w), ms(wo), "+" + ms(w - wo) + " ms", "<= 150 ms added");
   }
 
+  private static final String NOP = "(no-op)";
+  private Path nopAgent;
+
   private String agentOption(String agentArgs) {
+    if (agentArgs.equals(NOP)) {
+      return "-javaagent:" + nopAgent();
+    }
     return "-javaagent:" + bench.agentJar + "=" + agentArgs;
+  }
+
+  /** A jar holding {@link NopAgent} alone, written once. */
+  private Path nopAgent() {
+    if (nopAgent != null) {
+      return nopAgent;
+    }
+    try {
+      Path jar = Files.createTempFile("sluice-nop-agent", ".jar");
+      jar.toFile().deleteOnExit();
+      Manifest manifest = new Manifest();
+      manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+      manifest.getMainAttributes().putValue("Premain-Class", NopAgent.class.getName());
+      try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
+        for (String name :
+            new String[] {NopAgent.class.getName(), NopAgent.class.getName() + "$1"}) {
+          String entry = name.replace('.', '/') + ".class";
+          try (InputStream in = NopAgent.class.getClassLoader().getResourceAsStream(entry)) {
+            out.putNextEntry(new JarEntry(entry));
+            in.transferTo(out);
+            out.closeEntry();
+          }
+        }
+      }
+      nopAgent = jar;
+      return jar;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   void footprint() throws Exception {

@@ -10,7 +10,6 @@ import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.security.ProtectionDomain;
 import java.util.ArrayList;
-import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,24 +57,31 @@ final class BootstrapInjector {
     }
   }
 
+  /**
+   * The bridge classes, super types first: named here rather than found by walking the jar's
+   * entries (thousands) during {@code premain}. {@code BootstrapLinkageTest} checks that every
+   * class of the package but the launcher's is named.
+   */
+  static final String[] BRIDGE = {
+    "dev.sluice.bootstrap.ConnectionGovernor",
+    "dev.sluice.bootstrap.SluiceBridge",
+    "dev.sluice.bootstrap.SluiceBridge$AllowAll",
+    "dev.sluice.bootstrap.SluiceBridge$Holding",
+  };
+
   /** Binary name to class file, from the {@code boot/} entries of the agent jar. */
   static Map<String, byte[]> bridgeClasses(File agentJar) throws IOException {
     Map<String, byte[]> classes = new LinkedHashMap<>();
     try (JarFile jar = new JarFile(agentJar, false)) {
-      for (Enumeration<JarEntry> e = jar.entries(); e.hasMoreElements(); ) {
-        JarEntry entry = e.nextElement();
-        String name = entry.getName();
-        if (name.startsWith(PREFIX) && name.endsWith(SUFFIX)) {
-          try (InputStream in = jar.getInputStream(entry)) {
-            String binary =
-                name.substring(PREFIX.length(), name.length() - SUFFIX.length()).replace('/', '.');
-            classes.put(binary, in.readAllBytes());
-          }
+      for (String name : BRIDGE) {
+        JarEntry entry = jar.getJarEntry(PREFIX + name.replace('.', '/') + SUFFIX);
+        if (entry == null) {
+          throw new IOException(agentJar + " holds no bridge class " + name + " under " + PREFIX);
+        }
+        try (InputStream in = jar.getInputStream(entry)) {
+          classes.put(name, in.readAllBytes());
         }
       }
-    }
-    if (classes.isEmpty()) {
-      throw new IOException(agentJar + " holds no bridge classes under " + PREFIX);
     }
     return classes;
   }
