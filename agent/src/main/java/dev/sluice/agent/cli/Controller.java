@@ -11,6 +11,7 @@ import dev.sluice.registry.RegistryCenter;
 import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,7 +55,17 @@ final class Controller {
     RegistryPaths paths = config.layout().paths(config.namespace(), config.app());
     RegistryCenter registry = Registries.create(config, paths, paths.controllerPath(id));
     FleetRecovery recovery =
-        new FleetRecovery(config, paths, id, ControlPlane.followGroups(config, paths, registry));
+        new FleetRecovery(
+            config,
+            paths,
+            id,
+            ControlPlane.followGroups(config, paths, registry),
+            Executors.newSingleThreadScheduledExecutor(
+                r -> {
+                  Thread t = new Thread(r, "sluice-probe-timer");
+                  t.setDaemon(true);
+                  return t;
+                }));
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

@@ -17,6 +17,7 @@ import dev.sluice.registry.RegistryListener;
 import dev.sluice.registry.RegistryPaths;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -161,6 +162,8 @@ public final class ControlPlane implements RegistryListener {
         },
         domain + ":type=Instance");
     jmx.openWhenQuiet(executor, classesLoaded);
+    executor.scheduleWithFixedDelay(
+        governor::sweep, Governor.SWEEP_MS, Governor.SWEEP_MS, TimeUnit.MILLISECONDS);
     catalog.listen(this::met);
     GroupRouting routing = governor.routing();
     if (registry == null && routing != null) {
@@ -209,7 +212,11 @@ public final class ControlPlane implements RegistryListener {
         "the fleet's recovery",
         () ->
             new FleetRecovery(
-                    config, paths, config.recoveryCandidate() ? idText : null, governor.routing())
+                    config,
+                    paths,
+                    config.recoveryCandidate() ? idText : null,
+                    governor.routing(),
+                    executor)
                 .start(started, jmx, domain));
     if (registry.awaitInitialSync(Long.MAX_VALUE)) {
       governor.initialSyncDone();

@@ -16,6 +16,7 @@ import dev.sluice.registry.SeenWrites;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +54,11 @@ public final class FleetRecovery implements RecoveryControl {
    * @param participantId this JVM's id in the election, or {@code null}: it does not stand
    */
   public FleetRecovery(
-      AgentConfig config, RegistryPaths paths, String participantId, GroupRouting routing) {
+      AgentConfig config,
+      RegistryPaths paths,
+      String participantId,
+      GroupRouting routing,
+      ScheduledExecutorService timer) {
     this.paths = paths;
     this.participantId = participantId;
     this.autoDisable = config.recoveryAutoDisable();
@@ -76,7 +81,8 @@ public final class FleetRecovery implements RecoveryControl {
                 config.recoveryProbeTimeoutMs(),
                 config.recoveryFailuresToDisable(),
                 config.recoverySuccessesToEnable(),
-                this::detected);
+                this::detected,
+                timer);
     this.auto =
         participantId == null
             ? null

@@ -114,11 +114,6 @@ final class CutOff implements AutoCloseable {
     aborters.execute(task);
   }
 
-  /** Runs {@code task} every {@code periodMs} on the timer thread. */
-  void every(long periodMs, Runnable task) {
-    timer.scheduleWithFixedDelay(task, periodMs, periodMs, TimeUnit.MILLISECONDS);
-  }
-
   private void abort(Object unit, Runnable countAborted) {
     try {
       Connection c = unit instanceof Connection ? (Connection) unit : handleOf.apply(unit);

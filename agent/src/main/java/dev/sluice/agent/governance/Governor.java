@@ -47,7 +47,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   static final int DATASOURCE_DISABLED = 8;
 
   /** How often collected aborted connections and data sources are forgotten. */
-  static final long SWEEP_MS = 1000;
+  public static final long SWEEP_MS = 1000;
 
   private final long initialSyncMs;
   private final long cutoffGraceMs;
@@ -119,7 +119,6 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
           }
         });
     this.onChange = onChange;
-    cutOff.every(SWEEP_MS, this::sweep);
   }
 
   /** The state in force now. */
@@ -282,7 +281,11 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     attention = a;
   }
 
-  private void sweep() {
+  /**
+   * Forgets the records of connections gone and looks again at what needs the advice's attention:
+   * run every {@link #SWEEP_MS} on the control plane's thread.
+   */
+  public void sweep() {
     try {
       stale.purge();
       if ((attention & LEARNING) != 0 || !stale.isEmpty()) {

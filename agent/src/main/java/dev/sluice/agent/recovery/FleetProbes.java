@@ -10,7 +10,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -91,6 +90,7 @@ public final class FleetProbes {
    * @param watchEndpoints starts watching every key under {@code root}, telling the given listener
    *     each key and value ({@code null}: gone); closing the result ends the watch
    * @param detections hears each detection, on a probe thread
+   * @param timer the thread the rounds are started on (shared; never shut down here)
    */
   public FleetProbes(
       String root,
@@ -99,7 +99,8 @@ public final class FleetProbes {
       int timeoutMs,
       int failuresToDetect,
       int successesToRecover,
-      Consumer<Detection> detections) {
+      Consumer<Detection> detections,
+      ScheduledExecutorService timer) {
     this.root = root;
     this.watchEndpoints = watchEndpoints;
     this.intervalMs = intervalMs;
@@ -108,10 +109,7 @@ public final class FleetProbes {
     this.successesToRecover = successesToRecover;
     this.detections = detections;
     AtomicInteger n = new AtomicInteger();
-    ScheduledThreadPoolExecutor t =
-        new ScheduledThreadPoolExecutor(1, r -> daemon(r, "sluice-probe-timer"));
-    t.setRemoveOnCancelPolicy(true);
-    this.timer = t;
+    this.timer = timer;
     ThreadPoolExecutor p =
         new ThreadPoolExecutor(
             THREADS,
@@ -297,9 +295,9 @@ public final class FleetProbes {
     }
   }
 
-  /** Stops probing for good. */
+  /** Stops probing for good; the timer, not this one's, goes on. */
   public void close() {
-    timer.shutdownNow();
+    leading(false);
     probers.shutdownNow();
   }
 }
