@@ -189,6 +189,7 @@ final class Startup {
       Manifest manifest = new Manifest();
       manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
       manifest.getMainAttributes().putValue("Premain-Class", NopAgent.class.getName());
+      manifest.getMainAttributes().putValue("Can-Retransform-Classes", "true");
       try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
         for (String name :
             new String[] {NopAgent.class.getName(), NopAgent.class.getName() + "$1"}) {
