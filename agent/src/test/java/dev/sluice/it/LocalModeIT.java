@@ -39,4 +39,34 @@ class LocalModeIT {
       assertEquals("ENABLED", jmx.getAttribute(instance, "State"));
     }
   }
+
+  @Test
+  void withoutRemoteJmxTheBeansAreThereForAToolThatAttachesAfterStartUp() throws Exception {
+    try (H2TcpServer h2 = new H2TcpServer();
+        AppProcess app = AppProcess.jdbcApp(h2.url("quiet")).start()) {
+      assertTrue(app.send("connect").ok);
+      // what JConsole and VisualVM do with a local JVM: start its management agent, then connect
+      com.sun.tools.attach.VirtualMachine vm =
+          com.sun.tools.attach.VirtualMachine.attach(String.valueOf(app.pid()));
+      String address;
+      try {
+        address = vm.startLocalManagementAgent();
+      } finally {
+        vm.detach();
+      }
+      try (javax.management.remote.JMXConnector connector =
+          javax.management.remote.JMXConnectorFactory.connect(
+              new javax.management.remote.JMXServiceURL(address))) {
+        MBeanServerConnection jmx = connector.getMBeanServerConnection();
+        ObjectName instance = new ObjectName("sluice:type=Instance");
+        // registered once the application's class loading is quiet, at the latest 5 s after start
+        InstanceCutOffIT.awaitMBean(jmx, instance);
+        assertEquals("LOCAL", jmx.getAttribute(instance, "Mode"));
+        assertEquals(
+            1,
+            jmx.queryNames(new ObjectName("sluice:type=DataSource,*"), null).size(),
+            "the datasource met before the beans were registered has its bean too");
+      }
+    }
+  }
 }
