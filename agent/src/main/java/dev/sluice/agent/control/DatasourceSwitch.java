@@ -14,6 +14,7 @@ import dev.sluice.registry.RegistryPaths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,6 +35,7 @@ final class DatasourceSwitch {
   private final Beans jmx;
   private final String domain;
   private final Map<String, DataSource> beans = new ConcurrentHashMap<>();
+  private final Set<String> met = ConcurrentHashMap.newKeySet();
 
   /**
    * @param registry {@code null} in local mode
@@ -68,15 +70,18 @@ final class DatasourceSwitch {
             paths.endpointPath(d.name().schema(), d.name().name()), d.endpoint().toString());
       }
     }
-    if (beans.containsKey(d.path())) {
-      return;
-    }
-    DataSource bean = new DataSource(new Control(d));
-    if (beans.putIfAbsent(d.path(), bean) != null) {
+    if (!met.add(d.path())) {
       return;
     }
     String name = DataSource.objectName(domain, d.name().schema(), d.name().name());
-    jmx.register(bean, name);
+    // made when registered: a described MXBean costs start-up time
+    jmx.register(
+        () -> {
+          DataSource bean = new DataSource(new Control(d));
+          beans.put(d.path(), bean);
+          return bean;
+        },
+        name);
   }
 
   /** Announces state changes of the datasources with beans. */
