@@ -169,6 +169,10 @@ public final class ZooKeeperRegistry implements RegistryCenter {
             .sessionTimeoutMs(settings.sessionTimeoutMs)
             .retryPolicy(new ExponentialBackoffRetry(100, 5, 1000))
             .zkClientConfig(zkConfig)
+            // Curator calls the caches' listeners on this executor; the instance cache's listener
+            // hands each event on to the worker anyway, so the worker serves as it: one thread
+            // fewer in the application's JVM.
+            .runSafeService(worker)
             .threadFactory(
                 r -> {
                   Thread t = new Thread(r, "sluice-curator");
