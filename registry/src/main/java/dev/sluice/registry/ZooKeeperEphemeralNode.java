@@ -80,12 +80,38 @@ final class ZooKeeperEphemeralNode implements EphemeralNode {
     }
   }
 
+  /** How long {@link #abandon} waits for the recipe to stop. */
+  static final long ABANDON_WAIT_MS = 200;
+
   /**
-   * Stops without deleting: the registry is closing the session, which deletes the node with it (a
-   * delete now could only wait for an absent registry).
+   * Stops the recipe as the registry closes the session, which deletes the node with it. The recipe
+   * must stop before the client closes: one still creating its node (never connected, or
+   * re-creating it after a lost session) retries the create against the closing client without end,
+   * on the thread that closes it. Its close stops it at once and then deletes the node, which may
+   * wait for an unreachable registry: so it runs on a thread of its own, waited for {@link
+   * #ABANDON_WAIT_MS} at most.
    */
   void abandon() {
-    closed.set(true);
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    Thread closing =
+        new Thread(
+            () -> {
+              try {
+                node.close();
+              } catch (Exception e) {
+                log.debug("closing the recipe of {} failed: {}", path, e.toString());
+              }
+            },
+            "sluice-close");
+    closing.setDaemon(true);
+    closing.start();
+    try {
+      closing.join(ABANDON_WAIT_MS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   @Override
