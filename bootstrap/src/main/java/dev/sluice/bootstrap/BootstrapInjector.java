@@ -9,9 +9,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.security.ProtectionDomain;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.jar.JarEntry;
@@ -107,28 +105,10 @@ final class BootstrapInjector {
             int.class,
             ClassLoader.class,
             ProtectionDomain.class);
-    // A class's super types are defined first: what fails for want of one is tried again after
-    // the others, until a round defines nothing more.
-    List<String> pending = new ArrayList<>(classes.keySet());
-    while (!pending.isEmpty()) {
-      List<String> later = new ArrayList<>();
-      InvocationTargetException last = null;
-      for (String name : pending) {
-        byte[] bytes = classes.get(name);
-        try {
-          define.invoke(unsafe, name, bytes, 0, bytes.length, null, null);
-        } catch (InvocationTargetException e) {
-          if (!(e.getCause() instanceof NoClassDefFoundError)) {
-            throw e;
-          }
-          later.add(name);
-          last = e;
-        }
-      }
-      if (later.size() == pending.size()) {
-        throw last;
-      }
-      pending = later;
+    // in the order of BRIDGE, super types first (BootstrapLinkageTest checks the order)
+    for (Map.Entry<String, byte[]> c : classes.entrySet()) {
+      byte[] bytes = c.getValue();
+      define.invoke(unsafe, c.getKey(), bytes, 0, bytes.length, null, null);
     }
   }
 
