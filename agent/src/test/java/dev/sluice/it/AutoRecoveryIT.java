@@ -256,6 +256,16 @@ class AutoRecoveryIT {
    * b} disables the endpoint; once the partition heals, {@code a}'s write has been rejected: the
    * action record is {@code b}'s, written once.
    */
+  /**
+   * {@code a}'s session in the partition test. Its client gives up on a silent server two thirds of
+   * the way into the session, counted from the last answer it had, which may be a ping a third of
+   * the session old when the partition begins: {@code a} believes it leads for at least a third of
+   * the session after the partition, and its probes need about {@code FAILURES x INTERVAL_MS} to
+   * hold the endpoint down. 3 s of that third (a 4 s session left 1.3 s, too little on a loaded
+   * machine) leave the probes room to be late.
+   */
+  static final int PARTITIONED_SESSION_MS = 9000;
+
   @Test
   void aLeaderCutOffFromTheRegistryStopsFirstAndItsLateWriteIsRejected() throws Exception {
     try (ZooKeeperFixture zk = new ZooKeeperFixture();
@@ -268,7 +278,7 @@ class AutoRecoveryIT {
                   "registry=zookeeper://"
                       + proxy.address()
                       + ",registry.session-timeout-ms="
-                      + FleetLeaderIT.SESSION_TIMEOUT_MS
+                      + PARTITIONED_SESSION_MS
                       + probes)
               .jmx()
               .start()) {
