@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Decides from a class file's bytes alone, without parsing its code, whether it may need the
- * advice: most classes an application loads are passed over here, before Byte Buddy sees them.
+ * advice: most classes an application loads are passed over here, before the weaver sees them.
  */
 final class ClassFileScan {
 
@@ -12,13 +12,11 @@ final class ClassFileScan {
     "java/", "jdk/", "sun/", "com/sun/", "net/bytebuddy/", "dev/sluice/shaded/"
   };
 
-  // Every method the advice goes into has "Connection" in its name or its descriptor:
-  // getConnection, getXAConnection, getPooledConnection, and connect(...) returning a connection.
-  private static final byte[] CONNECTION = "Connection".getBytes(StandardCharsets.UTF_8);
-
   private static final byte[][] NAMES = {
     utf8("connect"), utf8("getConnection"), utf8("getXAConnection"), utf8("getPooledConnection"),
   };
+  private static final int NAME_MIN = "connect".length();
+  private static final int NAME_MAX = "getPooledConnection".length();
   private static final byte NAME_CONNECT = 1;
   private static final byte NAME_GETTER = 2; // and above: the getters
 
@@ -39,7 +37,10 @@ final class ClassFileScan {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Whether the class belongs to the JDK, Byte Buddy or the agent: never instrumented. */
+  /**
+   * Whether the class belongs to the JDK, to Byte Buddy (other agents') or to this agent: never
+   * instrumented.
+   */
   static boolean ignored(String internalName) {
     for (String prefix : IGNORED_PREFIXES) {
       if (internalName.startsWith(prefix)) {
@@ -49,21 +50,34 @@ final class ClassFileScan {
     return false;
   }
 
-  /** Whether the class file's bytes contain {@code Connection} at all: the cheapest test. */
-  static boolean mentionsConnection(byte[] bytes) {
-    byte first = CONNECTION[0];
-    int last = bytes.length - CONNECTION.length;
-    outer:
-    for (int i = 0; i <= last; i++) {
-      if (bytes[i] != first) {
-        continue;
-      }
-      for (int j = 1; j < CONNECTION.length; j++) {
-        if (bytes[i + j] != CONNECTION[j]) {
-          continue outer;
+  // Every name the advice goes into contains "onnect": connect, getConnection, getXAConnection,
+  // getPooledConnection. Horspool's shifts: how far the pattern may move when the byte under its
+  // last position is this one.
+  private static final byte[] ONNECT = utf8("onnect");
+  private static final int[] SHIFT = new int[256];
+
+  static {
+    java.util.Arrays.fill(SHIFT, ONNECT.length);
+    for (int i = 0; i < ONNECT.length - 1; i++) {
+      SHIFT[ONNECT[i] & 0xff] = ONNECT.length - 1 - i;
+    }
+  }
+
+  /**
+   * Whether the bytes contain {@code onnect} anywhere: the cheapest test, passing over nine in ten
+   * class files while looking at about one byte in five (Horspool's search).
+   */
+  static boolean mentionsConnect(byte[] b) {
+    int n = ONNECT.length;
+    int last = n - 1;
+    for (int i = 0; i + last < b.length; i += SHIFT[b[i + last] & 0xff]) {
+      int j = last;
+      while (b[i + j] == ONNECT[j]) {
+        if (j == 0) {
+          return true;
         }
+        j--;
       }
-      return true;
     }
     return false;
   }
@@ -72,21 +86,28 @@ final class ClassFileScan {
    * Whether the class file declares a concrete {@code connect(String, Properties)}, or an instance
    * {@code getConnection}, {@code getXAConnection} or {@code getPooledConnection} taking no
    * arguments or {@code (String, String)}, each returning an object (any type: a covariant return
-   * type is resolved later by Byte Buddy). One pass over the constant pool and the method table, no
+   * type is resolved later by the weaver). One pass over the constant pool and the method table, no
    * parsing of code; code that only calls such methods is passed over. A class file it cannot read
-   * is left to Byte Buddy.
+   * is left to the weaver.
+   *
+   * <p>Most classes are passed over after the constant pool: none of its strings is one of the four
+   * names. Only a string of one of their lengths is compared, so the pass costs little more than
+   * stepping over the pool's entries; the method table is read only when a name is there.
    */
   static boolean declaresConnectionMethod(byte[] b) {
     try {
       int count = u2(b, 8);
       byte[] kind = new byte[count];
+      boolean named = false;
       int p = 10;
       for (int i = 1; i < count; i++) {
         int tag = b[p] & 0xff;
         switch (tag) {
           case 1: // Utf8
             int length = u2(b, p + 1);
-            kind[i] = classify(b, p + 3, length);
+            byte k = classify(b, p + 3, length);
+            kind[i] = k;
+            named |= k > 0 && k < DESCRIPTOR_CONNECT;
             p += 3 + length;
             break;
           case 3: // Integer
@@ -117,6 +138,9 @@ final class ClassFileScan {
           default:
             return true;
         }
+      }
+      if (!named) {
+        return false;
       }
       p += 6; // access flags, this class, super class
       p += 2 + 2 * u2(b, p); // interfaces
@@ -160,19 +184,26 @@ final class ClassFileScan {
   }
 
   private static byte classify(byte[] b, int offset, int length) {
-    for (int n = 0; n < NAMES.length; n++) {
-      if (equal(b, offset, length, NAMES[n])) {
-        return (byte) (1 + n);
-      }
+    if (length == 0) {
+      return 0;
     }
-    if (length > 0 && b[offset] == '(') {
-      if (startsWith(b, offset, length, CONNECT_DESCRIPTOR)) {
-        return DESCRIPTOR_CONNECT;
+    if (b[offset] != '(') {
+      if (length < NAME_MIN || length > NAME_MAX) {
+        return 0;
       }
-      if (startsWith(b, offset, length, NO_ARGS_DESCRIPTOR)
-          || startsWith(b, offset, length, CREDENTIALS_DESCRIPTOR)) {
-        return DESCRIPTOR_GETTER;
+      for (int n = 0; n < NAMES.length; n++) {
+        if (equal(b, offset, length, NAMES[n])) {
+          return (byte) (1 + n);
+        }
       }
+      return 0;
+    }
+    if (startsWith(b, offset, length, CONNECT_DESCRIPTOR)) {
+      return DESCRIPTOR_CONNECT;
+    }
+    if (startsWith(b, offset, length, NO_ARGS_DESCRIPTOR)
+        || startsWith(b, offset, length, CREDENTIALS_DESCRIPTOR)) {
+      return DESCRIPTOR_GETTER;
     }
     return 0;
   }

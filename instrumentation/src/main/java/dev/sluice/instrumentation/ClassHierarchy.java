@@ -4,12 +4,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.objectweb.asm.ClassReader;
 import org.objectweb.asm.Opcodes;
@@ -17,7 +18,10 @@ import org.objectweb.asm.Opcodes;
 /**
  * The super types of classes, read from their class files through a class loader: no class is
  * loaded, so deciding whether a class needs the advice never runs or links the application's code.
- * The JDK's own types are read once per JVM; the others once per woven class.
+ * Each header is read once per JVM (the JDK's types) or once per class loader (the others, kept as
+ * long as their loader lives): the classes a pool's or a driver's types extend are mostly the same
+ * few. A type whose package belongs to a module of the JDK is read through the platform loader
+ * alone; any other straight from its loader, without asking the JDK's loaders first.
  */
 final class ClassHierarchy {
 
@@ -45,17 +49,25 @@ final class ClassHierarchy {
 
   private static final ClassLoader PLATFORM = ClassLoader.getPlatformClassLoader();
   private static final Map<String, Header> JDK = new ConcurrentHashMap<>();
+  private static final Map<String, Boolean> JDK_PACKAGES = new ConcurrentHashMap<>();
+  private static final Map<ClassLoader, Map<String, Header>> BY_LOADER =
+      Collections.synchronizedMap(new WeakHashMap<>());
 
   private final ClassLoader loader;
-  private final Map<String, Header> headers = new HashMap<>();
+  private final String internalName;
+  private final Header own;
+  private final Map<String, Header> headers;
+  private final Set<String> missing = new HashSet<>(); // for this class only: may come later
 
   /**
    * @param loader the loader that defines the woven class ({@code null}: the boot loader)
    * @param internalName the woven class, read from {@code classFile} rather than its loader
    */
   ClassHierarchy(ClassLoader loader, String internalName, byte[] classFile) {
-    this.loader = loader;
-    headers.put(internalName, read(classFile));
+    this.loader = loader == null ? PLATFORM : loader;
+    this.internalName = internalName;
+    this.own = read(classFile);
+    this.headers = BY_LOADER.computeIfAbsent(this.loader, l -> new ConcurrentHashMap<>());
   }
 
   private static Header read(byte[] classFile) {
@@ -67,30 +79,50 @@ final class ClassHierarchy {
   }
 
   /** The type's header, or {@code null} when its class file cannot be found. */
-  Header header(String internalName) {
-    Header h = headers.get(internalName);
+  Header header(String type) {
+    if (type.equals(internalName)) {
+      return own; // being defined: what its loader would find may be another version
+    }
+    boolean jdk = inJdkModule(type);
+    Header h = (jdk ? JDK : headers).get(type);
     if (h != null) {
       return h;
     }
-    h = JDK.get(internalName);
-    if (h != null) {
-      return h;
+    if (missing.contains(type)) {
+      return null;
     }
-    String resource = internalName + ".class";
-    // the JDK's types (java.sql among them) through the platform loader, once per JVM
-    byte[] bytes = bytes(PLATFORM, resource);
+    String resource = type + ".class";
+    byte[] bytes = jdk ? bytes(PLATFORM, resource) : null;
     if (bytes != null) {
       h = read(bytes);
-      JDK.put(internalName, h);
+      JDK.put(type, h);
       return h;
     }
-    bytes = bytes(loader == null ? PLATFORM : loader, resource);
+    // not the JDK's, or in a module of the JDK that the application loader defines
+    bytes = bytes(loader, resource);
     if (bytes == null) {
+      missing.add(type); // not kept for the loader: an optional dependency may be added later
       return null;
     }
     h = read(bytes);
-    headers.put(internalName, h);
+    headers.put(type, h);
     return h;
+  }
+
+  /** Whether the type's package belongs to a module of the JDK (java.sql, java.base, ...). */
+  private static boolean inJdkModule(String type) {
+    int slash = type.lastIndexOf('/');
+    String pkg = slash < 0 ? "" : type.substring(0, slash).replace('/', '.');
+    return JDK_PACKAGES.computeIfAbsent(
+        pkg,
+        p -> {
+          for (Module m : ModuleLayer.boot().modules()) {
+            if (m.getPackages().contains(p)) {
+              return true;
+            }
+          }
+          return false;
+        });
   }
 
   private static byte[] bytes(ClassLoader loader, String resource) {

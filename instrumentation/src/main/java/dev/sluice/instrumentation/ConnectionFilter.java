@@ -56,7 +56,7 @@ final class ConnectionFilter implements ClassFileTransformer {
         || loader == ownLoader
         || className == null
         || ClassFileScan.ignored(className)
-        || !ClassFileScan.mentionsConnection(classfileBuffer)
+        || !ClassFileScan.mentionsConnect(classfileBuffer)
         || !ClassFileScan.declaresConnectionMethod(classfileBuffer)
         || (Thread.currentThread() == builder && !weaver.isDone())) {
       return null;

@@ -18,11 +18,13 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import net.bytebuddy.agent.ByteBuddyAgent;
 import org.h2.jdbc.JdbcConnection;
@@ -322,6 +324,19 @@ class JdbcInstrumentationTest {
     }
   }
 
+  /** Names getConnection and connect, but declares neither in a shape the advice goes into. */
+  public abstract static class NotAConnectionSource {
+    public static Connection getConnection() throws SQLException {
+      return DriverManager.getConnection("jdbc:h2:mem:static");
+    }
+
+    public Connection connect(String url) throws SQLException {
+      return DriverManager.getConnection(url);
+    }
+
+    public abstract Connection getConnection(String user, String password);
+  }
+
   /** Overrides only the covariant method: its class file declares no bridge of its own. */
   public static class CovariantPoolSubclass extends CovariantPool {
     @Override
@@ -450,6 +465,33 @@ class JdbcInstrumentationTest {
   }
 
   @Test
+  void superTypesAreReadOncePerLoaderAndAMissingOneIsLookedForAgain() throws Exception {
+    // a loader that serves the application's class files and counts what it is asked for; the
+    // pool's parent class is hidden until `hide` is cleared (an optional dependency added later)
+    Map<String, Integer> asked = new java.util.concurrent.ConcurrentHashMap<>();
+    String parent = PoolDataSource.class.getName().replace('.', '/') + ".class";
+    AtomicBoolean hide = new AtomicBoolean(true);
+    ClassLoader app = JdbcInstrumentationTest.class.getClassLoader();
+    ClassLoader counting =
+        new ClassLoader(null) {
+          @Override
+          public java.io.InputStream getResourceAsStream(String name) {
+            asked.merge(name, 1, Integer::sum);
+            return hide.get() && name.equals(parent) ? null : app.getResourceAsStream(name);
+          }
+        };
+    String pool = CovariantPool.class.getName().replace('.', '/');
+    assertNull(new Weaver().weave(counting, pool, classBytes(CovariantPool.class)));
+    hide.set(false);
+    assertNotNull(new Weaver().weave(counting, pool, classBytes(CovariantPool.class)));
+    assertNotNull(new Weaver().weave(counting, pool, classBytes(CovariantPool.class)));
+    String base = PoolDataSourceBase.class.getName().replace('.', '/') + ".class";
+    assertEquals(2, asked.get(parent), "asked again after it was missing, then kept: " + asked);
+    assertEquals(1, asked.get(base), "read once for this loader: " + asked);
+    assertNull(asked.get("java/sql/Connection.class"), "the JDK's types are not asked of it");
+  }
+
+  @Test
   void pooledAndXaConnectionsAndTheirHandlesAreSeen() throws Exception {
     SluiceBridge.install(governor);
     JdbcDataSource ds = new JdbcDataSource();
@@ -473,15 +515,6 @@ class JdbcInstrumentationTest {
   }
 
   @Test
-  void onlyClassesNamingAConnectionReachTheWeaver() throws Exception {
-    assertTrue(ClassFileScan.mentionsConnection(classBytes(org.h2.Driver.class)));
-    assertTrue(ClassFileScan.mentionsConnection(classBytes(JdbcDataSource.class)));
-    assertTrue(ClassFileScan.mentionsConnection(classBytes(PoolDataSourceBase.class)));
-    assertFalse(ClassFileScan.mentionsConnection(classBytes(org.objectweb.asm.ClassReader.class)));
-    assertFalse(ClassFileScan.mentionsConnection(classBytes(org.h2.util.StringUtils.class)));
-  }
-
-  @Test
   void onlyClassesDeclaringConnectOrGetConnectionReachTheWeaver() throws Exception {
     for (Class<?> declaring :
         List.of(
@@ -495,8 +528,13 @@ class JdbcInstrumentationTest {
           ClassFileScan.declaresConnectionMethod(classBytes(declaring)), declaring.getName());
     }
     // calls getConnection() and DriverManager.getConnection(...), declares neither
-    assertTrue(ClassFileScan.mentionsConnection(classBytes(JdbcInstrumentationTest.class)));
     assertFalse(ClassFileScan.declaresConnectionMethod(classBytes(JdbcInstrumentationTest.class)));
+    // names none of them
+    assertFalse(
+        ClassFileScan.declaresConnectionMethod(classBytes(org.objectweb.asm.ClassReader.class)));
+    assertFalse(ClassFileScan.declaresConnectionMethod(classBytes(org.h2.util.StringUtils.class)));
+    // declares getConnection() but statically, and connect(String) of another shape
+    assertFalse(ClassFileScan.declaresConnectionMethod(classBytes(NotAConnectionSource.class)));
   }
 
   private static byte[] classBytes(Class<?> type) throws Exception {
