@@ -90,12 +90,14 @@ public final class JdbcInstrumentation {
             () -> {
               try {
                 Weaver w = new Weaver();
+                // Ready at once: a JDBC class loaded meanwhile is woven on its own thread, which
+                // then loads what the weaver needs itself instead of waiting for the warm-up.
+                weaver.complete(w);
                 try {
                   w.warmUp();
                 } catch (Exception e) {
                   onError.accept("(warm-up samples; start-up is slower)", e);
                 }
-                weaver.complete(w);
                 retransformCandidates(inst, ownLoader, onError);
                 ready.complete(null);
               } catch (Throwable t) {

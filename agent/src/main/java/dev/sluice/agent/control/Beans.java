@@ -3,10 +3,6 @@ package dev.sluice.agent.control;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import javax.management.MBeanServer;
 import javax.management.MBeanServerFactory;
@@ -18,23 +14,16 @@ import org.slf4j.LoggerFactory;
  * Registers the agent's MXBeans in the platform MBean server. Creating that server costs a cold JVM
  * about 50 ms of CPU and some 300 JDK classes (every platform MXBean, the diagnostic commands),
  * which would compete with the application's own start-up; so when nothing has asked for JMX yet,
- * the beans wait until the application's class loading has been quiet for a moment (at most {@link
- * #LATEST_MS} after start). When the command line asks for remote JMX ({@code
- * com.sun.management.jmxremote*}), or an MBean server exists already, they are registered at once.
+ * the beans wait for the {@link Quiet} moment of start-up. When the command line asks for remote
+ * JMX ({@code com.sun.management.jmxremote*}), or an MBean server exists already, they are
+ * registered at once.
  */
 public final class Beans {
 
   private static final Logger log = LoggerFactory.getLogger(Beans.class);
 
-  /** How often the class count is looked at, and how long it must stay still. */
-  static final long QUIET_MS = 100;
-
-  /** The latest the beans are registered after start, however busy the application is. */
-  static final long LATEST_MS = 5_000;
-
   private final List<Object[]> pending = new ArrayList<>();
   private MBeanServer server;
-  private ScheduledFuture<?> waiting;
 
   /** Beans for the platform MBean server, registered once it is opened. */
   public Beans() {}
@@ -71,47 +60,17 @@ public final class Beans {
     return !MBeanServerFactory.findMBeanServer(null).isEmpty();
   }
 
-  /**
-   * Opens the server now when JMX is wanted now, else once the application's class loading is
-   * quiet, looked at on {@code timer}.
-   *
-   * @param classesLoaded a count that moves when a class is loaded; {@code null}: the JVM's own
-   */
-  void openWhenQuiet(ScheduledExecutorService timer, LongSupplier classesLoaded) {
+  /** Opens the server now when JMX is wanted now, else at the {@code quiet} moment of start-up. */
+  void openWhenQuiet(Quiet quiet) {
     if (wantedNow()) {
       open();
-      return;
-    }
-    LongSupplier classes =
-        classesLoaded != null
-            ? classesLoaded
-            : ManagementFactory.getClassLoadingMXBean()::getTotalLoadedClassCount;
-    long start = System.nanoTime();
-    long[] last = {-1};
-    synchronized (this) {
-      waiting =
-          timer.scheduleWithFixedDelay(
-              () -> {
-                long now = classes.getAsLong();
-                boolean quiet = now == last[0];
-                last[0] = now;
-                if (quiet
-                    || TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) >= LATEST_MS) {
-                  open();
-                }
-              },
-              QUIET_MS,
-              QUIET_MS,
-              TimeUnit.MILLISECONDS);
+    } else {
+      quiet.then(this::open);
     }
   }
 
   /** Creates (or finds) the platform MBean server and registers every bean waiting for it. */
   public synchronized void open() {
-    if (waiting != null) {
-      waiting.cancel(false);
-      waiting = null;
-    }
     if (server != null) {
       return;
     }

@@ -46,7 +46,7 @@ class BeansTest {
     beans.register(bean(), name.toString());
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
     try {
-      beans.openWhenQuiet(timer, null);
+      beans.openWhenQuiet(new Quiet(timer, null));
       assertTrue(platform.isRegistered(name));
     } finally {
       timer.shutdownNow();
