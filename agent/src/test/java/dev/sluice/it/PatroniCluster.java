@@ -54,6 +54,11 @@ public final class PatroniCluster implements AutoCloseable {
       "Patroni on ZooKeeper needs the Python module kazoo: install the Debian package"
           + " 'python3-kazoo' (apt-get install --no-install-recommends python3-kazoo)";
 
+  static final String ETCD_HINT =
+      "Patroni on etcd needs the Python module etcd: install the Debian package 'python3-etcd'"
+          + " (apt-get install --no-install-recommends python3-etcd; Patroni's package depends on"
+          + " it or on python3-kazoo, so with kazoo installed it is left out)";
+
   static final String NAMESPACE = "/service";
   public static final int TTL_SECONDS = 10;
   static final int LOOP_WAIT_SECONDS = 1;
@@ -110,6 +115,9 @@ public final class PatroniCluster implements AutoCloseable {
     }
     if (zookeeper && run(List.of(PYTHON, "-c", "import kazoo"), Duration.ofSeconds(30)).code != 0) {
       throw new AssertionError(KAZOO_HINT);
+    }
+    if (!zookeeper && run(List.of(PYTHON, "-c", "import etcd"), Duration.ofSeconds(30)).code != 0) {
+      throw new AssertionError(ETCD_HINT);
     }
     this.dcsSection = dcsSection;
     this.root = Files.createTempDirectory("sluice-patroni");
