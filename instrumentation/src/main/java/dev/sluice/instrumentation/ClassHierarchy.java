@@ -21,7 +21,7 @@ import org.objectweb.asm.Opcodes;
  * Each header is read once per JVM (the JDK's types) or once per class loader (the others, kept as
  * long as their loader lives): the classes a pool's or a driver's types extend are mostly the same
  * few. A type whose package belongs to a module of the JDK is read through the platform loader
- * alone; any other straight from its loader, without asking the JDK's loaders first.
+ * alone; any other through its own loader alone, not first through the platform loader.
  */
 final class ClassHierarchy {
 
