@@ -83,14 +83,14 @@ final class ClassHierarchy {
     if (type.equals(internalName)) {
       return own; // being defined: what its loader would find may be another version
     }
-    boolean jdk = inJdkModule(type);
-    Header h = (jdk ? JDK : headers).get(type);
-    if (h != null) {
+    Header h = headers.get(type);
+    if (h == null) {
+      h = JDK.get(type);
+    }
+    if (h != null || missing.contains(type)) {
       return h;
     }
-    if (missing.contains(type)) {
-      return null;
-    }
+    boolean jdk = inJdkModule(type);
     String resource = type + ".class";
     byte[] bytes = jdk ? bytes(PLATFORM, resource) : null;
     if (bytes != null) {
