@@ -120,7 +120,20 @@ class AutoRecoveryIT {
           }
           replica.process().resume();
           awaitNode(zk, datanode, "");
-          String[] actions = (String[]) leader.jmx().getAttribute(RECOVERY, "RecentActions");
+          // the leader lists its action once its write has returned to it, which may be after the
+          // test's own client has seen the node change
+          String[] actions =
+              Await.until(
+                  "the leader's fourth action listed",
+                  Duration.ofSeconds(10),
+                  () -> {
+                    try {
+                      return (String[]) leader.jmx().getAttribute(RECOVERY, "RecentActions");
+                    } catch (Exception e) {
+                      throw new IllegalStateException(e);
+                    }
+                  },
+                  a -> a.length >= 4);
           assertEquals(4, actions.length, String.join("\n", actions));
           assertTrue(actions[0].contains(name + " ENABLED automatically"), actions[0]);
           assertTrue(actions[1].contains(name + " DISABLED automatically"), actions[1]);
