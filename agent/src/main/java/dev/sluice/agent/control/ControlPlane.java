@@ -42,7 +42,6 @@ public final class ControlPlane implements RegistryListener {
   private volatile InstanceSwitch instance;
   private volatile Instance instanceBean;
   private volatile DatasourceSwitch datasources;
-  private volatile boolean stopping;
 
   /** A control plane with its own daemon thread, {@code sluice-control}. */
   public ControlPlane() {
@@ -195,15 +194,7 @@ public final class ControlPlane implements RegistryListener {
                 center::isConnected,
                 center::sessionId),
         domain + ":type=Registry");
-    RegistryCenter closing = registry;
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  stopping = true;
-                  closing.close();
-                },
-                "sluice-shutdown"));
+    Runtime.getRuntime().addShutdownHook(new Thread(registry::close, "sluice-shutdown"));
     instance.connection(false); // starts the registry-loss clock, if that policy is on
     registry.start(this);
     log.info(
@@ -212,29 +203,22 @@ public final class ControlPlane implements RegistryListener {
         registry.instancePath(),
         config.registry().get(),
         config.layout().configValue());
-    // No connect waits for these: they start once the application's start-up has settled.
     RegistryCenter started = registry;
-    quiet.then(
-        () -> {
-          if (stopping) {
-            return; // the JVM exits before its start-up settled
-          }
-          faults.guard(
-              "the instance metadata",
-              () ->
-                  new InstanceMetadata(config, catalog, governor::routing)
-                      .start(started, paths.metaInstancePath(idText), executor, faults));
-          faults.guard(
-              "the fleet's recovery",
-              () ->
-                  new FleetRecovery(
-                          config,
-                          paths,
-                          config.recoveryCandidate() ? idText : null,
-                          governor.routing(),
-                          executor)
-                      .start(started, jmx, domain));
-        });
+    faults.guard(
+        "the instance metadata",
+        () ->
+            new InstanceMetadata(config, catalog, governor::routing)
+                .start(started, paths.metaInstancePath(idText), executor, faults));
+    faults.guard(
+        "the fleet's recovery",
+        () ->
+            new FleetRecovery(
+                    config,
+                    paths,
+                    config.recoveryCandidate() ? idText : null,
+                    governor.routing(),
+                    executor)
+                .start(started, jmx, domain));
     if (registry.awaitInitialSync(Long.MAX_VALUE)) {
       governor.initialSyncDone();
       log.info(

@@ -11,9 +11,8 @@ import java.util.function.LongSupplier;
 /**
  * The moment the application's start-up has settled: its class loading has been quiet for {@link
  * #QUIET_MS}, or {@link #LATEST_MS} have passed, however busy it is. Start-up work of the agent's
- * that no connect waits for (the MXBeans, the instance metadata, standing for fleet leader) is done
- * then, on the control thread, so that it does not compete with the application's own start-up for
- * the CPU.
+ * that no connect waits for (the MXBeans) is done then, on the control thread, so that it does not
+ * compete with the application's own start-up for the CPU.
  */
 final class Quiet {
 
