@@ -1,6 +1,8 @@
 package dev.sluice.demo;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -30,6 +32,7 @@ final class FailoverAct {
 
   static final String KEY = "/mysql/master/" + GROUP;
   private static final String LEDGER = "SELECT COUNT(*) FROM transfers";
+  private static final String LEDGER_IDS = "SELECT id FROM transfers";
   private static final long DEADLINE_MS = 10_000;
 
   private final Demo demo;
@@ -174,6 +177,17 @@ final class FailoverAct {
         String stats = app.report("bank-stop", "the app stops its transfers");
         long onDb1 = db1.number(LEDGER);
         long onDb2 = db2.number(LEDGER);
+        Set<Long> landed = new HashSet<>(db1.numbers(LEDGER_IDS));
+        landed.addAll(db2.numbers(LEDGER_IDS));
+        long acked = 0;
+        long missing = 0;
+        for (String id : app.result("bank-acked").split(",")) {
+          if (!id.isEmpty()) {
+            acked++;
+            missing += landed.contains(Long.valueOf(id)) ? 0 : 1;
+          }
+        }
+        long inDoubt = onDb1 + onDb2 - acked;
         demo.say(
             "db1's ledger holds "
                 + onDb1
@@ -182,7 +196,18 @@ final class FailoverAct {
                 + ": "
                 + (onDb1 + onDb2)
                 + " transfers; the app acknowledged "
-                + stats.replaceAll(".*acked=(\\d+).*", "$1"));
+                + acked
+                + ", "
+                + missing
+                + " of them in neither ledger"
+                + (inDoubt > 0
+                    ? "; "
+                        + inDoubt
+                        + " more committed whose answer the abort took away (the app counted them"
+                        + " failed: "
+                        + stats
+                        + "), as with any commit cut off in flight"
+                    : ""));
 
         jmx.close(); // before the app goes, so the connector has nobody to miss
         app.exit();

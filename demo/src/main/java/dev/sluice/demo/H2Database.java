@@ -6,7 +6,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.h2.tools.Server;
 
 /**
@@ -55,6 +57,21 @@ final class H2Database implements AutoCloseable {
       rs.next();
       return rs.getLong(1);
     }
+  }
+
+  /** The numbers in the first column of {@code sql}'s rows, read as {@link #number} reads. */
+  synchronized Set<Long> numbers(String sql) throws SQLException {
+    if (operator == null) {
+      operator = DriverManager.getConnection(url());
+    }
+    Set<Long> out = new HashSet<>();
+    try (Statement s = operator.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      while (rs.next()) {
+        out.add(rs.getLong(1));
+      }
+    }
+    return out;
   }
 
   /** Makes this database a copy of {@code source}'s (H2's {@code SCRIPT}, run here). */

@@ -84,14 +84,19 @@ final class SampleApp implements AutoCloseable {
 
   /** Sends {@code command}, which must succeed, shows {@code what: <its result>} and returns it. */
   String report(String command, String what) throws Exception {
+    String result = result(command);
+    out.println("      app   | " + what + ": " + result);
+    return result;
+  }
+
+  /** Sends {@code command}, which must succeed, and returns its result without showing it. */
+  String result(String command) throws Exception {
     String reply = send(command);
     String[] parts = reply.split(" ", 3);
     if (!parts[0].equals("OK")) {
       throw new IllegalStateException("the sample app failed '" + command + "': " + reply);
     }
-    String result = parts.length > 2 ? parts[2] : "";
-    out.println("      app   | " + what + ": " + result);
-    return result;
+    return parts.length > 2 ? parts[2] : "";
   }
 
   private String send(String command) throws Exception {

@@ -55,16 +55,19 @@ class DemoIT {
     assertEquals(db1Final, afterSwitch[0], "no transfer landed on db1 after the switch\n" + text);
     assertTrue(afterSwitch[1] > 0, text);
     numbers(text, "the first transfer landed on db1 again (\\d+) ms after it \\(Failovers = 2\\)");
+    long[] stopped = numbers(text, "the app stops its transfers: acked=(\\d+) failed=(\\d+)");
     long[] end =
         numbers(
             text,
             "db1's ledger holds (\\d+) and db2's (\\d+): (\\d+) transfers; the"
-                + " app acknowledged (\\d+)");
+                + " app acknowledged (\\d+), (\\d+) of them in neither ledger");
     assertTrue(end[0] > db1Final, text);
-    assertEquals(
-        end[3],
-        end[0] + end[1],
-        "as many transfers in the ledgers as the app acknowledged\n" + text);
+    assertEquals(stopped[0], end[3], text);
+    assertEquals(0, end[4], "every acknowledged transfer is in a ledger\n" + text);
+    // a transfer whose commit was cut off in flight may have committed: in doubt, never more
+    assertTrue(
+        end[2] >= end[3] && end[2] <= end[3] + stopped[1],
+        "the ledgers hold the acknowledged transfers and at most the failed ones besides\n" + text);
     assertTrue(text.contains("The app exited normally"), text);
     assertTrue(text.trim().endsWith("Demo finished."), text);
   }

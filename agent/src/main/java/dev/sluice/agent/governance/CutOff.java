@@ -2,6 +2,7 @@ package dev.sluice.agent.governance;
 
 import java.sql.Connection;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
@@ -70,21 +71,31 @@ final class CutOff implements AutoCloseable {
 
   /**
    * After {@code graceMs}, aborts each connection while {@code stillCutOff} holds, and then runs
-   * {@code then}; a target re-enabled within the grace period keeps its connections.
+   * {@code then}; a target re-enabled within the grace period keeps its connections. Returns a
+   * latch that reaches zero when an abort started now (no grace) is done with every connection;
+   * with a grace period it is at zero already.
    */
-  void abortLater(
+  CountDownLatch abortLater(
       List<Object> connections,
       long graceMs,
       BooleanSupplier stillCutOff,
       Runnable countAborted,
       Runnable then) {
+    CountDownLatch done = new CountDownLatch(graceMs <= 0 ? connections.size() : 0);
     Runnable abortAll =
         () -> {
           if (!stillCutOff.getAsBoolean()) {
             return;
           }
           for (Object c : connections) {
-            aborters.execute(() -> abort(c, countAborted));
+            aborters.execute(
+                () -> {
+                  try {
+                    abort(c, countAborted);
+                  } finally {
+                    done.countDown();
+                  }
+                });
           }
           aborters.execute(then);
         };
@@ -93,6 +104,7 @@ final class CutOff implements AutoCloseable {
     } else {
       timer.schedule(abortAll, graceMs, TimeUnit.MILLISECONDS);
     }
+    return done;
   }
 
   /** Aborts one connection (or pooled connection) now. */

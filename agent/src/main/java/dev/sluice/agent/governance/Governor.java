@@ -9,6 +9,7 @@ import dev.sluice.bootstrap.SluiceBridge;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -49,6 +50,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   /** How often collected aborted connections and data sources are forgotten. */
   public static final long SWEEP_MS = 1000;
 
+  /** How long a change waits, at most, for the connections it aborts at once before it shows. */
+  static final long ABORT_WAIT_MS = 500;
+
   private final long initialSyncMs;
   private final long cutoffGraceMs;
   private final DatasourceCatalog catalog;
@@ -67,6 +71,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private final LongAdder instanceAborted = new LongAdder();
 
   private volatile GovernanceState state = GovernanceState.OPEN;
+  // what operators see: a change once the connections it aborts at once are done (see update)
+  private volatile GovernanceState shown = GovernanceState.OPEN;
   private volatile int attention;
   private volatile boolean synced;
   private volatile boolean failClosed;
@@ -74,6 +80,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private volatile GroupRouting routing;
   private final FactoryRouting factories = new FactoryRouting();
   private final Object routeChange = new Object();
+  private final Object showing = new Object();
 
   /** The token of a data source's call routed by {@link FactoryRouting}, and the one under it. */
   private static final class RoutedCall {
@@ -121,9 +128,14 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     this.onChange = onChange;
   }
 
-  /** The state in force now. */
+  /**
+   * The state as operators see it (JMX, the instance's metadata). A change shows once new
+   * connections are refused and, with no grace period, the open connections it cuts off have been
+   * aborted, so that whoever reads {@code DISABLED} finds them unusable too; a driver whose abort
+   * takes longer than {@value #ABORT_WAIT_MS} ms is not waited for.
+   */
   public GovernanceState state() {
-    return state;
+    return shown;
   }
 
   /** Connections refused by the instance switch (or for want of a registry), since start. */
@@ -149,25 +161,40 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   /**
    * Puts a new state in force. New connections see it at once; connections of whatever it newly
-   * cuts off are aborted after {@code cutoff.grace-ms}.
+   * cuts off are aborted after {@code cutoff.grace-ms}. With no grace period this returns once they
+   * are aborted (at most {@value #ABORT_WAIT_MS} ms later), and only then shows the state ({@link
+   * #state}).
    */
-  public synchronized void update(UnaryOperator<GovernanceState> change) {
-    GovernanceState previous = state;
-    GovernanceState next = change.apply(previous);
-    if (next == previous) {
-      return;
+  public void update(UnaryOperator<GovernanceState> change) {
+    // Changes are applied and shown one after the other. The wait is outside the governor's lock,
+    // which the threads that abort take when they are done with a connection.
+    synchronized (showing) {
+      GovernanceState previous = state; // only an update changes it
+      GovernanceState next = change.apply(previous);
+      if (next == previous) {
+        return;
+      }
+      awaitAborts(apply(previous, next));
+      shown = next;
+      onChange.accept(previous, next);
     }
+  }
+
+  /** Puts {@code next} in force; returns the latches of the aborts it began without a grace. */
+  private synchronized List<CountDownLatch> apply(GovernanceState previous, GovernanceState next) {
     state = next;
     recomputeAttention();
     poolAttempts.stateChanged();
+    List<CountDownLatch> aborts = new ArrayList<>(2);
     if (next.cutOff() && !previous.cutOff()) {
       List<Object> open = connections.allOpen();
-      cutOff.abortLater(
-          open,
-          cutoffGraceMs,
-          () -> state.cutOff(),
-          () -> instanceAborted.increment(),
-          () -> purgePools(null));
+      aborts.add(
+          cutOff.abortLater(
+              open,
+              cutoffGraceMs,
+              () -> state.cutOff(),
+              () -> instanceAborted.increment(),
+              () -> purgePools(null)));
       log.warn(
           "{}; refusing new connections and aborting {} open connection(s){}",
           next.refusal(),
@@ -184,7 +211,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
           log.info("{} is DISABLED: connections to it will be refused", path);
         } else {
           // with the whole JVM cut off, its connections are being aborted already
-          int aborting = next.cutOff() ? 0 : abortLater(d);
+          int aborting = next.cutOff() ? 0 : abortLater(d, aborts);
           log.warn("{}; aborting {} open connection(s){}", d.refusal(), aborting, grace());
         }
       }
@@ -198,7 +225,24 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
         }
       }
     }
-    onChange.accept(previous, next);
+    return aborts;
+  }
+
+  /** Waits for aborts begun without a grace period, {@value #ABORT_WAIT_MS} ms at most. */
+  private static void awaitAborts(List<CountDownLatch> aborts) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ABORT_WAIT_MS);
+    try {
+      for (CountDownLatch done : aborts) {
+        if (!done.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+          log.info(
+              "open connections still being aborted after {} ms; showing the new state anyway",
+              ABORT_WAIT_MS);
+          return;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Physical connections open in this JVM now, to every datasource. */
@@ -218,11 +262,15 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     return cutoffGraceMs > 0 ? " after " + cutoffGraceMs + " ms" : "";
   }
 
-  /** Schedules the abort of the datasource's open connections; returns how many. */
-  private int abortLater(Datasource d) {
+  /**
+   * Schedules the abort of the datasource's open connections, adding its latch to {@code aborts};
+   * returns how many.
+   */
+  private int abortLater(Datasource d, List<CountDownLatch> aborts) {
     List<Object> open = connections.openOf(d);
-    cutOff.abortLater(
-        open, cutoffGraceMs, () -> state.cutOff(d.path()), () -> {}, () -> purgePools(d));
+    aborts.add(
+        cutOff.abortLater(
+            open, cutoffGraceMs, () -> state.cutOff(d.path()), () -> {}, () -> purgePools(d)));
     return open.size();
   }
 

@@ -187,6 +187,62 @@ class CutOffTimingTest {
     assertAbortedWhenTheGraceEnds(held, start, "the datasource cut-off");
   }
 
+  /**
+   * Without a grace period, whoever sees the new state (JMX reads {@link Governor#state}, the
+   * change listener is told) finds the open connections already unusable: an operator who waits for
+   * {@code State = DISABLED} and then tries a held connection must see it fail. Many connections,
+   * so that aborting them takes the threads that abort a while.
+   */
+  @Test
+  void aCutOffShowsOnceItsOpenConnectionsAreAborted() throws Exception {
+    String url = "jdbc:h2:mem:shown;DB_CLOSE_DELAY=-1";
+    List<Connection> held = new ArrayList<>();
+    AtomicReference<String> toldEarly = new AtomicReference<>();
+    Governor g =
+        new Governor(
+            0,
+            0,
+            catalog,
+            (before, after) -> {
+              long open = held.stream().filter(c -> !TrackedConnections.closed(c)).count();
+              if (open > 0) {
+                toldEarly.compareAndSet(null, open + " connection(s) still open when told");
+              }
+            });
+    g.initialSyncDone();
+    governors.add(g);
+    for (int i = 0; i < 40; i++) {
+      held.add(connect(g, url));
+    }
+    for (String what : List.of("instance", "datasource")) {
+      Thread reader =
+          new Thread(
+              () -> {
+                while (!g.state().cutOff() && !g.state().anyDatasourceDisabled()) {
+                  Thread.onSpinWait();
+                }
+                long open = held.stream().filter(c -> !TrackedConnections.closed(c)).count();
+                if (open > 0) {
+                  toldEarly.compareAndSet(null, open + " connection(s) open when State showed it");
+                }
+              });
+      reader.start();
+      Datasource d = catalog.forUrl(url);
+      g.update(
+          what.equals("instance")
+              ? s -> s.withInstanceRefusal("Sluice: instance off")
+              : s -> s.withDatasource(d.path(), true));
+      reader.join(10_000);
+      assertNull(toldEarly.get(), what + " cut-off: " + toldEarly.get());
+      assertTrue(held.stream().allMatch(TrackedConnections::closed), what);
+      g.update(s -> s.withInstanceRefusal(null).withDatasource(d.path(), false));
+      held.clear();
+      for (int i = 0; i < 40; i++) {
+        held.add(connect(g, url));
+      }
+    }
+  }
+
   private static void assertUsable(Connection c, long start, String what) {
     try {
       assertEquals("1", GovernorTest.CommandQuery.one(c));
