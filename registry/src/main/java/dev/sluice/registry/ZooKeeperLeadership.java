@@ -328,9 +328,20 @@ final class ZooKeeperLeadership implements Leadership {
               LATCH_NODE_NAME,
               StandardLockInternalsDriver::standardFixForSorting,
               client.getChildren().forPath(path));
-      if (sorted.isEmpty() || !sorted.get(0).equals(ZKPaths.getNodeFromPath(ours))) {
+      String node = ZKPaths.getNodeFromPath(ours);
+      if (closed || !sorted.contains(node)) {
+        // gone between the two reads (closing, or deleted): the next check says which
+        log.debug("{}: {} went while it was checked", where, ours);
+        return Check.NOT_NOW;
+      }
+      if (!sorted.get(0).equals(node)) {
         warnOnce(
-            ours, "the latch claims " + ours + ", but " + sorted + " is lower; not leading yet");
+            ours,
+            "the latch claims "
+                + ours
+                + ", but "
+                + sorted.subList(0, sorted.indexOf(node))
+                + " is lower; not leading yet");
         return Check.NOT_NOW;
       }
       return client.getZookeeperClient().getZooKeeper().getSessionId() == session
