@@ -523,6 +523,43 @@ abstract class RegistryContract {
     }
   }
 
+  /**
+   * An election, a watch and an ephemeral node begun while the session is being replaced (an
+   * agent's start-up work, or an election restarting, at the moment the session is lost) keep
+   * nothing of the instance node from being heard: an operator's enable after the new session is
+   * applied, and each of them works once the session is back.
+   */
+  @Test
+  void workBegunWhileTheSessionIsReplacedHoldsNothingUp() throws Exception {
+    String path = instancePath("x");
+    Heard heard = new Heard();
+    RegistryCenter r = start(path, heard);
+    assertEquals("", heard.nextInstance());
+    backend().put(path, "DISABLED");
+    assertEquals("DISABLED", heard.nextInstance());
+    String key = foreignKey("mysql/master/cluster-x");
+    backend().put(key, "v1");
+
+    backend().expire(r);
+    BlockingQueue<Boolean> leading = new LinkedBlockingQueue<>();
+    Leadership leadership = r.leadership(leaderPath(), "x", leading::add);
+    HeardKeys keys = new HeardKeys();
+    r.watch(key, false, keys);
+    String meta = "/" + namespace + "/meta/instances/x";
+    r.ephemeralNode(meta, "{}");
+
+    await(
+        "the instance node re-created under a new session, still DISABLED",
+        () -> owned(path, r) && "DISABLED".equals(value(path)));
+    backend().put(path, "");
+    await("the operator's enable heard", () -> heard.instance.contains(""));
+    await("leading", leadership::isLeader);
+    await("the watch read v1", () -> "v1".equals(keys.last(key)));
+    backend().put(key, "v2");
+    await("and heard v2", () -> "v2".equals(keys.last(key)));
+    await("the ephemeral node under the new session", () -> owned(meta, r));
+  }
+
   @Test
   void aRegistryRestartWithTheAppRunningConverges() throws Exception {
     String path = instancePath("i");
