@@ -235,8 +235,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       for (CountDownLatch done : aborts) {
         if (!done.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
           log.info(
-              "open connections still being aborted after {} ms; showing the new state anyway",
-              ABORT_WAIT_MS);
+              "connections still being aborted after {} ms; going on without them", ABORT_WAIT_MS);
           return;
         }
       }
@@ -394,7 +393,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
    * Applies {@code reading} of {@code group}'s primary source; a reading older than the one applied
    * is ignored. New connects go to the new primary at once; connections routed through the group to
    * another member are aborted after {@code cutoff.grace-ms}, unless the group's primary changes
-   * again meanwhile. While no primary is known, open connections are left alone.
+   * again meanwhile; with no grace period this returns once they are aborted (at most {@value
+   * #ABORT_WAIT_MS} ms later). While no primary is known, open connections are left alone.
    */
   public void primary(String group, PrimaryReading reading) {
     GroupRouting r = routing;
@@ -432,10 +432,11 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     // which the application may hold or a slow terminal may stall.
     List<Object> open =
         primary == null ? List.of() : connections.openRoutedElsewhere(group, primary);
-    if (!open.isEmpty()) {
-      cutOff.abortLater(
-          open, cutoffGraceMs, () -> primary.equals(r.primaryOf(group)), () -> {}, () -> {});
-    }
+    CountDownLatch aborted =
+        open.isEmpty()
+            ? null
+            : cutOff.abortLater(
+                open, cutoffGraceMs, () -> primary.equals(r.primaryOf(group)), () -> {}, () -> {});
     log.info(
         "group {}: primary {} -> {} (revision {} of {}){}",
         group,
@@ -450,6 +451,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
           group,
           open.size(),
           grace());
+      // returns (and so is announced) once they are aborted, as a cut-off shows (see update)
+      awaitAborts(List.of(aborted));
     }
   }
 

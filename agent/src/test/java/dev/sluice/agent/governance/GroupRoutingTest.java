@@ -242,8 +242,34 @@ class GroupRoutingTest {
     assertFalse(replicaClosed.get());
   }
 
+  /**
+   * With no grace period, a failover is applied (and announced, by the Group MXBean that hears of
+   * it after this returns) once the connections routed to the old primary are aborted, also where
+   * the driver takes a while over it: whoever sees the new primary finds them unusable.
+   */
+  @Test
+  void aFailoverReturnsOnceTheConnectionsToTheOldPrimaryAreAborted() {
+    routing(0);
+    governor.primary("orders", "m1:3306", 1);
+    AtomicBoolean[] closed = new AtomicBoolean[3];
+    for (int i = 0; i < closed.length; i++) {
+      String url = (String) governor.route(null, "jdbc:mysql://db:3306/orders", null);
+      closed[i] = new AtomicBoolean();
+      governor.connected(url, connection(closed[i], 100));
+    }
+    governor.primary("orders", "m2:3306", 2);
+    for (AtomicBoolean c : closed) {
+      assertTrue(c.get(), "aborted before the failover returned");
+    }
+  }
+
   /** A driver connection that records being aborted or closed. */
   private static Connection connection(AtomicBoolean closed) {
+    return connection(closed, 0);
+  }
+
+  /** The same, whose abort and close take {@code slowMs}. */
+  private static Connection connection(AtomicBoolean closed, long slowMs) {
     return (Connection)
         Proxy.newProxyInstance(
             GroupRoutingTest.class.getClassLoader(),
@@ -252,6 +278,7 @@ class GroupRoutingTest {
               switch (method.getName()) {
                 case "abort":
                 case "close":
+                  Thread.sleep(slowMs); // a driver that takes a while over it
                   closed.set(true);
                   return null;
                 case "isClosed":
