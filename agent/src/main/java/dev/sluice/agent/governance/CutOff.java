@@ -85,6 +85,9 @@ final class CutOff implements AutoCloseable {
     Runnable abortAll =
         () -> {
           if (!stillCutOff.getAsBoolean()) {
+            for (long n = done.getCount(); n > 0; n--) {
+              done.countDown(); // nothing to wait for
+            }
             return;
           }
           for (Object c : connections) {
