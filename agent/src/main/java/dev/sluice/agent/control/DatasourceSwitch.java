@@ -166,7 +166,7 @@ final class DatasourceSwitch {
     @Override
     public String setDisabled(boolean disabled) {
       String what = disabled ? "DISABLED" : "ENABLED";
-      boolean was = disabled();
+      boolean was = governor.inForce().datasourceDisabled(d.path());
       int open = d.openConnections();
       String where;
       if (registry == null) {
@@ -190,6 +190,7 @@ final class DatasourceSwitch {
         }
         where = " through " + d.path() + " (every instance)";
       }
+      governor.awaitShown(); // State then says what this returns
       if (was == disabled) {
         return "already " + what + where;
       }

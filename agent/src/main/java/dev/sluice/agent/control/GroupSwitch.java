@@ -210,16 +210,20 @@ final class GroupSwitch implements Closeable {
     }
   }
 
-  /** Applies {@code reading} and announces a change of the group's primary. */
+  /**
+   * Applies {@code reading} and announces a change of the group's primary once the connections to
+   * the old one are aborted.
+   */
   private void apply(String group, PrimaryReading reading) {
-    GroupRouting r = routing;
-    String before = r == null ? null : r.group(group).primary();
-    governor.primary(group, reading);
-    String after = r == null ? null : r.group(group).primary();
-    Group bean = beans.get(group);
-    if (bean != null && !java.util.Objects.equals(before, after)) {
-      bean.primaryChanged(before, after);
-    }
+    governor.primary(
+        group,
+        reading,
+        (before, after) -> {
+          Group bean = beans.get(group);
+          if (bean != null) {
+            bean.primaryChanged(before, after);
+          }
+        });
   }
 
   /**

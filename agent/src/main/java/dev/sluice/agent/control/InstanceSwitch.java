@@ -60,7 +60,7 @@ final class InstanceSwitch implements InstanceControl {
   /** The instance node's value changed ({@code null}: an operator deleted it). */
   void instanceValue(String value) {
     boolean disabled = NodeValue.of(value).disables();
-    if (disabled != disabled()) {
+    if (disabled != governor.inForce().instanceDisabled()) {
       log.info(
           "instance node {} now holds {}: instance {}",
           registry.instancePath(),
@@ -165,7 +165,7 @@ final class InstanceSwitch implements InstanceControl {
   @Override
   public String setDisabled(boolean disabled) {
     String what = disabled ? "DISABLED" : "ENABLED";
-    boolean was = disabled();
+    boolean was = governor.inForce().instanceDisabled();
     int open = governor.openConnections();
     String where;
     if (registry == null) {
@@ -183,6 +183,7 @@ final class InstanceSwitch implements InstanceControl {
       }
       where = " through " + registryPath();
     }
+    governor.awaitShown(); // State then says what this returns
     if (was == disabled) {
       return "already " + what + where;
     }

@@ -2,7 +2,7 @@ package dev.sluice.agent.governance;
 
 import java.sql.Connection;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
@@ -71,43 +71,72 @@ final class CutOff implements AutoCloseable {
 
   /**
    * After {@code graceMs}, aborts each connection while {@code stillCutOff} holds, and then runs
-   * {@code then}; a target re-enabled within the grace period keeps its connections. Returns a
-   * latch that reaches zero when an abort started now (no grace) is done with every connection;
-   * with a grace period it is at zero already.
+   * {@code then}; a target re-enabled within the grace period keeps its connections. Returns what
+   * completes when an abort started now (no grace) is done with every connection, or {@code waitMs}
+   * later if a driver takes longer; with a grace period it is complete already.
    */
-  CountDownLatch abortLater(
+  CompletableFuture<Void> abortLater(
       List<Object> connections,
       long graceMs,
+      long waitMs,
       BooleanSupplier stillCutOff,
       Runnable countAborted,
       Runnable then) {
-    CountDownLatch done = new CountDownLatch(graceMs <= 0 ? connections.size() : 0);
-    Runnable abortAll =
-        () -> {
-          if (!stillCutOff.getAsBoolean()) {
-            for (long n = done.getCount(); n > 0; n--) {
-              done.countDown(); // nothing to wait for
+    if (graceMs > 0) {
+      timer.schedule(
+          () -> abortAll(connections, stillCutOff, countAborted, then, null),
+          graceMs,
+          TimeUnit.MILLISECONDS);
+      return DONE;
+    }
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    abortAll(connections, stillCutOff, countAborted, then, done);
+    if (!done.isDone()) {
+      timer.schedule(
+          () -> {
+            if (done.complete(null)) {
+              log.info(
+                  "connections still being aborted after {} ms; going on without them", waitMs);
             }
-            return;
-          }
-          for (Object c : connections) {
-            aborters.execute(
-                () -> {
-                  try {
-                    abort(c, countAborted);
-                  } finally {
-                    done.countDown();
-                  }
-                });
-          }
-          aborters.execute(then);
-        };
-    if (graceMs <= 0) {
-      abortAll.run();
-    } else {
-      timer.schedule(abortAll, graceMs, TimeUnit.MILLISECONDS);
+          },
+          waitMs,
+          TimeUnit.MILLISECONDS);
     }
     return done;
+  }
+
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+  /** Aborts each connection on the aborting threads; completes {@code done} when all are done. */
+  private void abortAll(
+      List<Object> connections,
+      BooleanSupplier stillCutOff,
+      Runnable countAborted,
+      Runnable then,
+      CompletableFuture<Void> done) {
+    if (!stillCutOff.getAsBoolean() || connections.isEmpty()) {
+      if (done != null) {
+        done.complete(null); // nothing to wait for
+      }
+      if (stillCutOff.getAsBoolean()) {
+        aborters.execute(then);
+      }
+      return;
+    }
+    AtomicInteger remaining = new AtomicInteger(connections.size());
+    for (Object c : connections) {
+      aborters.execute(
+          () -> {
+            try {
+              abort(c, countAborted);
+            } finally {
+              if (remaining.decrementAndGet() == 0 && done != null) {
+                done.complete(null);
+              }
+            }
+          });
+    }
+    aborters.execute(then);
   }
 
   /** Aborts one connection (or pooled connection) now. */

@@ -11,8 +11,11 @@ import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
@@ -53,6 +56,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   /** How long a change waits, at most, for the connections it aborts at once before it shows. */
   static final long ABORT_WAIT_MS = 500;
 
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
   private final long initialSyncMs;
   private final long cutoffGraceMs;
   private final DatasourceCatalog catalog;
@@ -73,6 +78,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private volatile GovernanceState state = GovernanceState.OPEN;
   // what operators see: a change once the connections it aborts at once are done (see update)
   private volatile GovernanceState shown = GovernanceState.OPEN;
+  // the last of the steps that show changes, in the order of the changes; guarded by this
+  private CompletableFuture<Void> showing = DONE;
   private volatile int attention;
   private volatile boolean synced;
   private volatile boolean failClosed;
@@ -80,7 +87,6 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   private volatile GroupRouting routing;
   private final FactoryRouting factories = new FactoryRouting();
   private final Object routeChange = new Object();
-  private final Object showing = new Object();
 
   /** The token of a data source's call routed by {@link FactoryRouting}, and the one under it. */
   private static final class RoutedCall {
@@ -129,13 +135,36 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   }
 
   /**
-   * The state as operators see it (JMX, the instance's metadata). A change shows once new
-   * connections are refused and, with no grace period, the open connections it cuts off have been
-   * aborted, so that whoever reads {@code DISABLED} finds them unusable too; a driver whose abort
-   * takes longer than {@value #ABORT_WAIT_MS} ms is not waited for.
+   * The state as operators see it (the MXBeans' attributes; their notifications come with it). A
+   * change shows once new connections are refused and, with no grace period, the open connections
+   * it cuts off have been aborted, so that whoever reads {@code DISABLED} finds them unusable too;
+   * a driver whose abort takes longer than {@value #ABORT_WAIT_MS} ms is not waited for.
    */
   public GovernanceState state() {
     return shown;
+  }
+
+  /** The state in force now: what new connections meet (operators see {@link #state}). */
+  public GovernanceState inForce() {
+    return state;
+  }
+
+  /**
+   * Waits until every change made so far shows ({@link #state}), {@value #ABORT_WAIT_MS} ms and a
+   * little more at most: for an operator's call that reports the state it set.
+   */
+  public void awaitShown() {
+    CompletableFuture<Void> last;
+    synchronized (this) {
+      last = showing;
+    }
+    try {
+      last.get(ABORT_WAIT_MS + 100, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      log.debug("a change did not show in time: {}", e.toString());
+    }
   }
 
   /** Connections refused by the instance switch (or for want of a registry), since start. */
@@ -161,37 +190,61 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   /**
    * Puts a new state in force. New connections see it at once; connections of whatever it newly
-   * cuts off are aborted after {@code cutoff.grace-ms}. With no grace period this returns once they
-   * are aborted (at most {@value #ABORT_WAIT_MS} ms later), and only then shows the state ({@link
-   * #state}).
+   * cuts off are aborted after {@code cutoff.grace-ms}. It shows ({@link #state}, and the listener
+   * is told) once those aborted without a grace period are done, {@value #ABORT_WAIT_MS} ms later
+   * at most, and after every earlier change: this returns at once, so a driver slow to abort holds
+   * up no later change.
    */
-  public void update(UnaryOperator<GovernanceState> change) {
-    // Changes are applied and shown one after the other. The wait is outside the governor's lock,
-    // which the threads that abort take when they are done with a connection.
-    synchronized (showing) {
-      GovernanceState previous = state; // only an update changes it
-      GovernanceState next = change.apply(previous);
-      if (next == previous) {
-        return;
-      }
-      awaitAborts(apply(previous, next));
-      shown = next;
-      onChange.accept(previous, next);
+  public synchronized void update(UnaryOperator<GovernanceState> change) {
+    GovernanceState previous = state;
+    GovernanceState next = change.apply(previous);
+    if (next == previous) {
+      return;
+    }
+    CompletableFuture<Void> aborted = DONE;
+    try {
+      aborted = apply(previous, next);
+    } finally {
+      showAfter(
+          aborted,
+          () -> {
+            shown = next;
+            onChange.accept(previous, next);
+          });
     }
   }
 
-  /** Puts {@code next} in force; returns the latches of the aborts it began without a grace. */
-  private synchronized List<CountDownLatch> apply(GovernanceState previous, GovernanceState next) {
+  /**
+   * Runs {@code step} once {@code aborted} is complete and every step before it has run: on this
+   * thread if both are done already, else on the thread that completes the last of them.
+   */
+  private synchronized void showAfter(CompletableFuture<Void> aborted, Runnable step) {
+    showing =
+        showing
+            .thenCombine(aborted, (a, b) -> (Void) null)
+            .thenRun(
+                () -> {
+                  try {
+                    step.run();
+                  } catch (Throwable t) {
+                    log.warn("showing a change failed: {}", t.toString());
+                  }
+                });
+  }
+
+  /** Puts {@code next} in force; returns what completes once its aborts without grace are done. */
+  private CompletableFuture<Void> apply(GovernanceState previous, GovernanceState next) {
     state = next;
     recomputeAttention();
     poolAttempts.stateChanged();
-    List<CountDownLatch> aborts = new ArrayList<>(2);
+    List<CompletableFuture<Void>> aborts = new ArrayList<>(2);
     if (next.cutOff() && !previous.cutOff()) {
       List<Object> open = connections.allOpen();
       aborts.add(
           cutOff.abortLater(
               open,
               cutoffGraceMs,
+              ABORT_WAIT_MS,
               () -> state.cutOff(),
               () -> instanceAborted.increment(),
               () -> purgePools(null)));
@@ -225,23 +278,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
         }
       }
     }
-    return aborts;
-  }
-
-  /** Waits for aborts begun without a grace period, {@value #ABORT_WAIT_MS} ms at most. */
-  private static void awaitAborts(List<CountDownLatch> aborts) {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ABORT_WAIT_MS);
-    try {
-      for (CountDownLatch done : aborts) {
-        if (!done.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
-          log.info(
-              "connections still being aborted after {} ms; going on without them", ABORT_WAIT_MS);
-          return;
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    return aborts.isEmpty()
+        ? DONE
+        : CompletableFuture.allOf(aborts.toArray(new CompletableFuture<?>[0]));
   }
 
   /** Physical connections open in this JVM now, to every datasource. */
@@ -262,14 +301,19 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   }
 
   /**
-   * Schedules the abort of the datasource's open connections, adding its latch to {@code aborts};
-   * returns how many.
+   * Schedules the abort of the datasource's open connections, adding what completes when they are
+   * aborted to {@code aborts}; returns how many.
    */
-  private int abortLater(Datasource d, List<CountDownLatch> aborts) {
+  private int abortLater(Datasource d, List<CompletableFuture<Void>> aborts) {
     List<Object> open = connections.openOf(d);
     aborts.add(
         cutOff.abortLater(
-            open, cutoffGraceMs, () -> state.cutOff(d.path()), () -> {}, () -> purgePools(d)));
+            open,
+            cutoffGraceMs,
+            ABORT_WAIT_MS,
+            () -> state.cutOff(d.path()),
+            () -> {},
+            () -> purgePools(d)));
     return open.size();
   }
 
@@ -393,10 +437,18 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
    * Applies {@code reading} of {@code group}'s primary source; a reading older than the one applied
    * is ignored. New connects go to the new primary at once; connections routed through the group to
    * another member are aborted after {@code cutoff.grace-ms}, unless the group's primary changes
-   * again meanwhile; with no grace period this returns once they are aborted (at most {@value
-   * #ABORT_WAIT_MS} ms later). While no primary is known, open connections are left alone.
+   * again meanwhile. While no primary is known, open connections are left alone.
    */
   public void primary(String group, PrimaryReading reading) {
+    primary(group, reading, (was, now) -> {});
+  }
+
+  /**
+   * As {@link #primary(String, PrimaryReading)}; when the primary changes, {@code changed} is told
+   * (was, now; {@code null}: none) as a change of state shows: once the connections aborted without
+   * a grace period are done ({@value #ABORT_WAIT_MS} ms at most), after every earlier change.
+   */
+  public void primary(String group, PrimaryReading reading, BiConsumer<String, String> changed) {
     GroupRouting r = routing;
     if (r == null) {
       return;
@@ -432,11 +484,16 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     // which the application may hold or a slow terminal may stall.
     List<Object> open =
         primary == null ? List.of() : connections.openRoutedElsewhere(group, primary);
-    CountDownLatch aborted =
+    CompletableFuture<Void> aborted =
         open.isEmpty()
-            ? null
+            ? DONE
             : cutOff.abortLater(
-                open, cutoffGraceMs, () -> primary.equals(r.primaryOf(group)), () -> {}, () -> {});
+                open,
+                cutoffGraceMs,
+                ABORT_WAIT_MS,
+                () -> primary.equals(r.primaryOf(group)),
+                () -> {},
+                () -> {});
     log.info(
         "group {}: primary {} -> {} (revision {} of {}){}",
         group,
@@ -451,9 +508,10 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
           group,
           open.size(),
           grace());
-      // returns (and so is announced) once they are aborted, as a cut-off shows (see update)
-      awaitAborts(List.of(aborted));
     }
+    // announced once they are aborted, as a cut-off shows (see update)
+    String was = before.primary();
+    showAfter(aborted, () -> changed.accept(was, primary));
   }
 
   /**

@@ -243,6 +243,55 @@ class CutOffTimingTest {
     }
   }
 
+  /**
+   * A driver whose abort hangs holds up nothing: the change is in force (new connects refused) and
+   * a later change too the moment each is made; the change shows once the wait for the abort gives
+   * up, {@link Governor#ABORT_WAIT_MS} later.
+   */
+  @Test
+  void aDriverSlowToAbortHoldsUpNoLaterChange() throws Exception {
+    Governor g = governor(0);
+    String url = "jdbc:h2:mem:slow;DB_CLOSE_DELAY=-1";
+    connect(g, url).close(); // the datasource is known
+    Datasource d = catalog.forUrl(url);
+    CountDownLatch release = new CountDownLatch(1);
+    Connection hanging =
+        (Connection)
+            java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(),
+                new Class<?>[] {Connection.class},
+                (proxy, method, args) -> {
+                  switch (method.getName()) {
+                    case "abort":
+                    case "close":
+                      release.await(30, TimeUnit.SECONDS); // a socket that never answers
+                      return null;
+                    case "isClosed":
+                      return false;
+                    case "hashCode":
+                      return System.identityHashCode(proxy);
+                    case "equals":
+                      return proxy == args[0];
+                    default:
+                      return null;
+                  }
+                });
+    g.connected(url, hanging);
+    try {
+      g.update(s -> s.withDatasource(d.path(), true));
+      assertTrue(g.inForce().datasourceDisabled(d.path()), "in force at once");
+      assertRefusedAtOnce(g, url);
+      assertTrue(!g.state().datasourceDisabled(d.path()), "not shown while the abort hangs");
+      g.update(s -> s.withInstanceRefusal("Sluice: instance off"));
+      assertTrue(g.inForce().instanceDisabled(), "a later change is in force at once");
+      GovernorTest.await(
+          "both shown once the wait gives up",
+          () -> g.state().datasourceDisabled(d.path()) && g.state().instanceDisabled());
+    } finally {
+      release.countDown();
+    }
+  }
+
   private static void assertUsable(Connection c, long start, String what) {
     try {
       assertEquals("1", GovernorTest.CommandQuery.one(c));
