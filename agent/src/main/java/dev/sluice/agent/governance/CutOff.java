@@ -29,6 +29,12 @@ final class CutOff implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(CutOff.class);
 
+  /** How long an abort started without a grace period is waited for, at most. */
+  static final long ABORT_WAIT_MS = 500;
+
+  /** What {@link #abortLater} returns when there is nothing to wait for. */
+  static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
   private final ScheduledExecutorService timer;
   private final ExecutorService aborters;
   private final Consumer<Object> onAborted;
@@ -72,13 +78,12 @@ final class CutOff implements AutoCloseable {
   /**
    * After {@code graceMs}, aborts each connection while {@code stillCutOff} holds, and then runs
    * {@code then}; a target re-enabled within the grace period keeps its connections. Returns what
-   * completes when an abort started now (no grace) is done with every connection, or {@code waitMs}
-   * later if a driver takes longer; with a grace period it is complete already.
+   * completes when an abort started now (no grace) is done with every connection, or {@value
+   * #ABORT_WAIT_MS} ms later if a driver takes longer; with a grace period it is complete already.
    */
   CompletableFuture<Void> abortLater(
       List<Object> connections,
       long graceMs,
-      long waitMs,
       BooleanSupplier stillCutOff,
       Runnable countAborted,
       Runnable then) {
@@ -96,16 +101,15 @@ final class CutOff implements AutoCloseable {
           () -> {
             if (done.complete(null)) {
               log.info(
-                  "connections still being aborted after {} ms; going on without them", waitMs);
+                  "connections still being aborted after {} ms; going on without them",
+                  ABORT_WAIT_MS);
             }
           },
-          waitMs,
+          ABORT_WAIT_MS,
           TimeUnit.MILLISECONDS);
     }
     return done;
   }
-
-  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
   /** Aborts each connection on the aborting threads; completes {@code done} when all are done. */
   private void abortAll(
@@ -114,11 +118,12 @@ final class CutOff implements AutoCloseable {
       Runnable countAborted,
       Runnable then,
       CompletableFuture<Void> done) {
-    if (!stillCutOff.getAsBoolean() || connections.isEmpty()) {
+    boolean still = stillCutOff.getAsBoolean();
+    if (!still || connections.isEmpty()) {
       if (done != null) {
         done.complete(null); // nothing to wait for
       }
-      if (stillCutOff.getAsBoolean()) {
+      if (still) {
         aborters.execute(then);
       }
       return;

@@ -53,11 +53,6 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   /** How often collected aborted connections and data sources are forgotten. */
   public static final long SWEEP_MS = 1000;
 
-  /** How long a change waits, at most, for the connections it aborts at once before it shows. */
-  static final long ABORT_WAIT_MS = 500;
-
-  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
-
   private final long initialSyncMs;
   private final long cutoffGraceMs;
   private final DatasourceCatalog catalog;
@@ -79,7 +74,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   // what operators see: a change once the connections it aborts at once are done (see update)
   private volatile GovernanceState shown = GovernanceState.OPEN;
   // the last of the steps that show changes, in the order of the changes; guarded by this
-  private CompletableFuture<Void> showing = DONE;
+  private CompletableFuture<Void> showing = CutOff.DONE;
   private volatile int attention;
   private volatile boolean synced;
   private volatile boolean failClosed;
@@ -138,7 +133,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
    * The state as operators see it (the MXBeans' attributes; their notifications come with it). A
    * change shows once new connections are refused and, with no grace period, the open connections
    * it cuts off have been aborted, so that whoever reads {@code DISABLED} finds them unusable too;
-   * a driver whose abort takes longer than {@value #ABORT_WAIT_MS} ms is not waited for.
+   * a driver whose abort takes longer than {@value CutOff#ABORT_WAIT_MS} ms is not waited for.
    */
   public GovernanceState state() {
     return shown;
@@ -150,8 +145,8 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   }
 
   /**
-   * Waits until every change made so far shows ({@link #state}), {@value #ABORT_WAIT_MS} ms and a
-   * little more at most: for an operator's call that reports the state it set.
+   * Waits until every change made so far shows ({@link #state}), {@value CutOff#ABORT_WAIT_MS} ms
+   * and a little more at most: for an operator's call that reports the state it set.
    */
   public void awaitShown() {
     CompletableFuture<Void> last;
@@ -159,7 +154,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       last = showing;
     }
     try {
-      last.get(ABORT_WAIT_MS + 100, TimeUnit.MILLISECONDS);
+      last.get(CutOff.ABORT_WAIT_MS + 100, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException e) {
@@ -191,9 +186,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   /**
    * Puts a new state in force. New connections see it at once; connections of whatever it newly
    * cuts off are aborted after {@code cutoff.grace-ms}. It shows ({@link #state}, and the listener
-   * is told) once those aborted without a grace period are done, {@value #ABORT_WAIT_MS} ms later
-   * at most, and after every earlier change: this returns at once, so a driver slow to abort holds
-   * up no later change.
+   * is told) once those aborted without a grace period are done, {@value CutOff#ABORT_WAIT_MS} ms
+   * later at most, and after every earlier change: this returns at once, so a driver slow to abort
+   * holds up no later change.
    */
   public synchronized void update(UnaryOperator<GovernanceState> change) {
     GovernanceState previous = state;
@@ -201,7 +196,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     if (next == previous) {
       return;
     }
-    CompletableFuture<Void> aborted = DONE;
+    CompletableFuture<Void> aborted = CutOff.DONE;
     try {
       aborted = apply(previous, next);
     } finally {
@@ -244,7 +239,6 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
           cutOff.abortLater(
               open,
               cutoffGraceMs,
-              ABORT_WAIT_MS,
               () -> state.cutOff(),
               () -> instanceAborted.increment(),
               () -> purgePools(null)));
@@ -279,7 +273,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
       }
     }
     return aborts.isEmpty()
-        ? DONE
+        ? CutOff.DONE
         : CompletableFuture.allOf(aborts.toArray(new CompletableFuture<?>[0]));
   }
 
@@ -308,12 +302,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     List<Object> open = connections.openOf(d);
     aborts.add(
         cutOff.abortLater(
-            open,
-            cutoffGraceMs,
-            ABORT_WAIT_MS,
-            () -> state.cutOff(d.path()),
-            () -> {},
-            () -> purgePools(d)));
+            open, cutoffGraceMs, () -> state.cutOff(d.path()), () -> {}, () -> purgePools(d)));
     return open.size();
   }
 
@@ -446,7 +435,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
   /**
    * As {@link #primary(String, PrimaryReading)}; when the primary changes, {@code changed} is told
    * (was, now; {@code null}: none) as a change of state shows: once the connections aborted without
-   * a grace period are done ({@value #ABORT_WAIT_MS} ms at most), after every earlier change.
+   * a grace period are done ({@value CutOff#ABORT_WAIT_MS} ms at most), after every earlier change.
    */
   public void primary(String group, PrimaryReading reading, BiConsumer<String, String> changed) {
     GroupRouting r = routing;
@@ -486,14 +475,9 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
         primary == null ? List.of() : connections.openRoutedElsewhere(group, primary);
     CompletableFuture<Void> aborted =
         open.isEmpty()
-            ? DONE
+            ? CutOff.DONE
             : cutOff.abortLater(
-                open,
-                cutoffGraceMs,
-                ABORT_WAIT_MS,
-                () -> primary.equals(r.primaryOf(group)),
-                () -> {},
-                () -> {});
+                open, cutoffGraceMs, () -> primary.equals(r.primaryOf(group)), () -> {}, () -> {});
     log.info(
         "group {}: primary {} -> {} (revision {} of {}){}",
         group,
