@@ -214,10 +214,7 @@ abstract class RegistryContract {
   void updatesAndDeletesOfTheInstanceNodeAreReported() throws Exception {
     String path = instancePath("b");
     Heard heard = new Heard();
-    RegistryCenter r = start(path, heard);
-    assertEquals("", heard.nextInstance());
-    backend().put(path, "DISABLED");
-    assertEquals("DISABLED", heard.nextInstance());
+    RegistryCenter r = startDisabled(path, heard);
     backend().put(path, " maintenance ");
     assertEquals(
         " maintenance ", heard.nextInstance(), "any value reaches the listener as written");
@@ -510,10 +507,7 @@ abstract class RegistryContract {
   void afterALostSessionTheNodeComesBackWithTheLastKnownValue() throws Exception {
     String path = instancePath("h");
     Heard heard = new Heard();
-    RegistryCenter r = start(path, heard);
-    assertEquals("", heard.nextInstance());
-    backend().put(path, "DISABLED");
-    assertEquals("DISABLED", heard.nextInstance());
+    RegistryCenter r = startDisabled(path, heard);
     backend().expire(r);
     await(
         "re-created, bound to a new session, with the last value",
@@ -533,10 +527,7 @@ abstract class RegistryContract {
   void workBegunWhileTheSessionIsReplacedHoldsNothingUp() throws Exception {
     String path = instancePath("x");
     Heard heard = new Heard();
-    RegistryCenter r = start(path, heard);
-    assertEquals("", heard.nextInstance());
-    backend().put(path, "DISABLED");
-    assertEquals("DISABLED", heard.nextInstance());
+    RegistryCenter r = startDisabled(path, heard);
     String key = foreignKey("mysql/master/cluster-x");
     backend().put(key, "v1");
 
@@ -564,10 +555,7 @@ abstract class RegistryContract {
   void aRegistryRestartWithTheAppRunningConverges() throws Exception {
     String path = instancePath("i");
     Heard heard = new Heard();
-    RegistryCenter r = start(path, heard);
-    assertEquals("", heard.nextInstance());
-    backend().put(path, "DISABLED");
-    assertEquals("DISABLED", heard.nextInstance());
+    RegistryCenter r = startDisabled(path, heard);
     backend().restart();
     await("connected again", r::isConnected);
     await("the node present with its value", () -> "DISABLED".equals(value(path)));
@@ -866,6 +854,15 @@ abstract class RegistryContract {
     await("a second one", () -> "x".equals(value(other)));
     r.close();
     await("gone with the session", () -> !exists(other));
+  }
+
+  /** Starts a registry for {@code path}; an operator then disables it, and it hears both. */
+  private RegistryCenter startDisabled(String path, Heard heard) throws Exception {
+    RegistryCenter r = start(path, heard);
+    assertEquals("", heard.nextInstance());
+    backend().put(path, "DISABLED");
+    assertEquals("DISABLED", heard.nextInstance());
+    return r;
   }
 
   String leaderPath() {

@@ -275,8 +275,8 @@ class GroupRoutingTest {
     return connection(closed, 0);
   }
 
-  /** The same, whose abort and close take {@code slowMs}. */
-  private static Connection connection(AtomicBoolean closed, long slowMs) {
+  /** The same, whose abort and close take {@code slowMs} (an interrupt ends the wait). */
+  static Connection connection(AtomicBoolean closed, long slowMs) {
     return (Connection)
         Proxy.newProxyInstance(
             GroupRoutingTest.class.getClassLoader(),
