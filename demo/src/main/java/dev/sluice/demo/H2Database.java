@@ -49,10 +49,7 @@ final class H2Database implements AutoCloseable {
    * connection (the demo's JVM has no agent: it sees each server as it is).
    */
   synchronized long number(String sql) throws SQLException {
-    if (operator == null) {
-      operator = DriverManager.getConnection(url());
-    }
-    try (Statement s = operator.createStatement();
+    try (Statement s = operator().createStatement();
         ResultSet rs = s.executeQuery(sql)) {
       rs.next();
       return rs.getLong(1);
@@ -61,17 +58,22 @@ final class H2Database implements AutoCloseable {
 
   /** The numbers in the first column of {@code sql}'s rows, read as {@link #number} reads. */
   synchronized Set<Long> numbers(String sql) throws SQLException {
-    if (operator == null) {
-      operator = DriverManager.getConnection(url());
-    }
     Set<Long> out = new HashSet<>();
-    try (Statement s = operator.createStatement();
+    try (Statement s = operator().createStatement();
         ResultSet rs = s.executeQuery(sql)) {
       while (rs.next()) {
         out.add(rs.getLong(1));
       }
     }
     return out;
+  }
+
+  /** The operator's own connection, opened at first use. */
+  private Connection operator() throws SQLException {
+    if (operator == null) {
+      operator = DriverManager.getConnection(url());
+    }
+    return operator;
   }
 
   /** Makes this database a copy of {@code source}'s (H2's {@code SCRIPT}, run here). */
