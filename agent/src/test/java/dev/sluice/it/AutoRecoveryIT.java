@@ -328,19 +328,27 @@ class AutoRecoveryIT {
           }
           assertTrue(!FleetProbesIT.leads(a), "a stopped leading before b started");
           System.out.printf("AutoRecoveryIT partition: %d samples, never two leaders%n", samples);
-          String attempt =
-              Await.until(
-                  "a's write attempt into the partition",
-                  Duration.ofSeconds(30),
-                  () ->
-                      a.agentLog().stream()
-                          .filter(
-                              l ->
-                                  l.contains("automatic recovery: writing " + node + " failed")
-                                      || l.contains("automatic recovery: not written"))
-                          .findFirst()
-                          .orElse(null),
-                  l -> l != null);
+          String attempt;
+          try {
+            attempt =
+                Await.until(
+                    "a's write attempt into the partition",
+                    Duration.ofSeconds(30),
+                    () ->
+                        a.agentLog().stream()
+                            .filter(
+                                l ->
+                                    l.contains("automatic recovery: writing " + node + " failed")
+                                        || l.contains("automatic recovery: not written"))
+                            .findFirst()
+                            .orElse(null),
+                    l -> l != null);
+          } catch (AssertionError err) {
+            // what a did instead (a CI run saw no attempt at all): its probes and its leadership
+            throw new AssertionError(
+                err.getMessage() + "\n--- a's agent log ---\n" + String.join("\n", a.agentLog()),
+                err);
+          }
           System.out.println("AutoRecoveryIT partition: a's attempt: " + attempt);
           awaitNode(zk, node, "DISABLED");
           proxy.heal();
