@@ -74,6 +74,10 @@ final class Startup {
             measure(
                 new Variant("Java " + version + ", local mode", java, "log.level=warn", null),
                 false);
+            measure(
+                new Variant(
+                    "Java " + version + ", an agent that transforms nothing", java, NOP, null),
+                false);
           } else {
             measure(
                 new Variant("Java " + version + ", registry mode", java, registry, null), false);
@@ -97,6 +101,13 @@ final class Startup {
                   "Java " + version + ", own AppCDS archive, an agent that transforms nothing",
                   java,
                   NOP,
+                  archive),
+              false);
+          measure(
+              new Variant(
+                  "Java " + version + ", own AppCDS archive, an agent with no transformer",
+                  java,
+                  NOP_BARE,
                   archive),
               false);
         } finally {
@@ -168,12 +179,18 @@ final class Startup {
     bench.row(figure, ms(w), ms(wo), "+" + ms(w - wo) + " ms", "<= 150 ms added");
   }
 
+  /** Agent arguments standing for {@link NopAgent} with its transformer, and without one. */
   private static final String NOP = "(no-op)";
+
+  private static final String NOP_BARE = "(no-op, bare)";
   private Path nopAgent;
 
   private String agentOption(String agentArgs) {
     if (agentArgs.equals(NOP)) {
       return "-javaagent:" + nopAgent();
+    }
+    if (agentArgs.equals(NOP_BARE)) {
+      return "-javaagent:" + nopAgent() + "=bare";
     }
     return "-javaagent:" + bench.agentJar + "=" + agentArgs;
   }

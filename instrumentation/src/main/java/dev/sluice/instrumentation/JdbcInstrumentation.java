@@ -15,13 +15,11 @@ import java.util.function.BiConsumer;
  * <p>Start-up cost is kept off the application's path in three ways. A byte scan comes first
  * ({@link ClassFileScan}): only a class file declaring a concrete {@code connect(String,
  * Properties)}, {@code getConnection}, {@code getXAConnection} or {@code getPooledConnection} goes
- * on to Byte Buddy, every other class is passed over without parsing. Byte Buddy is set up on a
- * daemon thread while the application starts, and warmed up there on two sample classes: a
- * candidate class loaded before it is ready waits for it, and classes loaded before the agent (a
- * late attach, or the start-up window) are retransformed once it is. And Byte Buddy's {@code
- * AgentBuilder} is not used: its set-up generates and loads a class of its own, which cost about
- * 250 ms of the application's start-up; the {@link Weaver} does the one thing needed, matching a
- * class file and weaving the advice in.
+ * on to the {@link Weaver}, every other class is passed over without parsing. The weaver is plain
+ * ASM (a few dozen classes, no class generated at set-up): it is made on a daemon thread and usable
+ * at once, and warmed up there on two sample classes ({@link WarmUp}); a JDBC class loaded during
+ * the warm-up is woven on its own thread. Classes loaded before the transformer (a late attach, or
+ * the start-up window) are retransformed once the weaver is ready.
  */
 public final class JdbcInstrumentation {
 

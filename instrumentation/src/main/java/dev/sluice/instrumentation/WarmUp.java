@@ -6,9 +6,10 @@ import java.util.List;
 import java.util.Properties;
 
 /**
- * Sample classes the weaver weaves once while it is set up, on its own thread, so that Byte Buddy's
- * classes are loaded and its code has run before the application's first JDBC class needs them.
- * Only their class files are read; they are never instantiated, and the woven result is dropped.
+ * Sample classes the weaver weaves once while it is set up, on its own thread, so that its classes
+ * (ASM's among them) are loaded and its code has run before the application's first JDBC class
+ * needs them. Only their class files are read; they are never instantiated, and the woven result is
+ * dropped.
  */
 final class WarmUp {
 
