@@ -1,20 +1,27 @@
 package dev.sluice.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Real drivers against real servers: MariaDB Connector/J and MySQL Connector/J against MariaDB, the
- * PostgreSQL driver against PostgreSQL, H2 against its server. For each, a datasource cut-off
- * refuses new connections and aborts a statement in flight, which fails with the driver's own
- * exception; re-enabling restores access.
+ * PostgreSQL driver against PostgreSQL, H2 against its server; HSQLDB, Derby and SQLite in process.
+ * For each, a datasource cut-off refuses new connections and aborts a statement in flight, which
+ * fails with the driver's own exception; re-enabling restores access.
  */
 class DriversIT {
 
@@ -23,6 +30,7 @@ class DriversIT {
   static PostgresServer pg;
   static H2TcpServer h2;
   static AppProcess app;
+  static Path spyLog;
 
   @BeforeAll
   static void start() throws Exception {
@@ -30,9 +38,12 @@ class DriversIT {
     mariadb = MariaDbServer.start();
     pg = PostgresServer.start();
     h2 = new H2TcpServer();
+    spyLog = Files.createTempFile("sluice-p6spy", ".log");
     app =
         AppProcess.jdbcApp(h2.url("drivers"))
             .agentArgs(InstanceCutOffIT.registryArgsFor(zk))
+            // P6Spy logs every statement, by default to spy.log in the working directory
+            .sysProp("p6spy.config.logfile", spyLog.toString())
             .start();
   }
 
@@ -43,6 +54,33 @@ class DriversIT {
         c.close();
       }
     }
+    if (spyLog != null) {
+      Files.deleteIfExists(spyLog);
+    }
+  }
+
+  /**
+   * A driver that wraps another (P6Spy, {@code jdbc:p6spy:h2:tcp://…}): the wrapper's connect and
+   * the wrapped driver's are one datasource, the wrapped URL's endpoint, and no second one is made
+   * up for the wrapper's URL; a cut-off of it refuses connects through the wrapper.
+   */
+  @Test
+  void aDriverThatWrapsAnother() throws Exception {
+    String url = h2.url("wrapped");
+    String node = DatasourceCutOffIT.datanode(url, "wrapped");
+    String spied = "jdbc:p6spy:" + url.substring("jdbc:".length());
+    cutOffAndRestore(spied, node, null);
+    List<String> made = new ArrayList<>();
+    for (String schema : zk.children(DatasourceCutOffIT.DATANODES)) {
+      for (String name : zk.children(DatasourceCutOffIT.DATANODES + "/" + schema)) {
+        String path = DatasourceCutOffIT.DATANODES + "/" + schema + "/" + name;
+        if (path.contains("wrapped") || name.startsWith("url_")) {
+          made.add(path);
+        }
+      }
+    }
+    assertEquals(List.of(node), made, "one datanode for the wrapper's URL and the wrapped one's");
+    assertTrue(Files.readString(spyLog).contains("SELECT 1"), "the statements went through P6Spy");
   }
 
   @Test
@@ -101,6 +139,38 @@ class DriversIT {
       }
     }
     return false;
+  }
+
+  /**
+   * In-process databases of three more engines, each a datasource of its own (SPEC 4): a datanode
+   * cut-off closes the held connection and refuses new ones, naming the node; re-enabling restores
+   * access.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "jdbc:hsqldb:mem:inproc;user=SA | inproc/hsqldb_mem",
+        "jdbc:derby:memory:inproc;create=true | inproc/derby_memory",
+        "jdbc:sqlite:file:inproc?mode=memory&cache=shared | inproc/sqlite_mem",
+      })
+  void anInProcessDatabase(String url, String datanode) throws Exception {
+    String node = DatasourceCutOffIT.DATANODES + "/" + datanode;
+    assertTrue(app.send("openTo held " + url).ok);
+    AppProcess.Reply first = app.send("query held VALUES (1)");
+    assertTrue(first.ok, first::toString);
+    Await.until(
+        "the datanode " + node,
+        Duration.ofSeconds(10),
+        () -> DatasourceCutOffIT.getFrom(zk, node) != null);
+    zk.set(node, "DISABLED");
+    InstanceCutOffIT.awaitFailure(app, "query held VALUES (1)");
+    DatasourceCutOffIT.assertDatasourceRefusal(
+        InstanceCutOffIT.awaitRefused(app, "openTo other " + url), node);
+    app.send("close held");
+    zk.set(node, "");
+    InstanceCutOffIT.awaitAllowed(app, "openTo again " + url);
+    app.send("close again");
   }
 
   private static void cutOffAndRestore(String url, String node, String longQuery) throws Exception {

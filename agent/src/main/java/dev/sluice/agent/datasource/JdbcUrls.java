@@ -5,8 +5,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Finds the endpoint a JDBC URL connects to, for MySQL, MariaDB, PostgreSQL, H2, SQL Server and
- * Oracle thin URLs, and generically for {@code jdbc:<x>://host:port/database} URLs.
+ * Finds the endpoint a JDBC URL connects to, for MySQL, MariaDB, PostgreSQL, H2, SQL Server, Oracle
+ * thin, HSQLDB, Derby, SQLite and DuckDB URLs, through the URL prefixes of wrapping drivers (P6Spy
+ * and others), and generically for {@code jdbc:<x>://host[:port]/database} URLs (a port is required
+ * unless the scheme's default is known).
  *
  * <p>A URL that lists several hosts (failover, load balancing, replication) is the datasource of
  * its <em>first</em> host: the agent governs connects, and a connect is one decision about one URL,
@@ -70,7 +72,142 @@ public final class JdbcUrls {
     if (lower.startsWith("jdbc:oracle:thin:")) {
       return oracleThin(u);
     }
+    if (lower.startsWith("jdbc:hsqldb:")) {
+      return hsqldb(u);
+    }
+    if (lower.startsWith("jdbc:derby:")) {
+      return derby(u);
+    }
+    if (lower.startsWith("jdbc:sqlite:")) {
+      return embeddedFile(u, "jdbc:sqlite:", "sqlite");
+    }
+    if (lower.startsWith("jdbc:duckdb:")) {
+      return embeddedFile(u, "jdbc:duckdb:", "duckdb");
+    }
+    for (String wrapper : WRAPPERS) {
+      if (lower.startsWith(wrapper) && lower.length() > wrapper.length()) {
+        // a driver that wraps another names it in its URL: the endpoint is the wrapped URL's
+        return parse("jdbc:" + u.substring(wrapper.length()));
+      }
+    }
     return generic(u);
+  }
+
+  /**
+   * URL prefixes of drivers that wrap another driver ({@code jdbc:p6spy:mysql://…}): P6Spy,
+   * log4jdbc, OpenTelemetry's and OpenTracing's JDBC instrumentation, the AWS Advanced JDBC
+   * Wrapper.
+   */
+  private static final String[] WRAPPERS = {
+    "jdbc:p6spy:", "jdbc:log4jdbc:", "jdbc:otel:", "jdbc:tracing:", "jdbc:aws-wrapper:"
+  };
+
+  /**
+   * Default ports of {@code jdbc:<x>://host/database} URLs that may leave the port out, by URL
+   * prefix: pgjdbc-ng, jTDS (SQL Server, Sybase), IBM Db2 (JCC), Firebird (Jaybird), Amazon
+   * Redshift, Vertica, ClickHouse, YugabyteDB.
+   */
+  private static final String[][] DEFAULT_PORTS = {
+    {"jdbc:pgsql:", "5432"},
+    {"jdbc:jtds:sqlserver:", "1433"},
+    {"jdbc:jtds:sybase:", "7100"},
+    {"jdbc:db2:", "446"},
+    {"jdbc:firebirdsql:", "3050"},
+    {"jdbc:firebird:", "3050"},
+    {"jdbc:redshift:", "5439"},
+    {"jdbc:vertica:", "5433"},
+    {"jdbc:clickhouse:", "8123"},
+    {"jdbc:ch:", "8123"},
+    {"jdbc:yugabytedb:", "5433"},
+  };
+
+  /**
+   * HSQLDB: a server ({@code hsql://}, {@code hsqls://}, {@code http://}, {@code https://}, each
+   * with its default port) or an in-process database ({@code mem:}, {@code file:}, {@code res:}).
+   */
+  private static Endpoint hsqldb(String url) {
+    String rest = url.substring("jdbc:hsqldb:".length());
+    String lower = rest.toLowerCase(Locale.ROOT);
+    String[][] servers = {
+      {"hsql://", "9001"}, {"hsqls://", "554"}, {"http://", "80"}, {"https://", "443"}
+    };
+    for (String[] server : servers) {
+      if (lower.startsWith(server[0])) {
+        String r = rest.substring(server[0].length());
+        String hosts = authority(r, "/;");
+        String path = cutParams(r.substring(hosts.length()), ";");
+        return hostPort(
+            withoutUserInfo(hosts), Integer.parseInt(server[1]), emptyToNull(lastSegment(path)));
+      }
+    }
+    String path = cutParams(rest, ";");
+    int colon = path.indexOf(':');
+    String storage = colon < 0 ? "file" : path.substring(0, colon).toLowerCase(Locale.ROOT);
+    if (!storage.equals("mem") && !storage.equals("file") && !storage.equals("res")) {
+      storage = "file";
+      colon = -1;
+    }
+    return Endpoint.inProcess("hsqldb_" + storage, lastSegment(path.substring(colon + 1)));
+  }
+
+  /**
+   * Apache Derby: the network server ({@code //host[:1527]/database}) or an embedded database,
+   * named by its sub-subprotocol ({@code memory:}, {@code directory:} (the default), {@code
+   * classpath:}, {@code jar:(archive)}).
+   */
+  private static Endpoint derby(String url) {
+    String rest = url.substring("jdbc:derby:".length());
+    if (rest.startsWith("//")) {
+      String r = rest.substring(2);
+      String hosts = authority(r, "/;");
+      String path = cutParams(r.substring(hosts.length()), ";");
+      return hostPort(withoutUserInfo(hosts), 1527, emptyToNull(lastSegment(path)));
+    }
+    String path = cutParams(rest, ";");
+    String lower = path.toLowerCase(Locale.ROOT);
+    String storage = "directory";
+    for (String kind : new String[] {"memory:", "directory:", "classpath:", "jar:"}) {
+      if (lower.startsWith(kind)) {
+        storage = kind.substring(0, kind.length() - 1);
+        path = path.substring(kind.length());
+        break;
+      }
+    }
+    if (path.startsWith("(")) {
+      // jar:(archive.jar)database
+      int close = path.indexOf(')');
+      path = close < 0 ? "" : path.substring(close + 1);
+    }
+    return Endpoint.inProcess("derby_" + storage, lastSegment(path));
+  }
+
+  /**
+   * SQLite and DuckDB: in-process, a file ({@code jdbc:sqlite:/data/app.db}, {@code
+   * file:app.db?mode=ro}) or memory ({@code :memory:}, nothing, or SQLite's {@code mode=memory}).
+   */
+  private static Endpoint embeddedFile(String url, String prefix, String engine) {
+    String rest = url.substring(prefix.length());
+    String params = rest.indexOf('?') < 0 ? "" : rest.substring(rest.indexOf('?'));
+    String path = cutParams(rest, "?");
+    String lower = path.toLowerCase(Locale.ROOT);
+    if (lower.startsWith("file:")) {
+      path = path.substring(5);
+      lower = lower.substring(5);
+    }
+    if (path.isEmpty()
+        || lower.startsWith(":memory:")
+        || params.toLowerCase(Locale.ROOT).contains("mode=memory")) {
+      String name = lower.startsWith(":memory:") ? path.substring(":memory:".length()) : path;
+      return Endpoint.inProcess(engine + "_mem", lastSegment(name));
+    }
+    if (lower.startsWith(":resource:")) {
+      return Endpoint.inProcess(engine + "_resource", lastSegment(path.substring(10)));
+    }
+    return Endpoint.inProcess(engine + "_file", lastSegment(path));
+  }
+
+  private static String emptyToNull(String s) {
+    return s == null || s.isEmpty() ? null : s;
   }
 
   /**
@@ -252,7 +389,10 @@ public final class JdbcUrls {
     return hostPort(hostPart, 1521, database);
   }
 
-  /** {@code jdbc:<anything>://host[:port][/database]...}; a port is required. */
+  /**
+   * {@code jdbc:<anything>://host[:port][/database]...}; a port is required unless the scheme's
+   * default is known ({@link #DEFAULT_PORTS}).
+   */
   private static Endpoint generic(String url) {
     int scheme = url.indexOf("://");
     if (scheme < 0) {
@@ -261,11 +401,19 @@ public final class JdbcUrls {
     String rest = url.substring(scheme + 3);
     String hosts = authority(rest, "/?;");
     String first = withoutUserInfo(firstHost(hosts));
+    String lower = url.toLowerCase(Locale.ROOT);
+    int defaultPort = -1;
+    for (String[] known : DEFAULT_PORTS) {
+      if (lower.startsWith(known[0])) {
+        defaultPort = Integer.parseInt(known[1]);
+        break;
+      }
+    }
     int colon = first.lastIndexOf(':');
-    if (colon < 0 || first.endsWith("]")) {
+    if (defaultPort < 0 && (colon < 0 || first.endsWith("]"))) {
       throw new UnparseableUrlException("no port in the URL, and no default known for it");
     }
-    return hostPort(first, -1, pathDatabase(rest.substring(hosts.length())));
+    return hostPort(first, defaultPort, pathDatabase(rest.substring(hosts.length())));
   }
 
   /** The authority part: up to the first of {@code terminators} outside brackets/parentheses. */

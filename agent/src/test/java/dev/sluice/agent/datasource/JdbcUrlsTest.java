@@ -76,9 +76,52 @@ class JdbcUrlsTest {
         "jdbc:oracle:thin:scott/tiger@ora1:1521:ORCL | ora1:1521/ORCL",
         "jdbc:oracle:thin:@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=ora2)(PORT=1525))(CONNECT_DATA=(SERVICE_NAME=svc))) | ora2:1525/svc",
         "jdbc:oracle:thin:@(DESCRIPTION=(ADDRESS_LIST=(ADDRESS=(PROTOCOL=TCP)(HOST=ora3)(PORT=1521))(ADDRESS=(PROTOCOL=TCP)(HOST=ora4)(PORT=1521)))(CONNECT_DATA=(SID=ORCL))) | ora3:1521/ORCL",
+        // HSQLDB
+        "jdbc:hsqldb:hsql://hs1:9005/orders;ifexists=true | hs1:9005/orders",
+        "jdbc:hsqldb:hsql://hs1/orders | hs1:9001/orders",
+        "jdbc:hsqldb:hsqls://hs1 | hs1:554",
+        "jdbc:hsqldb:http://hs1/db | hs1:80/db",
+        "jdbc:hsqldb:mem:orders | hsqldb_mem/orders",
+        "jdbc:hsqldb:mem:orders;shutdown=true;user=sa;password=x | hsqldb_mem/orders",
+        "jdbc:hsqldb:file:/var/data/app;hsqldb.lock_file=false | hsqldb_file/app",
+        "jdbc:hsqldb:file:C:/data/app | hsqldb_file/app",
+        "jdbc:hsqldb:res:/org/example/db/app | hsqldb_res/app",
+        // Apache Derby
+        "jdbc:derby://dbhost:1528/sales;create=true | dbhost:1528/sales",
+        "jdbc:derby://dbhost/sales | dbhost:1527/sales",
+        "jdbc:derby:memory:orders;create=true | derby_memory/orders",
+        "jdbc:derby:/var/derby/app;user=a;password=b | derby_directory/app",
+        "jdbc:derby:directory:app | derby_directory/app",
+        "jdbc:derby:classpath:db/app | derby_classpath/app",
+        "jdbc:derby:jar:(/lib/dbs.jar)products/boiledfood | derby_jar/boiledfood",
+        // SQLite (xerial) and DuckDB
+        "jdbc:sqlite:/tmp/x.db | sqlite_file/x.db",
+        "jdbc:sqlite:file:app.db?mode=ro | sqlite_file/app.db",
+        "jdbc:sqlite::memory: | sqlite_mem",
+        "jdbc:sqlite: | sqlite_mem",
+        "jdbc:sqlite:file:shared?mode=memory&cache=shared | sqlite_mem/shared",
+        "jdbc:sqlite::resource:db/app.db | sqlite_resource/app.db",
+        "jdbc:sqlite:C:\\data\\app.sqlite | sqlite_file/app.sqlite",
+        "jdbc:duckdb: | duckdb_mem",
+        "jdbc:duckdb::memory:cache | duckdb_mem/cache",
+        "jdbc:duckdb:/data/analytics.duckdb?access_mode=READ_ONLY | duckdb_file/analytics.duckdb",
+        // drivers that wrap another
+        "jdbc:p6spy:mysql://db1:3306/orders | db1:3306/orders",
+        "jdbc:log4jdbc:postgresql://pg1/billing | pg1:5432/billing",
+        "jdbc:otel:h2:mem:orders | h2_mem/orders",
+        "jdbc:tracing:mariadb://db1/shop | db1:3306/shop",
+        "jdbc:aws-wrapper:postgresql://pg1:5433/billing | pg1:5433/billing",
         // generic
         "jdbc:db2://db2host:50000/SAMPLE | db2host:50000/SAMPLE",
+        "jdbc:db2://db2host/SAMPLE | db2host:446/SAMPLE",
         "jdbc:clickhouse://ch1:8123/default?compress=1 | ch1:8123/default",
+        "jdbc:clickhouse://ch1/default | ch1:8123/default",
+        "jdbc:pgsql://pg1/billing | pg1:5432/billing",
+        "jdbc:jtds:sqlserver://mssql1/erp;instance=X | mssql1:1433/erp",
+        "jdbc:jtds:sybase://syb1:5000/erp | syb1:5000/erp",
+        "jdbc:jtds:sybase://syb1/erp | syb1:7100/erp",
+        "jdbc:firebirdsql://fb1/employee | fb1:3050/employee",
+        "jdbc:redshift://rs1.example.com/dev | rs1.example.com:5439/dev",
       })
   void endpoints(String url, String expected) {
     assertEquals(expected, JdbcUrls.parse(url).toString());
@@ -89,7 +132,9 @@ class JdbcUrlsTest {
       strings = {
         "jdbc:oracle:thin:@tnsalias",
         "jdbc:oracle:thin:@ldap://ldap.example.com:389/orcl,cn=OracleContext",
-        "jdbc:sqlite:/tmp/x.db",
+        "jdbc:firebirdsql:fb1/3050:/data/employee.fdb",
+        "jdbc:foo://host/db",
+        "jdbc:p6spy:",
         "jdbc:mysql://db1:notaport/orders",
         "jdbc:postgresql://pg1:70000/x",
         "jdbc:postgresql://[::1/x",
@@ -110,6 +155,11 @@ class JdbcUrlsTest {
         "jdbc:postgresql://pg.example.com:5432 | default | pg.example.com_5432",
         "jdbc:h2:mem:orders | orders | h2_mem",
         "jdbc:h2:tcp://h/mem:my db | my_db | h_9092",
+        "jdbc:hsqldb:mem:orders | orders | hsqldb_mem",
+        "jdbc:derby:memory:orders;create=true | orders | derby_memory",
+        "jdbc:sqlite:/data/app.db | app.db | sqlite_file",
+        "jdbc:sqlite::memory: | default | sqlite_mem",
+        "jdbc:p6spy:mysql://db1:3306/orders | orders | db1_3306",
       })
   void discoveredNames(String url, String schema, String name) {
     DatasourceName n = DatasourceName.discovered(JdbcUrls.parse(url));
