@@ -65,6 +65,7 @@ final class BootstrapInjector {
     "dev.sluice.bootstrap.SluiceBridge",
     "dev.sluice.bootstrap.SluiceBridge$AllowAll",
     "dev.sluice.bootstrap.SluiceBridge$Holding",
+    "dev.sluice.bootstrap.SluiceBridge$Connects",
   };
 
   /** Binary name to class file, from the {@code boot/} entries of the agent jar. */

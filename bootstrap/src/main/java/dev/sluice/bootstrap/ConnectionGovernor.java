@@ -50,6 +50,15 @@ public interface ConnectionGovernor {
   void connected(String url, Object connection);
 
   /**
+   * After a driver that wraps another ({@code jdbc:p6spy:…} and the like) opened {@code connection}
+   * to {@code url} through a nested connect of the wrapped driver to {@code reached}: the
+   * connection's endpoint is {@code reached}'s. By default as {@link #connected}.
+   */
+  default void connectedThrough(String url, String reached, Object connection) {
+    connected(url, connection);
+  }
+
+  /**
    * Before a data source hands out a connection: the refusal (a {@link Throwable}), or a token
    * (never {@code null}) that {@link #exitBorrow} gets back.
    */

@@ -80,10 +80,20 @@ public final class SluiceBridge {
   // (then a connect costs this one volatile read more), on while connects are held for the agent.
   private static volatile boolean routing;
 
-  // Depth of nested Driver.connect calls on this thread: a wrapping driver and the one under it
-  // open one physical connection. (Borrows are not counted: they are the hot path, and a data
-  // source wrapping another is simply asked twice.)
-  private static final ThreadLocal<int[]> CONNECT_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+  /**
+   * Nested {@code Driver.connect} calls on this thread: a driver that wraps another and the one
+   * under it open one physical connection, tracked once, as the outermost connect's, at the
+   * endpoint of the deepest one that returned a connection. (Borrows are not counted: they are the
+   * hot path, and a data source wrapping another is simply asked twice.)
+   */
+  private static final class Connects {
+    int depth;
+    String outerUrl;
+    String reached;
+    int reachedDepth;
+  }
+
+  private static final ThreadLocal<Connects> CONNECTS = ThreadLocal.withInitial(Connects::new);
 
   // Whether an agent was launched in this JVM. This class is loaded once, by the bootstrap class
   // loader, whatever the number of -javaagent options and attaches: each load of the agent jar
@@ -199,6 +209,11 @@ public final class SluiceBridge {
     }
 
     @Override
+    public void connectedThrough(String url, String reached, Object connection) {
+      installed().connectedThrough(url, reached, connection);
+    }
+
+    @Override
     public Object route(Object driver, String url, Object info) {
       ConnectionGovernor g = installed();
       return g.routes() ? g.route(driver, url, info) : url;
@@ -272,7 +287,7 @@ public final class SluiceBridge {
     if (!routing) {
       return url;
     }
-    if (CONNECT_DEPTH.get()[0] != 0) {
+    if (CONNECTS.get().depth != 0) {
       return url; // the wrapping driver's connect was routed already
     }
     ConnectionGovernor g = governor;
@@ -285,10 +300,14 @@ public final class SluiceBridge {
     }
   }
 
-  /** Entered at the start of {@code Driver.connect}: the refusal, or whether this is outermost. */
+  /**
+   * Entered at the start of {@code Driver.connect}: the refusal, or whether this is outermost. A
+   * nested connect to another URL is checked too: the URL of a driver that wraps another may name
+   * no endpoint the agent knows, the wrapped driver's names the one it reaches.
+   */
   public static Object enterConnect(Object driver, String url, Object info) {
-    int[] depth = CONNECT_DEPTH.get();
-    if (depth[0] == 0) {
+    Connects connects = CONNECTS.get();
+    if (connects.depth == 0 || (url != null && !url.equals(connects.outerUrl))) {
       ConnectionGovernor g = governor;
       try {
         Throwable refused = g.checkConnect(driver, url, info);
@@ -302,7 +321,11 @@ public final class SluiceBridge {
         }
       }
     }
-    return ++depth[0] == 1 ? Boolean.TRUE : Boolean.FALSE;
+    if (++connects.depth == 1) {
+      connects.outerUrl = url;
+      return Boolean.TRUE;
+    }
+    return Boolean.FALSE;
   }
 
   /**
@@ -315,14 +338,30 @@ public final class SluiceBridge {
     if (entered == null) {
       return null; // the enter advice itself failed; stay out of the way
     }
-    int[] depth = CONNECT_DEPTH.get();
-    if (depth[0] > 0) {
-      depth[0]--;
+    Connects connects = CONNECTS.get();
+    int depth = connects.depth;
+    if (depth > 0) {
+      connects.depth--;
     }
-    if (entered == Boolean.TRUE && connection != null) {
+    if (entered != Boolean.TRUE) {
+      if (connection != null && depth >= connects.reachedDepth) {
+        connects.reached = url;
+        connects.reachedDepth = depth;
+      }
+      return null;
+    }
+    String reached = connects.reached;
+    connects.outerUrl = null;
+    connects.reached = null;
+    connects.reachedDepth = 0;
+    if (connection != null) {
       ConnectionGovernor g = governor;
       try {
-        g.connected(url, connection);
+        if (reached == null || reached.equals(url)) {
+          g.connected(url, connection);
+        } else {
+          g.connectedThrough(url, reached, connection);
+        }
       } catch (Throwable fault) {
         report(g, "Driver.connect", fault);
       }

@@ -55,15 +55,26 @@ class JdbcInstrumentationTest {
     final List<String> connectedUrls = new CopyOnWriteArrayList<>();
     volatile java.util.function.Function<String, Object> router;
 
+    volatile java.util.function.Predicate<String> refusedUrls;
+
     @Override
     public Throwable checkConnect(Object driver, String url, Object info) {
       checkedUrls.add(url);
+      if (refusedUrls != null && refusedUrls.test(url)) {
+        return new SQLTransientConnectionException("Sluice: " + url + " is DISABLED", "08004");
+      }
       return check();
     }
 
     @Override
     public void connected(String url, Object connection) {
       connectedUrls.add(url);
+      connected.add((Connection) connection);
+    }
+
+    @Override
+    public void connectedThrough(String url, String reached, Object connection) {
+      connectedUrls.add(url + " -> " + reached);
       connected.add((Connection) connection);
     }
 
@@ -194,6 +205,92 @@ class JdbcInstrumentationTest {
     try (Connection c = DriverManager.getConnection("jdbc:h2:mem:allowed")) {
       assertNotNull(c);
       assertEquals(List.of(c), governor.connected);
+    }
+  }
+
+  /**
+   * A driver that wraps H2's, as P6Spy and its like do: its URL is H2's with a prefix no parser
+   * knows, and it hands out a wrapper of H2's connection.
+   */
+  public static final class WrappingDriver implements java.sql.Driver {
+    static final String PREFIX = "jdbc:wrapping-test:";
+
+    @Override
+    public Connection connect(String url, Properties info) throws SQLException {
+      if (!acceptsURL(url)) {
+        return null;
+      }
+      Connection inner =
+          new org.h2.Driver().connect("jdbc:" + url.substring(PREFIX.length()), info);
+      return (Connection)
+          java.lang.reflect.Proxy.newProxyInstance(
+              WrappingDriver.class.getClassLoader(),
+              new Class<?>[] {Connection.class},
+              (proxy, method, args) -> method.invoke(inner, args));
+    }
+
+    @Override
+    public boolean acceptsURL(String url) {
+      return url != null && url.startsWith(PREFIX);
+    }
+
+    @Override
+    public java.sql.DriverPropertyInfo[] getPropertyInfo(String url, Properties info) {
+      return new java.sql.DriverPropertyInfo[0];
+    }
+
+    @Override
+    public int getMajorVersion() {
+      return 1;
+    }
+
+    @Override
+    public int getMinorVersion() {
+      return 0;
+    }
+
+    @Override
+    public boolean jdbcCompliant() {
+      return false;
+    }
+
+    @Override
+    public java.util.logging.Logger getParentLogger() {
+      return java.util.logging.Logger.getGlobal();
+    }
+  }
+
+  @Test
+  void aDriverWrappingAnotherIsCheckedAtBothUrlsAndTrackedOnceAtTheWrappedOne() throws Exception {
+    SluiceBridge.install(governor);
+    String url = WrappingDriver.PREFIX + "h2:mem:wrapped";
+    try (Connection c = new WrappingDriver().connect(url, new Properties())) {
+      assertEquals(List.of(url, "jdbc:h2:mem:wrapped"), governor.checkedUrls);
+      assertEquals(List.of(c), governor.connected, "the wrapper's connection, once");
+      assertEquals(List.of(url + " -> jdbc:h2:mem:wrapped"), governor.connectedUrls);
+    }
+    // the next connect on this thread starts afresh
+    try (Connection c = DriverManager.getConnection("jdbc:h2:mem:plain")) {
+      assertEquals("jdbc:h2:mem:plain", governor.connectedUrls.get(1));
+    }
+  }
+
+  @Test
+  void aDriverWrappingAnotherIsRefusedWhenTheWrappedUrlIs() throws Exception {
+    governor.refusedUrls = u -> u.startsWith("jdbc:h2:");
+    SluiceBridge.install(governor);
+    SQLException e =
+        assertThrows(
+            SQLException.class,
+            () ->
+                new WrappingDriver()
+                    .connect(WrappingDriver.PREFIX + "h2:mem:refusedinside", new Properties()));
+    assertEquals("Sluice: jdbc:h2:mem:refusedinside is DISABLED", e.getMessage());
+    assertTrue(governor.connected.isEmpty());
+    // nothing is left over on this thread: the next connect is checked and tracked as outermost
+    governor.refusedUrls = null;
+    try (Connection c = new org.h2.Driver().connect("jdbc:h2:mem:after", new Properties())) {
+      assertEquals(List.of("jdbc:h2:mem:after"), governor.connectedUrls);
     }
   }
 

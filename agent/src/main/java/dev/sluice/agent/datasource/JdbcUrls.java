@@ -214,13 +214,20 @@ public final class JdbcUrls {
    * {@code url} with its one host and port replaced by {@code hostPort} and nothing else changed
    * (user info, database, parameters), or {@code null} when the URL does not name exactly one host
    * in a {@code //host:port} authority this can rewrite: multi-host and key-value host forms,
-   * Oracle and SQL Server URLs are never rewritten.
+   * Oracle and SQL Server URLs are never rewritten. A wrapping driver's URL ({@code
+   * jdbc:p6spy:mysql://…}) is rewritten as the URL it wraps.
    */
   public static String withHostPort(String url, String hostPort) {
     if (url == null) {
       return null;
     }
     String lower = url.toLowerCase(Locale.ROOT);
+    for (String wrapper : WRAPPERS) {
+      if (lower.startsWith(wrapper) && lower.length() > wrapper.length()) {
+        String inner = withHostPort("jdbc:" + url.substring(wrapper.length()), hostPort);
+        return inner == null ? null : url.substring(0, wrapper.length()) + inner.substring(5);
+      }
+    }
     String terminators;
     int start;
     if (lower.startsWith("jdbc:mysql") || lower.startsWith("jdbc:mariadb")) {

@@ -620,10 +620,15 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
 
   @Override
   public void connected(String url, Object connection) {
+    connectedThrough(url, url, connection);
+  }
+
+  @Override
+  public void connectedThrough(String url, String reached, Object connection) {
     if (!(connection instanceof Connection)) {
       return;
     }
-    Datasource d = catalog.forUrl(url);
+    Datasource d = catalog.forUrl(reached);
     opened(d, (Connection) connection);
     GroupRouting r = routing;
     if (r != null) {

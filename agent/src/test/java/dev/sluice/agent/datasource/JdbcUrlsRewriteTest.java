@@ -24,6 +24,8 @@ class JdbcUrlsRewriteTest {
         "jdbc:postgresql://db1/app | jdbc:postgresql://new-primary:4000/app",
         "jdbc:h2:tcp://localhost:9092/mem:orders;DB_CLOSE_DELAY=-1 | jdbc:h2:tcp://new-primary:4000/mem:orders;DB_CLOSE_DELAY=-1",
         "jdbc:h2:ssl://localhost/~/test | jdbc:h2:ssl://new-primary:4000/~/test",
+        "jdbc:p6spy:mysql://db1:3306/orders | jdbc:p6spy:mysql://new-primary:4000/orders",
+        "jdbc:aws-wrapper:postgresql://db1/app | jdbc:aws-wrapper:postgresql://new-primary:4000/app",
       })
   void replacesTheHostAndPortAndNothingElse(String url, String rewritten) {
     assertEquals(rewritten, JdbcUrls.withHostPort(url, "new-primary:4000"));
@@ -43,6 +45,8 @@ class JdbcUrlsRewriteTest {
         "jdbc:sqlserver://db1:1433;databaseName=x",
         "jdbc:oracle:thin:@db1:1521/svc",
         "jdbc:mysql:",
+        "jdbc:p6spy:mysql://db1:3306,db2:3306/orders",
+        "jdbc:p6spy:",
       })
   void neverRewritesAUrlNamingMoreOrOtherThanOneHost(String url) {
     assertNull(JdbcUrls.withHostPort(url, "new-primary:4000"));

@@ -226,6 +226,33 @@ class GovernorTest {
   }
 
   @Test
+  void aConnectionOpenedThroughAWrappingDriverBelongsToTheWrappedUrlsDatasource() throws Exception {
+    String wrapped = "jdbc:h2:mem:underneath";
+    String url = "jdbc:unknown-wrapper:h2:mem:underneath";
+    Connection physical = DriverManager.getConnection(wrapped);
+    opened.add(physical);
+    // the wrapping driver's connection: its close closes the one underneath
+    Connection handedOut =
+        wrapper(
+            physical,
+            () -> {
+              try {
+                physical.close();
+              } catch (SQLException e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    governor.connectedThrough(url, wrapped, handedOut);
+    Datasource d = catalog.forUrl(wrapped);
+    assertEquals(1, d.openConnections());
+    assertEquals(0, catalog.forUrl(url).openConnections());
+
+    governor.update(s -> s.withDatasource(d.path(), true));
+    await("aborted by its datasource's cut-off", () -> TrackedConnections.closed(physical));
+    assertEquals(1, d.abortedConnections());
+  }
+
+  @Test
   void aPoolWhoseUrlIsSetAfterItsFirstBorrowIsRefusedAtOnceByThatUrl() throws Exception {
     String url = "jdbc:h2:mem:configuredlate";
     Datasource d = catalog.forUrl(url);
