@@ -88,6 +88,8 @@ public final class SluiceBridge {
    */
   private static final class Connects {
     int depth;
+    // whether a connect on this thread's current nesting was routed: set by the outermost route
+    boolean routed;
     String outerUrl;
     String reached;
     int reachedDepth;
@@ -279,20 +281,23 @@ public final class SluiceBridge {
 
   /**
    * Called first in {@code Driver.connect}: the URL to connect to (a routing group's member in
-   * place of the group's address; {@code url} itself when it names none, on a nested connect, and
-   * always when no group is configured), or the refusal to throw (a {@link Throwable}). With no
-   * group configured this is one volatile read and allocates nothing.
+   * place of the group's address; {@code url} itself when it names none, on a connect nested in one
+   * that was routed, and always when no group is configured), or the refusal to throw (a {@link
+   * Throwable}). With no group configured this is one volatile read and allocates nothing.
    */
   public static Object route(Object driver, String url, Object info) {
     if (!routing) {
       return url;
     }
-    if (CONNECTS.get().depth != 0) {
+    Connects connects = CONNECTS.get();
+    if (connects.depth != 0 && connects.routed) {
       return url; // the wrapping driver's connect was routed already
     }
     ConnectionGovernor g = governor;
     try {
       Object routed = g.route(driver, url, info);
+      // a wrapping driver's URL the governor cannot rewrite: the wrapped driver's connect may be
+      connects.routed = routed instanceof String && !routed.equals(url);
       return routed instanceof String || routed instanceof Throwable ? routed : url;
     } catch (Throwable fault) {
       Throwable refused = report(g, "Driver.connect", fault);

@@ -276,6 +276,24 @@ class JdbcInstrumentationTest {
   }
 
   @Test
+  void aDriverWrappingAnotherIsRoutedAtTheWrappedUrlWhenItsOwnCannotBe() throws Exception {
+    // as the agent's router: only URLs it can rewrite, never the unknown wrapper's
+    governor.router = u -> u.startsWith("jdbc:h2:") ? u.replace("mem:asked", "mem:routed") : u;
+    SluiceBridge.install(governor);
+    String url = WrappingDriver.PREFIX + "h2:mem:asked";
+    try (Connection c = new WrappingDriver().connect(url, new Properties())) {
+      assertEquals("jdbc:h2:mem:routed", c.getMetaData().getURL());
+      assertEquals(List.of(url, "jdbc:h2:mem:routed"), governor.checkedUrls);
+      assertEquals(List.of(url + " -> jdbc:h2:mem:routed"), governor.connectedUrls);
+    }
+    // a wrapper whose own URL was routed: the connect inside it is not routed again
+    governor.router = u -> u.replace("mem:asked", "mem:routed").replace("mem:routed", "mem:twice");
+    try (Connection c = new WrappingDriver().connect(url, new Properties())) {
+      assertEquals("jdbc:h2:mem:twice", c.getMetaData().getURL());
+    }
+  }
+
+  @Test
   void aDriverWrappingAnotherIsRefusedWhenTheWrappedUrlIs() throws Exception {
     governor.refusedUrls = u -> u.startsWith("jdbc:h2:");
     SluiceBridge.install(governor);

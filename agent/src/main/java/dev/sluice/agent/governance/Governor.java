@@ -554,9 +554,13 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     return s.anyDatasourceDisabled() && s.datasourceDisabled(catalog.forUrl(url).path());
   }
 
-  /** A connection opened by a routed connect: marked with its group and member. */
-  private void routed(GroupRouting r, String url, Connection c) {
-    GroupRouting.Routed via = r.takeRouted(url);
+  /**
+   * Marks {@code c} with the group it was routed through, if its connect was: the outermost one
+   * ({@code url}), or, under a wrapping driver whose URL names no group, the wrapped one ({@code
+   * reached}).
+   */
+  private void routed(GroupRouting r, String url, String reached, Connection c) {
+    GroupRouting.Routed via = r.takeRouted(url, reached);
     if (via == null) {
       return;
     }
@@ -632,7 +636,7 @@ public final class Governor implements ConnectionGovernor, AutoCloseable {
     opened(d, (Connection) connection);
     GroupRouting r = routing;
     if (r != null) {
-      routed(r, url, (Connection) connection);
+      routed(r, url, reached, (Connection) connection);
     }
   }
 

@@ -305,13 +305,16 @@ public final class GroupRouting {
     }
   }
 
-  /** Which group's member this thread's last routed connect to {@code url} went to, or null. */
-  Routed takeRouted(String url) {
+  /**
+   * Which group's member this thread's last routed connect went to, if it was the connect to {@code
+   * url} or to {@code reached} (the URL a wrapping driver's connect reached), or null.
+   */
+  Routed takeRouted(String url, String reached) {
     Routed r = lastRouted.get();
     if (r == null) {
       return null;
     }
     lastRouted.remove();
-    return r.url.equals(url) ? r : null;
+    return r.url.equals(url) || r.url.equals(reached) ? r : null;
   }
 }

@@ -160,6 +160,22 @@ class GroupRoutingTest {
   }
 
   @Test
+  void aConnectionRoutedInsideAWrappingDriverIsAbortedByAFailover() {
+    routing(0);
+    governor.primary("orders", "m1:3306", 1);
+    // the wrapper's URL names no group the agent can rewrite; the wrapped driver's connect does
+    String outer = "jdbc:unknown-wrapper:mysql://db/orders";
+    assertSame(outer, governor.route(null, outer, null));
+    String inner = (String) governor.route(null, "jdbc:mysql://db:3306/orders", null);
+    assertEquals("jdbc:mysql://m1:3306/orders", inner);
+    AtomicBoolean closed = new AtomicBoolean();
+    governor.connectedThrough(outer, inner, connection(closed));
+
+    governor.primary("orders", "m2:3306", 2);
+    Poll.until("the wrapped connection aborted", Duration.ofSeconds(10), closed::get, b -> b);
+  }
+
+  @Test
   void connectionsToAnEarlierPrimaryAreAbortedAfterAGapWithoutOne() {
     GroupRouting r = routing(0);
     governor.primary("orders", "m1:3306", 1);
