@@ -14,6 +14,7 @@ import io.grpc.stub.StreamObserver;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,6 +75,8 @@ final class EtcdLease {
   private volatile CloseableClient keepAlive;
   private int failedAttempts;
   private boolean probing;
+  // when etcd last answered for the lease in force (a keep-alive, a probe, the grant)
+  private volatile long answeredNanos;
 
   /**
    * @param ttlSeconds the lease's time to live
@@ -131,8 +134,10 @@ final class EtcdLease {
       lease = id;
       holder.established();
       failedAttempts = 0;
+      answeredNanos = System.nanoTime();
       setConnected(true);
       holder.ready();
+      watchSilence(id);
     } catch (Exception e) {
       if (keepAlive != null) {
         keepAlive.close();
@@ -181,9 +186,43 @@ final class EtcdLease {
   }
 
   private void keepAliveAnswered(long id) {
-    if (id == lease && !connected) {
+    if (id != lease) {
+      return;
+    }
+    answeredNanos = System.nanoTime();
+    if (!connected) {
       setConnected(true);
     }
+  }
+
+  /**
+   * Worker, every quarter of the time to live while lease {@code id} is in force: a keep-alive
+   * stream that neither answers nor fails (its error can come before the lease is in force, and be
+   * dropped, when etcd goes away while a lease is being established) is taken as etcd unreachable
+   * once no answer came for the lease's time to live; the stream is opened again, and the probe
+   * finds out whether etcd and the lease are back.
+   */
+  private void watchSilence(long id) {
+    long periodMs = Math.max(250, ttlSeconds * 1000 / 4);
+    worker.schedule(
+        () -> {
+          if (id != lease || !lifecycle.running()) {
+            return;
+          }
+          long silentMs = (System.nanoTime() - answeredNanos) / 1_000_000;
+          if (connected && silentMs > ttlSeconds * 1000) {
+            connectionBroken(
+                id, new TimeoutException("no keep-alive was answered for " + silentMs + " ms"));
+            if (keepAlive != null) {
+              keepAlive.close();
+            }
+            keepAlive = leases.keepAlive(id, keepAliveObserver(id));
+            probe();
+          }
+          watchSilence(id);
+        },
+        periodMs,
+        TimeUnit.MILLISECONDS);
   }
 
   private void keepAliveFailed(long id, Throwable t) {
@@ -229,6 +268,7 @@ final class EtcdLease {
           }
           try {
             await(leases.keepAliveOnce(id), timeoutMs);
+            answeredNanos = System.nanoTime();
             setConnected(true);
           } catch (Exception e) {
             if (notFound(e)) {
