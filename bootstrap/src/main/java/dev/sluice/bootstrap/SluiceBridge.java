@@ -296,7 +296,7 @@ public final class SluiceBridge {
     ConnectionGovernor g = governor;
     try {
       Object routed = g.route(driver, url, info);
-      // a wrapping driver's URL the governor cannot rewrite: the wrapped driver's connect may be
+      // when a wrapping driver's URL is not rewritten, the wrapped driver's connect may be
       connects.routed = routed instanceof String && !routed.equals(url);
       return routed instanceof String || routed instanceof Throwable ? routed : url;
     } catch (Throwable fault) {

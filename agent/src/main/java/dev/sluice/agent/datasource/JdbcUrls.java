@@ -84,11 +84,10 @@ public final class JdbcUrls {
     if (lower.startsWith("jdbc:duckdb:")) {
       return embeddedFile(u, "jdbc:duckdb:", "duckdb");
     }
-    for (String wrapper : WRAPPERS) {
-      if (lower.startsWith(wrapper) && lower.length() > wrapper.length()) {
-        // a driver that wraps another names it in its URL: the endpoint is the wrapped URL's
-        return parse("jdbc:" + u.substring(wrapper.length()));
-      }
+    String wrapper = wrapperOf(lower);
+    if (wrapper != null) {
+      // a driver that wraps another names it in its URL: the endpoint is the wrapped URL's
+      return parse("jdbc:" + u.substring(wrapper.length()));
     }
     return generic(u);
   }
@@ -101,6 +100,16 @@ public final class JdbcUrls {
   private static final String[] WRAPPERS = {
     "jdbc:p6spy:", "jdbc:log4jdbc:", "jdbc:otel:", "jdbc:tracing:", "jdbc:aws-wrapper:"
   };
+
+  /** The {@link #WRAPPERS} prefix {@code lower} starts with, followed by more, or null. */
+  private static String wrapperOf(String lower) {
+    for (String wrapper : WRAPPERS) {
+      if (lower.startsWith(wrapper) && lower.length() > wrapper.length()) {
+        return wrapper;
+      }
+    }
+    return null;
+  }
 
   /**
    * Default ports of {@code jdbc:<x>://host/database} URLs that may leave the port out, by URL
@@ -133,11 +142,7 @@ public final class JdbcUrls {
     };
     for (String[] server : servers) {
       if (lower.startsWith(server[0])) {
-        String r = rest.substring(server[0].length());
-        String hosts = authority(r, "/;");
-        String path = cutParams(r.substring(hosts.length()), ";");
-        return hostPort(
-            withoutUserInfo(hosts), Integer.parseInt(server[1]), emptyToNull(lastSegment(path)));
+        return server(rest.substring(server[0].length()), Integer.parseInt(server[1]));
       }
     }
     String path = cutParams(rest, ";");
@@ -158,10 +163,7 @@ public final class JdbcUrls {
   private static Endpoint derby(String url) {
     String rest = url.substring("jdbc:derby:".length());
     if (rest.startsWith("//")) {
-      String r = rest.substring(2);
-      String hosts = authority(r, "/;");
-      String path = cutParams(r.substring(hosts.length()), ";");
-      return hostPort(withoutUserInfo(hosts), 1527, emptyToNull(lastSegment(path)));
+      return server(rest.substring(2), 1527);
     }
     String path = cutParams(rest, ";");
     String lower = path.toLowerCase(Locale.ROOT);
@@ -206,8 +208,14 @@ public final class JdbcUrls {
     return Endpoint.inProcess(engine + "_file", lastSegment(path));
   }
 
-  private static String emptyToNull(String s) {
-    return s == null || s.isEmpty() ? null : s;
+  /**
+   * HSQLDB's and Derby's servers: {@code host[:port][/path/database][;properties]}, what follows
+   * the URL's scheme; the database is the path's last segment.
+   */
+  private static Endpoint server(String afterScheme, int defaultPort) {
+    String hosts = authority(afterScheme, "/;");
+    String path = cutParams(afterScheme.substring(hosts.length()), ";");
+    return hostPort(withoutUserInfo(hosts), defaultPort, lastSegment(path));
   }
 
   /**
@@ -222,11 +230,10 @@ public final class JdbcUrls {
       return null;
     }
     String lower = url.toLowerCase(Locale.ROOT);
-    for (String wrapper : WRAPPERS) {
-      if (lower.startsWith(wrapper) && lower.length() > wrapper.length()) {
-        String inner = withHostPort("jdbc:" + url.substring(wrapper.length()), hostPort);
-        return inner == null ? null : url.substring(0, wrapper.length()) + inner.substring(5);
-      }
+    String wrapper = wrapperOf(lower);
+    if (wrapper != null) {
+      String inner = withHostPort("jdbc:" + url.substring(wrapper.length()), hostPort);
+      return inner == null ? null : url.substring(0, wrapper.length()) + inner.substring(5);
     }
     String terminators;
     int start;

@@ -136,7 +136,7 @@ final class FactoryRouting {
       if (!(routed instanceof String)) {
         return routed; // refused: no primary known, or no replica left
       }
-      GroupRouting.Routed via = routing.takeRouted((String) routed, (String) routed);
+      GroupRouting.Routed via = routing.takeRouted((String) routed);
       if (routed.equals(url)) {
         return null;
       }

@@ -305,6 +305,11 @@ public final class GroupRouting {
     }
   }
 
+  /** As {@link #takeRouted(String, String)} for a connect to {@code url} alone. */
+  Routed takeRouted(String url) {
+    return takeRouted(url, url);
+  }
+
   /**
    * Which group's member this thread's last routed connect went to, if it was the connect to {@code
    * url} or to {@code reached} (the URL a wrapping driver's connect reached), or null.
