@@ -237,6 +237,8 @@ class CutOffTimingTest {
       assertNull(toldEarly.get(), what + " cut-off: " + toldEarly.get());
       assertTrue(held.stream().allMatch(TrackedConnections::closed), what);
       g.update(s -> s.withInstanceRefusal(null).withDatasource(d.path(), false));
+      // the re-enable is told asynchronously too: not while the next round's connections open
+      g.awaitShown();
       held.clear();
       for (int i = 0; i < 40; i++) {
         held.add(connect(g, url));
